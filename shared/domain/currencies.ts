@@ -1,0 +1,140 @@
+/**
+ * The currencies Calypso pays out in: network, maximum scale, per-mass-payout limit and the coin
+ * that pays the network's fees. Defaults follow calypso-api.md §6; every field can be overridden
+ * (and currencies added) from configuration, because they differ between Calypso environments.
+ */
+import { z } from 'zod/mini';
+
+export const NETWORKS = ['bitcoin', 'ethereum', 'tron', 'bsc', 'polygon', 'dogecoin'] as const;
+export type Network = (typeof NETWORKS)[number];
+
+export interface Currency {
+  /** Calypso's currency code, e.g. `USDT_TRX`. */
+  code: string;
+  network: Network;
+  /** Maximum digits after the decimal point (the asset's on-chain decimals). */
+  decimals: number;
+  /** Most recipients in one Calypso mass payout. */
+  massPayoutLimit: number;
+  /** The network's native coin, which pays network fees for token transfers. */
+  feeCoin: string;
+  /** A token on its network rather than the native coin. */
+  token: boolean;
+}
+
+/** The native coin of each network. */
+export const FEE_COIN: Readonly<Record<Network, string>> = {
+  bitcoin: 'BTC',
+  ethereum: 'ETH',
+  tron: 'TRX',
+  bsc: 'BNB',
+  polygon: 'MATIC',
+  dogecoin: 'XDG',
+};
+
+/** Calypso's documented limit: 1000 for ETH and ERC-20 tokens, 100 for everything else. */
+function defaultLimit(network: Network): number {
+  return network === 'ethereum' ? 1000 : 100;
+}
+
+function currency(code: string, network: Network, decimals: number): Currency {
+  const feeCoin = FEE_COIN[network];
+  return {
+    code,
+    network,
+    decimals,
+    massPayoutLimit: defaultLimit(network),
+    feeCoin,
+    token: code !== feeCoin,
+  };
+}
+
+export const DEFAULT_CURRENCIES: readonly Currency[] = Object.freeze([
+  currency('BTC', 'bitcoin', 8),
+  currency('ETH', 'ethereum', 18),
+  currency('USDT', 'ethereum', 6),
+  currency('FRAX', 'ethereum', 18),
+  currency('BUSD_ETH', 'ethereum', 18),
+  currency('USDC', 'ethereum', 6),
+  currency('DAI', 'ethereum', 18),
+  currency('TRX', 'tron', 6),
+  currency('USDT_TRX', 'tron', 6),
+  currency('BNB', 'bsc', 18),
+  currency('BUSD', 'bsc', 18),
+  currency('MATIC', 'polygon', 18),
+  currency('USDT_MATIC', 'polygon', 6),
+  currency('XDG', 'dogecoin', 8),
+]);
+
+const currencyCode = z.string().check(z.regex(/^[A-Z0-9_]{2,20}$/));
+const overrideSchema = z.strictObject({
+  network: z.optional(z.enum(NETWORKS)),
+  decimals: z.optional(z.int().check(z.minimum(0), z.maximum(30))),
+  massPayoutLimit: z.optional(z.int().check(z.minimum(1), z.maximum(100_000))),
+  feeCoin: z.optional(currencyCode),
+  token: z.optional(z.boolean()),
+});
+export const currencyOverridesSchema = z.record(currencyCode, overrideSchema);
+export type CurrencyOverrides = z.infer<typeof currencyOverridesSchema>;
+
+export class UnknownCurrencyError extends Error {
+  constructor(readonly code: string) {
+    super(`unknown currency ${JSON.stringify(code)}`);
+    this.name = 'UnknownCurrencyError';
+  }
+}
+
+export class CurrencyRegistry {
+  private readonly byCode: ReadonlyMap<string, Currency>;
+
+  constructor(currencies: Iterable<Currency> = DEFAULT_CURRENCIES) {
+    this.byCode = new Map([...currencies].map((c) => [c.code, Object.freeze({ ...c })]));
+  }
+
+  /**
+   * The defaults with `overrides` applied. An override of a known code changes only the fields
+   * it names; a new code must name at least its network and decimals.
+   */
+  static withOverrides(overrides: CurrencyOverrides = {}): CurrencyRegistry {
+    const merged = new Map(DEFAULT_CURRENCIES.map((c) => [c.code, { ...c }]));
+    for (const [code, override] of Object.entries(currencyOverridesSchema.parse(overrides))) {
+      const base = merged.get(code);
+      if (base) {
+        const network = override.network ?? base.network;
+        const feeCoin = override.feeCoin ?? (override.network ? FEE_COIN[network] : base.feeCoin);
+        merged.set(code, { ...base, ...stripUndefined(override), network, feeCoin });
+        continue;
+      }
+      if (!override.network || override.decimals === undefined) {
+        throw new Error(
+          `currency ${code} is not built in: its override must give network and decimals`,
+        );
+      }
+      const added = currency(code, override.network, override.decimals);
+      merged.set(code, { ...added, ...stripUndefined(override) });
+    }
+    return new CurrencyRegistry(merged.values());
+  }
+
+  get(code: string): Currency | undefined {
+    return this.byCode.get(code);
+  }
+
+  require(code: string): Currency {
+    const found = this.byCode.get(code);
+    if (!found) throw new UnknownCurrencyError(code);
+    return found;
+  }
+
+  codes(): string[] {
+    return [...this.byCode.keys()];
+  }
+
+  all(): Currency[] {
+    return [...this.byCode.values()];
+  }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

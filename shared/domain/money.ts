@@ -1,0 +1,217 @@
+/**
+ * Exact decimal money. A value is an integer count of units at a scale (value = units / 10^scale),
+ * held in a bigint: no JS float ever touches an amount.
+ *
+ * Text in and out is a plain decimal: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, with no exponent, no sign
+ * other than a leading minus, no leading or trailing dot. The scale of the text is kept, so
+ * `Decimal.parse(s).toString() === s` for every accepted `s`.
+ */
+
+const PLAIN_DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+/** Digits and dots only, but with leading zeros ("007", "00.5"): a common caller slip. */
+const LEADING_ZEROS = /^-?0[0-9]+(\.[0-9]+)?$/;
+/** A value this many digits long is not an amount anyone means; it also bounds the work. */
+const MAX_DIGITS = 80;
+
+export class DecimalFormatError extends Error {
+  constructor(
+    readonly text: string,
+    readonly reason: string,
+  ) {
+    super(`${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)} ${reason}`);
+    this.name = 'DecimalFormatError';
+  }
+}
+
+function pow10(n: number): bigint {
+  return 10n ** BigInt(n);
+}
+
+export class Decimal {
+  static readonly ZERO = new Decimal(0n, 0);
+
+  private constructor(
+    /** The value times 10^scale. */
+    readonly units: bigint,
+    /** Digits after the decimal point. */
+    readonly scale: number,
+  ) {}
+
+  /** Parses a plain decimal string exactly; throws DecimalFormatError otherwise. */
+  static parse(text: string): Decimal {
+    if (typeof text !== 'string') throw new DecimalFormatError(String(text), 'is not a string');
+    if (text.length > MAX_DIGITS + 2) throw new DecimalFormatError(text, 'has too many digits');
+    if (!PLAIN_DECIMAL.test(text)) throw new DecimalFormatError(text, describeBadDecimal(text));
+    const negative = text.startsWith('-');
+    const body = negative ? text.slice(1) : text;
+    const dot = body.indexOf('.');
+    const whole = dot === -1 ? body : body.slice(0, dot);
+    const fraction = dot === -1 ? '' : body.slice(dot + 1);
+    const units = BigInt(whole + fraction);
+    return new Decimal(negative ? -units : units, fraction.length);
+  }
+
+  /** Like parse, but returns undefined instead of throwing. */
+  static tryParse(text: string): Decimal | undefined {
+    try {
+      return Decimal.parse(text);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The value `units / 10^scale`, e.g. fromUnits(150n, 2) is 1.50. */
+  static fromUnits(units: bigint, scale: number): Decimal {
+    if (!Number.isSafeInteger(scale) || scale < 0) throw new RangeError(`bad scale ${scale}`);
+    return new Decimal(units, scale);
+  }
+
+  /** Exact sum; the result has the largest scale of the terms. */
+  static sum(values: Iterable<Decimal>): Decimal {
+    let total = Decimal.ZERO;
+    for (const value of values) total = total.add(value);
+    return total;
+  }
+
+  /** This value with at least `scale` fraction digits (never drops digits). */
+  private widen(scale: number): bigint {
+    return scale <= this.scale ? this.units : this.units * pow10(scale - this.scale);
+  }
+
+  add(other: Decimal): Decimal {
+    const scale = Math.max(this.scale, other.scale);
+    return new Decimal(this.widen(scale) + other.widen(scale), scale);
+  }
+
+  sub(other: Decimal): Decimal {
+    const scale = Math.max(this.scale, other.scale);
+    return new Decimal(this.widen(scale) - other.widen(scale), scale);
+  }
+
+  /** Multiplies by a whole number (a count), exactly. */
+  times(count: bigint): Decimal {
+    return new Decimal(this.units * count, this.scale);
+  }
+
+  compare(other: Decimal): -1 | 0 | 1 {
+    const scale = Math.max(this.scale, other.scale);
+    const a = this.widen(scale);
+    const b = other.widen(scale);
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+
+  equals(other: Decimal): boolean {
+    return this.compare(other) === 0;
+  }
+
+  isZero(): boolean {
+    return this.units === 0n;
+  }
+
+  isPositive(): boolean {
+    return this.units > 0n;
+  }
+
+  isNegative(): boolean {
+    return this.units < 0n;
+  }
+
+  /** Digits actually needed after the point (trailing zeros ignored): 1.500 has 1. */
+  significantScale(): number {
+    let scale = this.scale;
+    let units = this.units;
+    while (scale > 0 && units % 10n === 0n) {
+      units /= 10n;
+      scale -= 1;
+    }
+    return scale;
+  }
+
+  /** The same value with trailing fraction zeros removed: 1.500 → 1.5, 2.00 → 2. */
+  normalize(): Decimal {
+    const scale = this.significantScale();
+    return scale === this.scale ? this : new Decimal(this.units / pow10(this.scale - scale), scale);
+  }
+
+  /** The same value at exactly `scale` digits; throws if that would drop a non-zero digit. */
+  rescale(scale: number): Decimal {
+    if (scale >= this.scale) return new Decimal(this.widen(scale), scale);
+    if (this.significantScale() > scale) {
+      throw new RangeError(`${this.toString()} has more than ${scale} decimals`);
+    }
+    return new Decimal(this.units / pow10(this.scale - scale), scale);
+  }
+
+  /** Integer base units at `decimals` (e.g. satoshi for 8); exact or throws. */
+  toBaseUnits(decimals: number): bigint {
+    return this.rescale(decimals).units;
+  }
+
+  /** Plain decimal text, the scale kept: the JSON number text of this value. */
+  toString(): string {
+    const negative = this.units < 0n;
+    const digits = (negative ? -this.units : this.units).toString();
+    if (this.scale === 0) return negative ? `-${digits}` : digits;
+    const padded = digits.padStart(this.scale + 1, '0');
+    const whole = padded.slice(0, padded.length - this.scale);
+    const fraction = padded.slice(padded.length - this.scale);
+    return `${negative ? '-' : ''}${whole}.${fraction}`;
+  }
+
+  /** At our own API's edges an amount is a decimal string. */
+  toJSON(): string {
+    return this.toString();
+  }
+}
+
+function describeBadDecimal(text: string): string {
+  if (text.trim() === '') return 'is empty';
+  if (text !== text.trim()) return 'has surrounding spaces';
+  if (/[eE]/.test(text) && /^[-+]?[0-9.]+[eE][-+]?[0-9]+$/.test(text)) {
+    return 'uses exponent notation; write the plain decimal';
+  }
+  if (text.startsWith('+')) return 'has a plus sign';
+  if (text.includes(',')) return 'has a comma; use a dot as the decimal separator and no grouping';
+  if (LEADING_ZEROS.test(text)) return 'has leading zeros';
+  if (/^-?\.[0-9]/.test(text) || /\.$/.test(text)) return 'needs digits on both sides of the dot';
+  return 'is not a plain decimal number';
+}
+
+export type AmountProblem = 'not-a-string' | 'format' | 'not-positive' | 'too-many-decimals';
+
+export type AmountCheck =
+  { ok: true; value: Decimal } | { ok: false; problem: AmountProblem; message: string };
+
+/**
+ * Validates a caller's amount: a decimal string, greater than zero, with no more than
+ * `maxDecimals` digits after the point (trailing zeros beyond it are refused too: "1.10" for a
+ * 1-decimal currency is ambiguous about intent and refused).
+ */
+export function checkAmount(input: unknown, maxDecimals: number): AmountCheck {
+  if (typeof input !== 'string') {
+    return {
+      ok: false,
+      problem: 'not-a-string',
+      message:
+        typeof input === 'number'
+          ? 'must be a decimal string such as "10.50", not a JSON number'
+          : 'must be a decimal string such as "10.50"',
+    };
+  }
+  let value: Decimal;
+  try {
+    value = Decimal.parse(input);
+  } catch (err) {
+    return { ok: false, problem: 'format', message: (err as DecimalFormatError).reason };
+  }
+  if (!value.isPositive())
+    return { ok: false, problem: 'not-positive', message: 'must be greater than 0' };
+  if (value.scale > maxDecimals) {
+    return {
+      ok: false,
+      problem: 'too-many-decimals',
+      message: `has ${value.scale} decimals; this currency allows at most ${maxDecimals}`,
+    };
+  }
+  return { ok: true, value };
+}
