@@ -3,8 +3,8 @@
  * held in a bigint: no JS float ever touches an amount.
  *
  * Text in and out is a plain decimal: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, with no exponent, no sign
- * other than a leading minus, no leading or trailing dot. The scale of the text is kept, so
- * `Decimal.parse(s).toString() === s` for every accepted `s`.
+ * other than a leading minus, no leading or trailing dot, no negative zero, at most 80 digits.
+ * The scale of the text is kept, so `Decimal.parse(s).toString() === s` for every accepted `s`.
  */
 
 const PLAIN_DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
@@ -47,7 +47,14 @@ export class Decimal {
     const dot = body.indexOf('.');
     const whole = dot === -1 ? body : body.slice(0, dot);
     const fraction = dot === -1 ? '' : body.slice(dot + 1);
+    if (whole.length + fraction.length > MAX_DIGITS) {
+      throw new DecimalFormatError(text, 'has too many digits');
+    }
     const units = BigInt(whole + fraction);
+    // A bigint has no negative zero: "-0.00" would print as "0.00", so it is refused.
+    if (negative && units === 0n) {
+      throw new DecimalFormatError(text, 'is a negative zero; write it without the minus');
+    }
     return new Decimal(negative ? -units : units, fraction.length);
   }
 
