@@ -13,6 +13,9 @@ export default defineConfig({
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_EC2_METADATA_DISABLED: 'true',
+      // Quiet by default; LOG_LEVEL=INFO npm test shows the services' logs.
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
     },
   },
 });

@@ -1,0 +1,19 @@
+/** POST /payouts: validate, store under the caller's Idempotency-Key, hand to submission. */
+import { apiHandler } from '../shared/http/api-handler.js';
+import { callerIdentity, header, json } from '../shared/http/middleware.js';
+import { createPayout } from '../shared/payouts/create-payout.js';
+import { createDeps, runtime } from '../shared/runtime.js';
+
+export const handler = apiHandler(
+  async (event) => {
+    const result = await createPayout(createDeps(), {
+      caller: callerIdentity(event),
+      idempotencyKey: header(event, 'idempotency-key'),
+      body: event.parsedBody,
+      dryRun: event.queryStringParameters?.dryRun === 'true',
+    });
+    if ('dryRun' in result) return json(200, result.dryRun);
+    return json(result.status, result.payout, { location: `/payouts/${result.payout.id}` });
+  },
+  { jsonBodyMaxBytes: () => runtime().config.maxBodyBytes },
+);

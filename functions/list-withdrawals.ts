@@ -1,0 +1,16 @@
+/** GET /payouts/{id}/withdrawals?state=&limit=&cursor=: a payout's withdrawals, paged. */
+import { apiHandler } from '../shared/http/api-handler.js';
+import { json } from '../shared/http/middleware.js';
+import { listPayoutWithdrawals } from '../shared/payouts/queries.js';
+import { runtime } from '../shared/runtime.js';
+
+export const handler = apiHandler(async (event) =>
+  json(
+    200,
+    await listPayoutWithdrawals(
+      runtime().repository,
+      event.pathParameters?.id,
+      event.queryStringParameters ?? {},
+    ),
+  ),
+);

@@ -1,0 +1,21 @@
+/**
+ * Run by the EventBridge schedule: submits batches still unsubmitted, looks up the batches that
+ * are due, flags the stuck ones. Stops taking new work before the function's time runs out.
+ */
+import type { Context } from 'aws-lambda';
+import { logger } from '../shared/observability.js';
+import { reconcileTick, type TickSummary } from '../shared/payouts/track.js';
+import { runtime, trackDeps } from '../shared/runtime.js';
+
+export async function handler(
+  _event: unknown,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<TickSummary> {
+  const rt = runtime();
+  const summary = await reconcileTick(trackDeps(rt), {
+    remainingMs: () => context.getRemainingTimeInMillis(),
+    concurrency: rt.config.reconcileConcurrency,
+  });
+  logger.info('reconcile tick', { ...summary });
+  return summary;
+}

@@ -1,0 +1,250 @@
+/**
+ * Validation of a caller's payout request. Reports every failing field with its JSON path, so a
+ * caller can fix everything in one go. Pure: no I/O.
+ */
+import { z } from 'zod/mini';
+import { checkAddress } from './addresses.js';
+import type { CurrencyRegistry, Currency } from './currencies.js';
+import { checkAmount, type Decimal } from './money.js';
+
+export interface FieldError {
+  /** JSONPath of the field, e.g. `$.recipients[3].amount`. */
+  path: string;
+  message: string;
+}
+
+export interface PayoutRequest {
+  currency: Currency;
+  name: string;
+  comment?: string;
+  /** ISO-8601 UTC. */
+  executionDate?: string;
+  recipients: { address: string; amount: Decimal; externalId?: string }[];
+}
+
+export interface RequestLimits {
+  currencies: CurrencyRegistry;
+  maxRecipients: number;
+  now: Date;
+  testnet?: boolean;
+}
+
+export const NAME_MAX = 200;
+export const COMMENT_MAX = 1000;
+export const EXTERNAL_ID_MAX = 128;
+
+const recipientShape = z.strictObject({
+  address: z.string(),
+  amount: z.unknown(),
+  externalId: z.optional(z.string().check(z.minLength(1), z.maxLength(EXTERNAL_ID_MAX))),
+});
+
+const requestShape = z.strictObject({
+  currency: z.string(),
+  name: z.string().check(z.trim(), z.minLength(1), z.maxLength(NAME_MAX)),
+  comment: z.optional(z.string().check(z.maxLength(COMMENT_MAX))),
+  executionDate: z.optional(z.string()),
+  recipients: z.array(z.unknown()),
+});
+
+export function jsonPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (out, part) =>
+      typeof part === 'number'
+        ? `${out}[${part}]`
+        : /^[A-Za-z_][A-Za-z0-9_]*$/.test(String(part))
+          ? `${out}.${String(part)}`
+          : `${out}[${JSON.stringify(String(part))}]`,
+    '$',
+  );
+}
+
+function zodErrors(error: z.core.$ZodError, prefix: PropertyKey[] = []): FieldError[] {
+  return error.issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        path: jsonPath([...path, key]),
+        message: 'is not a known field',
+      }));
+    }
+    if (issue.code === 'invalid_type' && issue.input === undefined) {
+      return [{ path: jsonPath(path), message: 'is required' }];
+    }
+    if (issue.code === 'invalid_type') {
+      return [{ path: jsonPath(path), message: `must be ${article(issue.expected)}` }];
+    }
+    if (issue.code === 'too_small' && issue.origin === 'string') {
+      return [{ path: jsonPath(path), message: 'must not be empty' }];
+    }
+    if (issue.code === 'too_big' && issue.origin === 'string') {
+      return [
+        { path: jsonPath(path), message: `must be at most ${String(issue.maximum)} characters` },
+      ];
+    }
+    return [{ path: jsonPath(path), message: issue.message }];
+  });
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+export function validatePayoutRequest(
+  body: unknown,
+  limits: RequestLimits,
+): { ok: true; value: PayoutRequest } | { ok: false; errors: FieldError[] } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { ok: false, errors: [{ path: '$', message: 'must be a JSON object' }] };
+  }
+  const top = requestShape.safeParse(body);
+  if (!top.success) {
+    // Report the top-level problems, and recipients' problems too when the list itself is usable.
+    const errors = zodErrors(top.error);
+    const recipients = (body as { recipients?: unknown }).recipients;
+    if (Array.isArray(recipients) && recipients.length <= limits.maxRecipients) {
+      const currency =
+        typeof (body as { currency?: unknown }).currency === 'string'
+          ? limits.currencies.get((body as { currency: string }).currency)
+          : undefined;
+      errors.push(...checkRecipients(recipients, currency, limits).errors);
+    }
+    return { ok: false, errors: dedupe(errors) };
+  }
+  const input = top.data;
+  const errors: FieldError[] = [];
+
+  const currency = limits.currencies.get(input.currency);
+  if (!currency) {
+    errors.push({
+      path: '$.currency',
+      message: `is not a supported currency; use one of ${limits.currencies.codes().join(', ')}`,
+    });
+  }
+
+  let executionDate: string | undefined;
+  if (input.executionDate !== undefined) {
+    const parsed = ISO_WITH_ZONE.test(input.executionDate)
+      ? new Date(input.executionDate)
+      : undefined;
+    if (!parsed || Number.isNaN(parsed.getTime())) {
+      errors.push({
+        path: '$.executionDate',
+        message: 'must be an ISO-8601 date-time with a time zone, e.g. 2030-01-31T12:00:00Z',
+      });
+    } else if (parsed.getTime() <= limits.now.getTime()) {
+      errors.push({ path: '$.executionDate', message: 'is in the past' });
+    } else {
+      executionDate = parsed.toISOString();
+    }
+  }
+
+  const checked = checkRecipients(input.recipients, currency, limits);
+  errors.push(...checked.errors);
+  if (errors.length > 0 || !currency) return { ok: false, errors };
+  return {
+    ok: true,
+    value: {
+      currency,
+      name: input.name,
+      ...(input.comment !== undefined ? { comment: input.comment } : {}),
+      ...(executionDate ? { executionDate } : {}),
+      recipients: checked.recipients,
+    },
+  };
+}
+
+function checkRecipients(
+  recipients: unknown[],
+  currency: Currency | undefined,
+  limits: RequestLimits,
+): { errors: FieldError[]; recipients: PayoutRequest['recipients'] } {
+  const errors: FieldError[] = [];
+  if (recipients.length === 0) {
+    return {
+      errors: [{ path: '$.recipients', message: 'must list at least one recipient' }],
+      recipients: [],
+    };
+  }
+  if (recipients.length > limits.maxRecipients) {
+    return {
+      errors: [
+        {
+          path: '$.recipients',
+          message: `has ${recipients.length} recipients; at most ${limits.maxRecipients} are allowed in one payout`,
+        },
+      ],
+      recipients: [],
+    };
+  }
+  const out: PayoutRequest['recipients'] = [];
+  const seenExternalIds = new Map<string, number>();
+  recipients.forEach((raw, i) => {
+    const shaped = recipientShape.safeParse(raw);
+    if (!shaped.success) {
+      errors.push(...zodErrors(shaped.error, ['recipients', i]));
+      // Still check the amount and address when present, to report everything at once.
+    }
+    const r = (shaped.success ? shaped.data : raw) as Record<string, unknown> | null;
+    if (typeof r !== 'object' || r === null) return;
+    const amount =
+      'amount' in r
+        ? checkAmount(r.amount, currency?.decimals ?? Number.MAX_SAFE_INTEGER)
+        : undefined;
+    if (amount && !amount.ok)
+      errors.push({ path: jsonPath(['recipients', i, 'amount']), message: amount.message });
+    if (currency && typeof r.address === 'string') {
+      const address = checkAddress(currency.network, r.address, {
+        testnet: limits.testnet ?? false,
+      });
+      if (!address.ok)
+        errors.push({ path: jsonPath(['recipients', i, 'address']), message: address.message });
+    }
+    if (typeof r.externalId === 'string') {
+      const first = seenExternalIds.get(r.externalId);
+      if (first !== undefined) {
+        errors.push({
+          path: jsonPath(['recipients', i, 'externalId']),
+          message: `duplicates the externalId of $.recipients[${first}]`,
+        });
+      } else {
+        seenExternalIds.set(r.externalId, i);
+      }
+    }
+    if (shaped.success && amount?.ok) {
+      out.push({
+        address: shaped.data.address,
+        amount: amount.value,
+        ...(shaped.data.externalId !== undefined ? { externalId: shaped.data.externalId } : {}),
+      });
+    }
+  });
+  return { errors, recipients: out };
+}
+
+function dedupe(errors: FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = `${e.path}\u0000${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** A stable text of the validated request: equal requests give equal text (hashed for idempotency). */
+export function canonicalRequest(request: PayoutRequest): string {
+  return JSON.stringify({
+    currency: request.currency.code,
+    name: request.name,
+    comment: request.comment ?? null,
+    executionDate: request.executionDate ?? null,
+    recipients: request.recipients.map((r) => [
+      r.address,
+      r.amount.normalize().toString(),
+      r.externalId ?? null,
+    ]),
+  });
+}

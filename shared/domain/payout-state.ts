@@ -1,0 +1,41 @@
+/**
+ * The payout's overall state, derived from its batches (never stored as a second truth that
+ * could disagree with them).
+ */
+import type { BatchRecord, PayoutState } from './payout.js';
+
+export function derivePayoutState(
+  batches: Pick<BatchRecord, 'status' | 'calypsoState' | 'withdrawalCounts'>[],
+): PayoutState {
+  if (batches.length === 0) return 'ACCEPTED';
+  if (batches.every((b) => b.status === 'REJECTED')) return 'REJECTED';
+  if (batches.every((b) => b.status === 'FINAL' || b.status === 'REJECTED')) {
+    let completed = 0;
+    let failed = 0;
+    let canceled = 0;
+    for (const b of batches) {
+      if (b.status === 'REJECTED') {
+        failed += 1;
+        continue;
+      }
+      const c = b.withdrawalCounts;
+      completed += (c.COMPLETED ?? 0) + (c.REPLACED ?? 0);
+      failed += c.FAILED ?? 0;
+      canceled += c.CANCELED ?? 0;
+    }
+    if (completed > 0) return failed > 0 || canceled > 0 ? 'COMPLETED_WITH_FAILURES' : 'COMPLETED';
+    if (failed > 0) return 'FAILED';
+    return 'CANCELED';
+  }
+  const started = batches.some(
+    (b) =>
+      b.status === 'FINAL' ||
+      (b.calypsoState !== undefined &&
+        b.calypsoState !== 'CREATION_IN_PROGRESS' &&
+        b.calypsoState !== 'PENDING_CONFIRMATION') ||
+      Object.entries(b.withdrawalCounts).some(([state, n]) => state !== 'PENDING' && n > 0),
+  );
+  if (started) return 'IN_PROGRESS';
+  const unsent = batches.some((b) => b.status === 'PENDING' || b.status === 'SUBMITTING');
+  return unsent ? 'ACCEPTED' : 'SUBMITTED';
+}

@@ -1,0 +1,164 @@
+/**
+ * The payout model: a caller's request to pay many recipients in one currency, split into
+ * batches (one Calypso mass payout each), each holding withdrawals (one payment each).
+ * Amounts are decimal strings in records (exact; parsed with Decimal when computed on).
+ */
+
+/** Calypso's mass payout states (calypso-api.md §4); unknown values are kept verbatim. */
+export const CALYPSO_TERMINAL_PAYOUT_STATES = [
+  'COMPLETED',
+  'FAILED',
+  'CANCELED',
+  'PARTIAL',
+] as const;
+/** Calypso's withdrawal states; unknown values are kept verbatim and treated as non-terminal. */
+export const CALYPSO_TERMINAL_WITHDRAWAL_STATES = ['COMPLETED', 'REPLACED', 'FAILED'] as const;
+
+export function isTerminalCalypsoPayoutState(state: string | undefined): boolean {
+  return (CALYPSO_TERMINAL_PAYOUT_STATES as readonly string[]).includes(state ?? '');
+}
+
+export function isTerminalWithdrawalState(state: string | undefined): boolean {
+  return (CALYPSO_TERMINAL_WITHDRAWAL_STATES as readonly string[]).includes(state ?? '');
+}
+
+/**
+ * Our side of a batch's life:
+ * - PENDING: stored, not yet sent to Calypso;
+ * - SUBMITTING: a create call may be under way (or died): resolve by lookup, never by a new key;
+ * - SUBMITTED: Calypso holds it (see calypsoState for its progress);
+ * - REJECTED: Calypso refused it as invalid: nothing was created, nothing will be paid;
+ * - FINAL: Calypso's state is terminal and every withdrawal is final.
+ */
+export const BATCH_STATUSES = ['PENDING', 'SUBMITTING', 'SUBMITTED', 'REJECTED', 'FINAL'] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
+
+/** The payout's overall state, derived from its batches. */
+export const PAYOUT_STATES = [
+  'ACCEPTED',
+  'SUBMITTED',
+  'IN_PROGRESS',
+  'COMPLETED',
+  'COMPLETED_WITH_FAILURES',
+  'FAILED',
+  'CANCELED',
+  'REJECTED',
+] as const;
+export type PayoutState = (typeof PAYOUT_STATES)[number];
+export const TERMINAL_PAYOUT_STATES: readonly PayoutState[] = [
+  'COMPLETED',
+  'COMPLETED_WITH_FAILURES',
+  'FAILED',
+  'CANCELED',
+  'REJECTED',
+];
+
+/** A withdrawal before Calypso has created it. */
+export const WITHDRAWAL_NOT_CREATED = 'PENDING';
+
+export interface ValidationIssue {
+  status: string;
+  message?: string;
+  resolved: boolean;
+  at: string;
+}
+
+export interface PayoutRecord {
+  id: string;
+  caller: string;
+  idempotencyKey: string;
+  requestHash: string;
+  currency: string;
+  name: string;
+  comment?: string;
+  executionDate?: string;
+  recipientCount: number;
+  /** Decimal string: the sum of every recipient's amount. */
+  total: string;
+  batchCount: number;
+  state: PayoutState;
+  createdAt: string;
+  updatedAt: string;
+  /** The payout this one re-pays the failed payments of. */
+  retryOf?: string;
+  /** Payouts created to re-pay this one's failed payments. */
+  retriedBy?: string[];
+}
+
+export interface BatchRecord {
+  payoutId: string;
+  index: number;
+  /** Deterministic (UUID v5 of payout id and index), stored before the first call. */
+  idempotencyKey: string;
+  currency: string;
+  recipientCount: number;
+  total: string;
+  status: BatchStatus;
+  calypsoId?: string;
+  calypsoState?: string;
+  /** Decimal strings, as Calypso reported them. */
+  totalFee?: string;
+  feePercentage?: string;
+  attempts: number;
+  lastError?: string;
+  /** When the reconciler should next look at this batch (ISO time); absent once final. */
+  nextLookAt?: string;
+  /** When the batch last changed in a way that counts as progress. */
+  progressAt: string;
+  stuck?: boolean;
+  submittingSince?: string;
+  /** Count of this batch's withdrawals per state. */
+  withdrawalCounts: Record<string, number>;
+  validationErrors?: ValidationIssue[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface WithdrawalRecord {
+  payoutId: string;
+  batchIndex: number;
+  /** Position within the batch (0-based); batchIndex × limit + position is the request index. */
+  position: number;
+  /** Position in the caller's request (0-based). */
+  requestIndex: number;
+  address: string;
+  amount: string;
+  currency: string;
+  externalId?: string;
+  state: string;
+  calypsoWithdrawalId?: string;
+  transactionHash?: string;
+  fee?: string;
+  errors?: ValidationIssue[];
+  updatedAt: string;
+}
+
+/** Who moved a record: the API, a Calypso webhook, or the reconciler's lookup. */
+export type Cause = 'api' | 'webhook' | 'reconcile';
+
+/** One transition in a payout's audit trail. */
+export interface AuditEntry {
+  payoutId: string;
+  at: string;
+  entity: 'payout' | 'batch' | 'withdrawal';
+  /** Which batch or withdrawal: `3` or `3/17` (batch/position); absent for the payout. */
+  ref?: string;
+  field: string;
+  from: string | null;
+  to: string;
+  cause: Cause;
+  detail?: string;
+}
+
+/** A webhook delivery as received: the raw body and what we made of it. */
+export interface WebhookEventRecord {
+  eventId: string;
+  receivedAt: string;
+  rawBody: string;
+  eventType?: string;
+  idempotencyKey?: string;
+  verdict: 'received' | 'applied' | 'stale' | 'unknown-payout' | 'unknown-type' | 'malformed';
+  detail?: string;
+  payoutId?: string;
+  batchIndex?: number;
+}

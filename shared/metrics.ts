@@ -1,0 +1,38 @@
+/**
+ * Custom metrics as CloudWatch Embedded Metric Format log lines: no client, no extra call.
+ */
+export const METRICS_NAMESPACE = 'CalypsoPayouts';
+
+export type MetricName =
+  | 'PayoutsCreated'
+  | 'BatchesSubmitted'
+  | 'BatchesCompleted'
+  | 'WithdrawalsCompleted'
+  | 'WithdrawalsFailed'
+  | 'StuckBatches'
+  | 'WebhookSignatureRejected'
+  | 'WebhooksReceived';
+
+export function emitMetrics(
+  values: Partial<Record<MetricName, number>>,
+  write: (line: string) => void = console.log,
+) {
+  const entries = Object.entries(values).filter(([, v]) => v !== undefined);
+  if (entries.length === 0 || process.env.POWERTOOLS_METRICS_DISABLED === 'true') return;
+  write(
+    JSON.stringify({
+      _aws: {
+        Timestamp: Date.now(),
+        CloudWatchMetrics: [
+          {
+            Namespace: METRICS_NAMESPACE,
+            Dimensions: [['service']],
+            Metrics: entries.map(([name]) => ({ Name: name, Unit: 'Count' })),
+          },
+        ],
+      },
+      service: process.env.POWERTOOLS_SERVICE_NAME ?? 'calypso-payouts',
+      ...Object.fromEntries(entries),
+    }),
+  );
+}

@@ -1,0 +1,289 @@
+/**
+ * Accepting a payout: validate, plan batches, store it durably under the caller's idempotency
+ * key, then hand it to submission. The same key and body always lead to the same payout.
+ *
+ * The write is three steps, each safe to repeat:
+ * 1. claim the key (conditional put) with a lease;
+ * 2. write batches and withdrawals (BatchWriteItem; deterministic keys and content);
+ * 3. commit: the payout item and the key's COMMITTED mark in one transaction.
+ * Nothing can be submitted before step 3. A writer that dies mid-way leaves the key PENDING; a
+ * retry of the same request after the lease finishes the work. The payout id is derived from
+ * caller, key and request, so every writer of the same request writes the same items.
+ */
+import { createHash } from 'node:crypto';
+import { planBatches, type PayoutPlan } from '../domain/batching.js';
+import { uuidV5 } from '../domain/ids.js';
+import type { BatchRecord, PayoutRecord, WithdrawalRecord } from '../domain/payout.js';
+import { WITHDRAWAL_NOT_CREATED } from '../domain/payout.js';
+import {
+  canonicalRequest,
+  validatePayoutRequest,
+  type PayoutRequest,
+} from '../domain/payout-request.js';
+import type { CurrencyRegistry } from '../domain/currencies.js';
+import { HttpProblem, problems } from '../http/problem.js';
+import { logger } from '../observability.js';
+import type { PayoutRepository } from '../store/payout-repository.js';
+import type { CalypsoProvider, Clock, SubmissionTrigger } from './ports.js';
+import { payoutView, type PayoutView } from './views.js';
+
+/** Namespace for payout ids derived from (caller, idempotency key, request). */
+const PAYOUT_ID_NAMESPACE = 'a3c9d3f1-3d0e-4c57-9c55-6f0f1b8f2e41';
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
+
+export interface CreatePayoutDeps {
+  repository: PayoutRepository;
+  currencies: CurrencyRegistry;
+  clock: Clock;
+  trigger: SubmissionTrigger;
+  calypso: CalypsoProvider;
+  maxRecipients: number;
+  testnetAddresses: boolean;
+  /** How long a writer owns an idempotency key before a retry may finish its work. */
+  writeLeaseMs: number;
+}
+
+export interface CreatePayoutInput {
+  caller: string;
+  idempotencyKey: string | undefined;
+  body: unknown;
+  dryRun?: boolean;
+  retryOf?: string;
+}
+
+export type CreatePayoutResult =
+  { status: 202 | 200; payout: PayoutView } | { status: 200; dryRun: DryRunView };
+
+export function checkIdempotencyKey(key: string | undefined): string {
+  if (key === undefined || key === '') {
+    throw problems.badRequest('the Idempotency-Key header is required', [
+      { path: 'header:Idempotency-Key', message: 'is required' },
+    ]);
+  }
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw problems.badRequest('the Idempotency-Key header is not valid', [
+      {
+        path: 'header:Idempotency-Key',
+        message: 'must be 8 to 128 characters of A-Z, a-z, 0-9, ".", "_", ":", "-"',
+      },
+    ]);
+  }
+  return key;
+}
+
+export async function createPayout(
+  deps: CreatePayoutDeps,
+  input: CreatePayoutInput,
+): Promise<CreatePayoutResult> {
+  const now = deps.clock.now();
+  const key = input.dryRun
+    ? (input.idempotencyKey ?? 'dry-run')
+    : checkIdempotencyKey(input.idempotencyKey);
+  const validated = validatePayoutRequest(input.body, {
+    currencies: deps.currencies,
+    maxRecipients: deps.maxRecipients,
+    now,
+    testnet: deps.testnetAddresses,
+  });
+  if (!validated.ok) throw problems.validation(validated.errors);
+  const request = validated.value;
+  const requestHash = createHash('sha256').update(canonicalRequest(request)).digest('hex');
+  const payoutId = uuidV5(`${input.caller}\n${key}\n${requestHash}`, PAYOUT_ID_NAMESPACE);
+  const plan = planBatches(payoutId, request.recipients, request.currency);
+
+  if (input.dryRun) return { status: 200, dryRun: await dryRunView(deps, request, plan) };
+
+  const leaseUntil = new Date(now.getTime() + deps.writeLeaseMs).toISOString();
+  const claim = await deps.repository.claimIdempotency({
+    caller: input.caller,
+    key,
+    requestHash,
+    payoutId,
+    state: 'PENDING',
+    leaseUntil,
+    createdAt: now.toISOString(),
+  });
+  if (claim.outcome === 'exists') {
+    const existing = claim.record;
+    if (existing.requestHash !== requestHash) {
+      throw new HttpProblem(
+        422,
+        'idempotency-key-reused',
+        'Idempotency-Key already used for another request',
+        {
+          detail:
+            'this Idempotency-Key was used with a different body; use a new key for a new payout',
+          extra: { payoutId: existing.payoutId },
+        },
+      );
+    }
+    if (existing.state === 'COMMITTED') {
+      const stored = await deps.repository.getPayoutWithBatches(existing.payoutId);
+      if (!stored) throw new Error(`committed payout ${existing.payoutId} not found`);
+      return { status: 200, payout: payoutView(stored.payout, stored.batches) };
+    }
+    if (existing.leaseUntil > now.toISOString()) {
+      const seconds = Math.max(
+        1,
+        Math.ceil((Date.parse(existing.leaseUntil) - now.getTime()) / 1000),
+      );
+      throw new HttpProblem(
+        409,
+        'in-progress',
+        'The first request with this Idempotency-Key is still being processed',
+        {
+          detail: 'retry the same request shortly',
+          headers: { 'retry-after': String(Math.min(seconds, 5)) },
+        },
+      );
+    }
+    // The first writer's lease ran out: finish its work (the items are identical).
+    const tookOver = await deps.repository.takeOverIdempotency(
+      input.caller,
+      key,
+      existing.leaseUntil,
+      leaseUntil,
+    );
+    if (!tookOver) {
+      throw new HttpProblem(
+        409,
+        'in-progress',
+        'The first request with this Idempotency-Key is still being processed',
+        {
+          detail: 'retry the same request shortly',
+          headers: { 'retry-after': '1' },
+        },
+      );
+    }
+    logger.warn('finishing a payout whose first writer did not complete', { payoutId });
+  }
+
+  const { payout, batches, withdrawals } = buildRecords(
+    payoutId,
+    input,
+    key,
+    requestHash,
+    request,
+    plan,
+    now,
+  );
+  await deps.repository.writePayoutParts(batches, withdrawals);
+  const committed = await deps.repository.commitPayout(payout);
+  logger.info(committed ? 'payout accepted' : 'payout already committed', {
+    payoutId,
+    recipients: payout.recipientCount,
+    batches: batches.length,
+  });
+
+  try {
+    await deps.trigger.trigger(payoutId);
+  } catch (err) {
+    // The reconciler submits anything left unsubmitted within one schedule period.
+    logger.warn('could not hand the payout to submission; the reconciler will', {
+      payoutId,
+      error: err as Error,
+    });
+  }
+  const stored = await deps.repository.getPayoutWithBatches(payoutId);
+  if (!stored) throw new Error(`payout ${payoutId} not found after commit`);
+  return { status: committed ? 202 : 200, payout: payoutView(stored.payout, stored.batches) };
+}
+
+function buildRecords(
+  payoutId: string,
+  input: CreatePayoutInput,
+  key: string,
+  requestHash: string,
+  request: PayoutRequest,
+  plan: PayoutPlan,
+  now: Date,
+) {
+  const at = now.toISOString();
+  const payout: PayoutRecord = {
+    id: payoutId,
+    caller: input.caller,
+    idempotencyKey: key,
+    requestHash,
+    currency: request.currency.code,
+    name: request.name,
+    ...(request.comment !== undefined ? { comment: request.comment } : {}),
+    ...(request.executionDate ? { executionDate: request.executionDate } : {}),
+    recipientCount: plan.recipientCount,
+    total: plan.total.toString(),
+    batchCount: plan.batches.length,
+    state: 'ACCEPTED',
+    createdAt: at,
+    updatedAt: at,
+    ...(input.retryOf ? { retryOf: input.retryOf } : {}),
+  };
+  const batches: BatchRecord[] = plan.batches.map((b) => ({
+    payoutId,
+    index: b.index,
+    idempotencyKey: b.idempotencyKey,
+    currency: request.currency.code,
+    recipientCount: b.recipients.length,
+    total: b.total.toString(),
+    status: 'PENDING',
+    attempts: 0,
+    nextLookAt: at,
+    progressAt: at,
+    withdrawalCounts: { [WITHDRAWAL_NOT_CREATED]: b.recipients.length },
+    createdAt: at,
+    updatedAt: at,
+  }));
+  const withdrawals: WithdrawalRecord[] = plan.batches.flatMap((b) =>
+    b.recipients.map((r, position) => ({
+      payoutId,
+      batchIndex: b.index,
+      position,
+      requestIndex: r.index,
+      address: r.address,
+      amount: r.amount.toString(),
+      currency: request.currency.code,
+      ...(r.externalId !== undefined ? { externalId: r.externalId } : {}),
+      state: WITHDRAWAL_NOT_CREATED,
+      updatedAt: at,
+    })),
+  );
+  return { payout, batches, withdrawals };
+}
+
+export interface DryRunView {
+  dryRun: true;
+  currency: string;
+  recipientCount: number;
+  total: string;
+  batches: { index: number; recipientCount: number; total: string }[];
+  balance: { available: string | null; covers: boolean | null; error?: string };
+}
+
+async function dryRunView(
+  deps: CreatePayoutDeps,
+  request: PayoutRequest,
+  plan: PayoutPlan,
+): Promise<DryRunView> {
+  let balance: DryRunView['balance'];
+  try {
+    const account = await (await deps.calypso()).getAccount();
+    const entry = account.balances.find((b) => b.currency === request.currency.code);
+    const available = entry?.amount;
+    balance = available
+      ? { available: available.toString(), covers: available.compare(plan.total) >= 0 }
+      : { available: '0', covers: false };
+  } catch (err) {
+    logger.warn('balance lookup failed during a dry run', { error: err as Error });
+    balance = { available: null, covers: null, error: 'the Calypso balance could not be read' };
+  }
+  return {
+    dryRun: true,
+    currency: request.currency.code,
+    recipientCount: plan.recipientCount,
+    total: plan.total.toString(),
+    batches: plan.batches.map((b) => ({
+      index: b.index,
+      recipientCount: b.recipients.length,
+      total: b.total.toString(),
+    })),
+    balance,
+  };
+}

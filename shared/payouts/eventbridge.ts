@@ -1,0 +1,41 @@
+/** Publishes domain events to an EventBridge bus (PutEvents, 10 per call, failed entries retried). */
+import type {
+  EventBridgeClient} from '@aws-sdk/client-eventbridge';
+import {
+  PutEventsCommand,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
+import type { DomainEvent, EventPublisher } from './events.js';
+
+export const EVENT_SOURCE = 'calypso-payouts';
+
+export class EventBridgePublisher implements EventPublisher {
+  constructor(
+    private readonly client: EventBridgeClient,
+    private readonly busName: string,
+    private readonly maxAttempts = 3,
+  ) {}
+
+  async publish(events: DomainEvent[]): Promise<void> {
+    for (let i = 0; i < events.length; i += 10) {
+      let entries: PutEventsRequestEntry[] = events.slice(i, i + 10).map((event) => ({
+        EventBusName: this.busName,
+        Source: EVENT_SOURCE,
+        DetailType: event.type,
+        Time: new Date(event.at),
+        Resources: [],
+        Detail: JSON.stringify(event.detail),
+      }));
+      for (let attempt = 1; entries.length > 0; attempt++) {
+        const result = await this.client.send(new PutEventsCommand({ Entries: entries }));
+        if (!result.FailedEntryCount) break;
+        if (attempt >= this.maxAttempts) {
+          throw new Error(
+            `EventBridge refused ${result.FailedEntryCount} events after ${attempt} attempts`,
+          );
+        }
+        entries = entries.filter((_, k) => result.Entries?.[k]?.ErrorCode);
+      }
+    }
+  }
+}

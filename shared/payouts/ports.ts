@@ -1,0 +1,21 @@
+/** What the use cases need from the outside world; real services or small fakes are passed in. */
+import type { CalypsoClient } from '../calypso/client.js';
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** Hands a payout to submission asynchronously (Lambda async invoke on AWS, in-process locally). */
+export interface SubmissionTrigger {
+  trigger(payoutId: string): Promise<void>;
+}
+
+export type CalypsoApi = Pick<
+  CalypsoClient,
+  'createMassPayout' | 'getMassPayout' | 'listWithdrawals' | 'getAccount'
+>;
+
+/** The Calypso client for the current credentials (they may rotate). */
+export type CalypsoProvider = () => Promise<CalypsoApi>;

@@ -1,0 +1,462 @@
+/**
+ * Tracking: bring a batch's records in line with what Calypso holds (the reconciler's lookup is
+ * the truth for money; webhooks only ask for a look sooner), and the reconciler's tick.
+ */
+import type { MassPayout, Withdrawal } from '../calypso/schemas.js';
+import { Decimal } from '../domain/money.js';
+import {
+  isTerminalCalypsoPayoutState,
+  isTerminalWithdrawalState,
+  type AuditEntry,
+  type BatchRecord,
+  type Cause,
+  type PayoutRecord,
+  type ValidationIssue,
+  type WithdrawalRecord,
+} from '../domain/payout.js';
+import { derivePayoutState } from '../domain/payout-state.js';
+import { forwardMassPayoutState, forwardWithdrawalState } from '../domain/progress.js';
+import { emitMetrics } from '../metrics.js';
+import { logger } from '../observability.js';
+import type { PayoutRepository } from '../store/payout-repository.js';
+import { TABLE } from '../store/table.js';
+import { eventsFor, type EventPublisher } from './events.js';
+import type { CalypsoProvider, Clock } from './ports.js';
+import { submitBatch, type SubmitDeps } from './submit.js';
+
+export interface TrackDeps extends SubmitDeps {
+  events: EventPublisher;
+  /** A batch with no progress for this long is flagged stuck (and alarmed). */
+  stuckAfterMs: number;
+  /** The shortest wait between two looks at an active batch (one schedule period). */
+  pollIntervalMs: number;
+  calypso: CalypsoProvider;
+  clock: Clock;
+  repository: PayoutRepository;
+}
+
+/** Back off by how long the batch has been quiet: every tick at first, then less often. */
+export function nextLookDelay(quietMs: number, pollIntervalMs: number): number {
+  const minute = 60_000;
+  if (quietMs < 15 * minute) return pollIntervalMs;
+  if (quietMs < 60 * minute) return Math.max(pollIntervalMs, 2 * minute);
+  if (quietMs < 6 * 60 * minute) return Math.max(pollIntervalMs, 10 * minute);
+  if (quietMs < 24 * 60 * minute) return Math.max(pollIntervalMs, 30 * minute);
+  return Math.max(pollIntervalMs, 60 * minute);
+}
+
+/** Hex (EVM) and bech32 addresses are case-insensitive; base58 ones are not. */
+function addressKey(address: string): string {
+  return /^0x[0-9a-f]{40}$/i.test(address) || /^(bc|tb)1/i.test(address)
+    ? address.toLowerCase()
+    : address;
+}
+
+function matchKey(address: string, amount: string): string {
+  return `${addressKey(address)}|${Decimal.parse(amount).normalize().toString()}`;
+}
+
+/**
+ * Pairs Calypso's withdrawals with ours: by Calypso id once known, then by externalId, then by
+ * address and amount in order (Calypso does not echo our positions).
+ */
+export function matchWithdrawals(
+  ours: WithdrawalRecord[],
+  theirs: Withdrawal[],
+): Map<number, Withdrawal> {
+  const matched = new Map<number, Withdrawal>();
+  const used = new Set<string>();
+  const byId = new Map(theirs.map((t) => [t.id, t]));
+  for (const w of ours) {
+    const t = w.calypsoWithdrawalId ? byId.get(w.calypsoWithdrawalId) : undefined;
+    if (t && !used.has(t.id)) {
+      matched.set(w.position, t);
+      used.add(t.id);
+    }
+  }
+  const byExternalId = new Map<string, Withdrawal>();
+  for (const t of theirs) if (t.externalId && !used.has(t.id)) byExternalId.set(t.externalId, t);
+  for (const w of ours) {
+    if (matched.has(w.position) || !w.externalId) continue;
+    const t = byExternalId.get(w.externalId);
+    if (t && !used.has(t.id)) {
+      matched.set(w.position, t);
+      used.add(t.id);
+    }
+  }
+  const queues = new Map<string, Withdrawal[]>();
+  for (const t of theirs) {
+    if (used.has(t.id) || !t.depositAddress) continue;
+    const key = matchKey(t.depositAddress, t.amount.toString());
+    const queue = queues.get(key);
+    if (queue) queue.push(t);
+    else queues.set(key, [t]);
+  }
+  for (const w of ours) {
+    if (matched.has(w.position)) continue;
+    const t = queues.get(matchKey(w.address, w.amount))?.shift();
+    if (t) {
+      matched.set(w.position, t);
+      used.add(t.id);
+    }
+  }
+  return matched;
+}
+
+function issuesOf(
+  t: Withdrawal,
+  at: string,
+  previous: ValidationIssue[] | undefined,
+): ValidationIssue[] {
+  return t.withdrawalErrors.map((e, i) => ({
+    status: e.status,
+    ...(e.errorMessage ? { message: e.errorMessage } : {}),
+    resolved: e.errorResolved,
+    at: previous?.[i]?.status === e.status ? previous[i]!.at : at,
+  }));
+}
+
+function sameIssues(a: ValidationIssue[] | undefined, b: ValidationIssue[]): boolean {
+  const strip = (list: ValidationIssue[]) =>
+    list.map((i) => [i.status, i.message ?? '', i.resolved]);
+  return JSON.stringify(strip(a ?? [])) === JSON.stringify(strip(b));
+}
+
+/** What changes on our withdrawal given Calypso's; undefined when nothing does. */
+function withdrawalChange(
+  w: WithdrawalRecord,
+  t: Withdrawal,
+  at: string,
+): Partial<WithdrawalRecord> | undefined {
+  const set: Partial<WithdrawalRecord> = {};
+  const state = forwardWithdrawalState(w.state, t.state);
+  if (state !== w.state) set.state = state;
+  if (w.calypsoWithdrawalId !== t.id) set.calypsoWithdrawalId = t.id;
+  if (t.transactionHash && t.transactionHash !== w.transactionHash)
+    set.transactionHash = t.transactionHash;
+  if (t.calypsoFee && t.calypsoFee.toString() !== w.fee) set.fee = t.calypsoFee.toString();
+  const issues = issuesOf(t, at, w.errors);
+  if (!sameIssues(w.errors, issues)) set.errors = issues;
+  return Object.keys(set).length ? set : undefined;
+}
+
+export type RefreshOutcome = 'final' | 'progressed' | 'unchanged' | 'error';
+
+/** Looks the batch up at Calypso and records what changed. */
+export async function refreshBatch(
+  deps: TrackDeps,
+  batch: BatchRecord,
+  cause: Cause,
+): Promise<RefreshOutcome> {
+  const now = deps.clock.now();
+  const at = now.toISOString();
+  const log = { payoutId: batch.payoutId, batch: batch.index };
+  let mass: MassPayout;
+  let theirs: Withdrawal[];
+  try {
+    const client = await deps.calypso();
+    mass = await client.getMassPayout(
+      batch.calypsoId ? { id: batch.calypsoId } : { idempotencyKey: batch.idempotencyKey },
+    );
+    theirs = await client.listWithdrawals({ dealId: mass.id });
+  } catch (err) {
+    logger.warn('batch lookup failed; will look again', { ...log, error: (err as Error).message });
+    await scheduleQuiet(deps, batch, now, `lookup failed: ${(err as Error).message}`.slice(0, 300));
+    return 'error';
+  }
+
+  const ours = await deps.repository.listBatchWithdrawals(batch.payoutId, batch.index);
+  const matched = matchWithdrawals(ours, theirs);
+  const massState = forwardMassPayoutState(batch.calypsoState, mass.state);
+  const massTerminal = isTerminalCalypsoPayoutState(massState);
+  const audit: AuditEntry[] = [];
+
+  for (const w of ours) {
+    const t = matched.get(w.position);
+    let set: Partial<WithdrawalRecord> | undefined;
+    if (t) {
+      set = withdrawalChange(w, t, at);
+    } else if (
+      massTerminal &&
+      (massState === 'FAILED' || massState === 'CANCELED') &&
+      !isTerminalWithdrawalState(w.state)
+    ) {
+      // Calypso ended the payout without ever creating this payment: nothing was paid.
+      set = { state: massState };
+    }
+    if (!set) continue;
+    const applied = await deps.repository.updateWithdrawal(w, { ...set, updatedAt: at }, w.state);
+    if (!applied) continue; // moved concurrently; the next look sees it
+    if (set.state && set.state !== w.state) {
+      audit.push({
+        payoutId: w.payoutId,
+        at,
+        entity: 'withdrawal',
+        ref: `${w.batchIndex}/${w.position}`,
+        field: 'state',
+        from: w.state,
+        to: set.state,
+        cause,
+        ...(t ? {} : { detail: `never created by Calypso; the mass payout ended ${massState}` }),
+      });
+    }
+    Object.assign(w, set);
+  }
+
+  const counts: Record<string, number> = {};
+  for (const w of ours) counts[w.state] = (counts[w.state] ?? 0) + 1;
+  const allFinal = ours.every(
+    (w) => isTerminalWithdrawalState(w.state) || (w.state === 'CANCELED' && massTerminal),
+  );
+  const status: BatchRecord['status'] = massTerminal && allFinal ? 'FINAL' : 'SUBMITTED';
+  const fee = mass.totalCalypsoFee?.toString();
+  const progressed =
+    audit.length > 0 ||
+    massState !== batch.calypsoState ||
+    status !== batch.status ||
+    (fee !== undefined && fee !== batch.totalFee) ||
+    JSON.stringify(counts) !== JSON.stringify(batch.withdrawalCounts);
+  const progressAt = progressed ? at : batch.progressAt;
+  const quietSince = Math.max(
+    Date.parse(progressAt),
+    Date.parse(batch.submittingSince ?? progressAt),
+  );
+  const stuck = status !== 'FINAL' && now.getTime() - Date.parse(progressAt) > deps.stuckAfterMs;
+
+  if (massState !== batch.calypsoState) {
+    audit.push({
+      payoutId: batch.payoutId,
+      at,
+      entity: 'batch',
+      ref: String(batch.index),
+      field: 'calypsoState',
+      from: batch.calypsoState ?? null,
+      to: massState,
+      cause,
+    });
+  }
+  if (status !== batch.status) {
+    audit.push({
+      payoutId: batch.payoutId,
+      at,
+      entity: 'batch',
+      ref: String(batch.index),
+      field: 'status',
+      from: batch.status,
+      to: status,
+      cause,
+    });
+  }
+  if (stuck && !batch.stuck) {
+    audit.push({
+      payoutId: batch.payoutId,
+      at,
+      entity: 'batch',
+      ref: String(batch.index),
+      field: 'stuck',
+      from: 'false',
+      to: 'true',
+      cause,
+      detail: `no progress since ${progressAt}`,
+    });
+    logger.error('batch is stuck', { ...log, progressAt });
+  }
+  await deps.repository.updateBatch(batch.payoutId, batch.index, {
+    set: {
+      status,
+      calypsoState: massState,
+      calypsoId: mass.id,
+      ...(fee !== undefined ? { totalFee: fee } : {}),
+      ...(mass.totalCalypsoFeePercentage
+        ? { feePercentage: mass.totalCalypsoFeePercentage.toString() }
+        : {}),
+      withdrawalCounts: counts,
+      progressAt,
+      stuck,
+      nextLookAt: new Date(
+        now.getTime() + nextLookDelay(now.getTime() - quietSince, deps.pollIntervalMs),
+      ).toISOString(),
+      updatedAt: at,
+    },
+    remove: ['lastError'],
+  });
+  await recordPayoutState(deps, batch.payoutId, now, cause, audit);
+  if (status === 'FINAL' && batch.status !== 'FINAL') emitMetrics({ BatchesCompleted: 1 });
+  return status === 'FINAL' ? 'final' : progressed ? 'progressed' : 'unchanged';
+}
+
+/** Recomputes the payout's state; appends the audit entries and publishes their events. */
+export async function recordPayoutState(
+  deps: Pick<TrackDeps, 'repository' | 'events'>,
+  payoutId: string,
+  now: Date,
+  cause: Cause,
+  audit: AuditEntry[],
+): Promise<void> {
+  const stored = await deps.repository.getPayoutWithBatches(payoutId);
+  if (stored) {
+    const state = derivePayoutState(stored.batches);
+    if (state !== stored.payout.state) {
+      await deps.repository.setPayoutState(payoutId, state, now);
+      audit.push({
+        payoutId,
+        at: now.toISOString(),
+        entity: 'payout',
+        field: 'state',
+        from: stored.payout.state,
+        to: state,
+        cause,
+      });
+    }
+  }
+  if (audit.length === 0) return;
+  await deps.repository.appendAudit(audit);
+  const events = eventsFor(audit);
+  if (events.length) {
+    try {
+      await deps.events.publish(events);
+    } catch (err) {
+      // The audit trail holds every transition; subscribers can catch up from the API.
+      logger.error('publishing domain events failed', { payoutId, error: err as Error });
+    }
+  }
+}
+
+/** A batch Calypso still does not hold after stuckAfterMs is flagged stuck too. */
+async function flagUnsubmittedStuck(
+  deps: TrackDeps,
+  payoutId: string,
+  index: number,
+  audit: AuditEntry[],
+) {
+  const batch = await deps.repository.getBatch(payoutId, index);
+  if (!batch || (batch.status !== 'PENDING' && batch.status !== 'SUBMITTING')) return false;
+  const now = deps.clock.now();
+  if (now.getTime() - Date.parse(batch.progressAt) <= deps.stuckAfterMs) return false;
+  if (!batch.stuck) {
+    await deps.repository.updateBatch(payoutId, index, {
+      set: { stuck: true, updatedAt: now.toISOString() },
+    });
+    audit.push({
+      payoutId,
+      at: now.toISOString(),
+      entity: 'batch',
+      ref: String(index),
+      field: 'stuck',
+      from: 'false',
+      to: 'true',
+      cause: 'reconcile',
+      detail: `not at Calypso since ${batch.progressAt}: ${batch.lastError ?? 'no answer yet'}`,
+    });
+    logger.error('batch is stuck before submission', {
+      payoutId,
+      batch: index,
+      lastError: batch.lastError,
+    });
+  }
+  return true;
+}
+
+async function scheduleQuiet(deps: TrackDeps, batch: BatchRecord, now: Date, lastError: string) {
+  const stuck = now.getTime() - Date.parse(batch.progressAt) > deps.stuckAfterMs;
+  const quiet = now.getTime() - Date.parse(batch.progressAt);
+  await deps.repository.updateBatch(batch.payoutId, batch.index, {
+    set: {
+      lastError,
+      stuck,
+      nextLookAt: new Date(now.getTime() + nextLookDelay(quiet, deps.pollIntervalMs)).toISOString(),
+      updatedAt: now.toISOString(),
+    },
+  });
+}
+
+export interface TickOptions {
+  /** Milliseconds left before the function must return. */
+  remainingMs: () => number;
+  /** Stop taking new work when less than this is left. */
+  reserveMs?: number;
+  /** Batches looked at concurrently. */
+  concurrency?: number;
+  /** Due batches fetched per shard per tick. */
+  perShard?: number;
+}
+
+export interface TickSummary {
+  due: number;
+  submitted: number;
+  refreshed: number;
+  finalized: number;
+  errors: number;
+  stuck: number;
+  stoppedEarly: boolean;
+}
+
+/** One reconciler run: submit what is unsubmitted, look at what is due, flag what is stuck. */
+export async function reconcileTick(deps: TrackDeps, options: TickOptions): Promise<TickSummary> {
+  const now = deps.clock.now();
+  const reserve = options.reserveMs ?? 10_000;
+  const shards = Array.from({ length: TABLE.openBatchShards }, (_, i) => i);
+  const due = (
+    await Promise.all(
+      shards.map((s) => deps.repository.listDueBatches(s, now, options.perShard ?? 200)),
+    )
+  ).flat();
+  due.sort((a, b) => (a.nextLookAt ?? '').localeCompare(b.nextLookAt ?? ''));
+  const summary: TickSummary = {
+    due: due.length,
+    submitted: 0,
+    refreshed: 0,
+    finalized: 0,
+    errors: 0,
+    stuck: 0,
+    stoppedEarly: false,
+  };
+  const payouts = new Map<string, Promise<PayoutRecord | undefined>>();
+  let next = 0;
+  const worker = async () => {
+    while (next < due.length) {
+      if (options.remainingMs() < reserve) {
+        summary.stoppedEarly = true;
+        return;
+      }
+      const batch = due[next++]!;
+      try {
+        if (batch.status === 'PENDING' || batch.status === 'SUBMITTING') {
+          if (!payouts.has(batch.payoutId))
+            payouts.set(batch.payoutId, deps.repository.getPayout(batch.payoutId));
+          const payout = await payouts.get(batch.payoutId)!;
+          if (!payout) continue; // never committed: nothing may be submitted
+          const outcome = await submitBatch(deps, payout, batch.index);
+          if (outcome === 'created' || outcome === 'adopted') summary.submitted++;
+          if (outcome === 'failed-will-retry') summary.errors++;
+          const audit: AuditEntry[] = [];
+          if (await flagUnsubmittedStuck(deps, batch.payoutId, batch.index, audit)) summary.stuck++;
+          await recordPayoutState(deps, batch.payoutId, deps.clock.now(), 'reconcile', audit);
+        } else {
+          const outcome = await refreshBatch(deps, batch, 'reconcile');
+          summary.refreshed++;
+          if (outcome === 'final') summary.finalized++;
+          if (outcome === 'error') summary.errors++;
+          const after = await deps.repository.getBatch(batch.payoutId, batch.index);
+          if (after?.stuck) summary.stuck++;
+        }
+      } catch (err) {
+        summary.errors++;
+        logger.error('reconciling a batch failed', {
+          payoutId: batch.payoutId,
+          batch: batch.index,
+          error: err as Error,
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, due.length) }, worker));
+  emitMetrics({
+    StuckBatches: summary.stuck,
+    BatchesSubmitted: summary.submitted,
+    BatchesCompleted: summary.finalized,
+  });
+  if (summary.stoppedEarly)
+    logger.warn('reconcile tick stopped early to finish in time', { ...summary });
+  return summary;
+}

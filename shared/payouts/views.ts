@@ -1,0 +1,71 @@
+/** What the API shows of a payout, its batches and withdrawals: decimal strings, no internals. */
+import type { BatchRecord, PayoutRecord, WithdrawalRecord } from '../domain/payout.js';
+import { derivePayoutState } from '../domain/payout-state.js';
+import { Decimal } from '../domain/money.js';
+
+export function batchView(batch: BatchRecord) {
+  return {
+    index: batch.index,
+    status: batch.status,
+    calypsoId: batch.calypsoId ?? null,
+    calypsoState: batch.calypsoState ?? null,
+    idempotencyKey: batch.idempotencyKey,
+    recipientCount: batch.recipientCount,
+    total: batch.total,
+    totalFee: batch.totalFee ?? null,
+    withdrawalCounts: batch.withdrawalCounts,
+    validationErrors: batch.validationErrors ?? [],
+    stuck: batch.stuck ?? false,
+    lastError: batch.lastError ?? null,
+  };
+}
+
+export function payoutView(payout: PayoutRecord, batches: BatchRecord[]) {
+  const sorted = [...batches].sort((a, b) => a.index - b.index);
+  const counts: Record<string, number> = {};
+  for (const batch of sorted) {
+    for (const [state, n] of Object.entries(batch.withdrawalCounts))
+      counts[state] = (counts[state] ?? 0) + n;
+  }
+  const fees = sorted
+    .filter((b) => b.totalFee !== undefined)
+    .map((b) => Decimal.parse(b.totalFee!));
+  return {
+    id: payout.id,
+    state: sorted.length ? derivePayoutState(sorted) : payout.state,
+    currency: payout.currency,
+    name: payout.name,
+    comment: payout.comment ?? null,
+    executionDate: payout.executionDate ?? null,
+    recipientCount: payout.recipientCount,
+    total: payout.total,
+    totalFee: fees.length ? Decimal.sum(fees).toString() : null,
+    withdrawalCounts: counts,
+    batches: sorted.map(batchView),
+    stuck: sorted.some((b) => b.stuck === true),
+    retryOf: payout.retryOf ?? null,
+    retriedBy: payout.retriedBy ?? [],
+    createdAt: payout.createdAt,
+    updatedAt: payout.updatedAt,
+  };
+}
+
+export type PayoutView = ReturnType<typeof payoutView>;
+
+export function withdrawalView(w: WithdrawalRecord) {
+  return {
+    payoutId: w.payoutId,
+    index: w.requestIndex,
+    batchIndex: w.batchIndex,
+    address: w.address,
+    amount: w.amount,
+    currency: w.currency,
+    externalId: w.externalId ?? null,
+    state: w.state,
+    calypsoWithdrawalId: w.calypsoWithdrawalId ?? null,
+    transactionHash: w.transactionHash ?? null,
+    fee: w.fee ?? null,
+    errors: w.errors ?? [],
+    updatedAt: w.updatedAt,
+  };
+}

@@ -1,0 +1,273 @@
+/**
+ * Receiving Calypso's webhooks. The signature is checked on the raw body before anything else;
+ * every verified delivery is stored once (dedupe by event id); its effect only moves state
+ * forward, and it asks the reconciler to look at the batch now. Webhooks are hints: the lookup
+ * confirms, so a batch's terminal state and the money truth come from the reconciler.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod/mini';
+import { parseJsonLossless } from '../calypso/json.js';
+import { verifyWebhookSignature } from '../calypso/webhook-signature.js';
+import type { CalypsoCredentials } from '../config.js';
+import {
+  isTerminalCalypsoPayoutState,
+  type AuditEntry,
+  type BatchRecord,
+  type ValidationIssue,
+  type WebhookEventRecord,
+} from '../domain/payout.js';
+import { forwardMassPayoutState, forwardWithdrawalState } from '../domain/progress.js';
+import { emitMetrics } from '../metrics.js';
+import { logger } from '../observability.js';
+import type { PayoutRepository } from '../store/payout-repository.js';
+import type { EventPublisher } from './events.js';
+import type { Clock } from './ports.js';
+import { recordPayoutState } from './track.js';
+
+export interface WebhookDeps {
+  repository: PayoutRepository;
+  credentials: () => Promise<CalypsoCredentials>;
+  clock: Clock;
+  events: EventPublisher;
+  /** How long stored events are kept (DynamoDB TTL). */
+  retentionSeconds: number;
+}
+
+export interface WebhookReply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** A JSON number arrives as its text; ids may also be strings. */
+const idText = z.pipe(
+  z.union([z.string(), z.number()]),
+  z.transform((v) => String(v)),
+);
+const optionalText = z.optional(z.nullable(z.union([z.string(), z.number(), z.boolean()])));
+const envelopeSchema = z.object({
+  id: idText,
+  requestId: z.optional(z.nullable(z.string())),
+  createdDate: optionalText,
+  eventType: z.optional(z.nullable(z.string())),
+  data: z.optional(
+    z.nullable(
+      z.object({
+        type: z.optional(z.nullable(z.string())),
+        idempotencyKey: z.optional(z.nullable(z.string())),
+        payoutStatus: z.optional(z.nullable(z.string())),
+        externalId: optionalText,
+        hash: z.optional(z.nullable(z.string())),
+        message: z.optional(z.nullable(z.string())),
+        validationStatus: z.optional(z.nullable(z.string())),
+        dealWithdrawalId: optionalText,
+        parentExternalId: optionalText,
+      }),
+    ),
+  ),
+});
+type Envelope = z.infer<typeof envelopeSchema>;
+
+const text = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
+
+export async function receiveWebhook(
+  deps: WebhookDeps,
+  rawBody: string,
+  headers: Record<string, string | undefined>,
+): Promise<WebhookReply> {
+  const credentials = await deps.credentials();
+  const verdict = verifyWebhookSignature(rawBody, headers, credentials.webhookKeys);
+  if (!verdict.ok) {
+    emitMetrics({ WebhookSignatureRejected: 1 });
+    logger.warn('webhook rejected', { reason: verdict.reason });
+    return { status: 401, body: { error: 'signature not valid' } };
+  }
+  emitMetrics({ WebhooksReceived: 1 });
+  const now = deps.clock.now();
+  const receivedAt = now.toISOString();
+
+  let envelope: Envelope | undefined;
+  let parseProblem: string | undefined;
+  try {
+    const parsed = envelopeSchema.safeParse(parseJsonLossless(rawBody));
+    if (parsed.success) envelope = parsed.data;
+    else
+      parseProblem = parsed.error.issues
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ');
+  } catch (err) {
+    parseProblem = `not JSON: ${(err as Error).message}`;
+  }
+
+  if (!envelope) {
+    // Signed by Calypso but not what we understand: keep it, answer 200 so it is not resent forever.
+    const eventId = `body-sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
+    await deps.repository.putWebhookEvent(
+      {
+        eventId,
+        receivedAt,
+        rawBody,
+        verdict: 'malformed',
+        detail: (parseProblem ?? '').slice(0, 500),
+      },
+      deps.retentionSeconds,
+    );
+    logger.warn('signed webhook could not be read; stored', { eventId, problem: parseProblem });
+    return { status: 200, body: { stored: true, verdict: 'malformed' } };
+  }
+
+  const eventType = envelope.eventType ?? envelope.data?.type ?? undefined;
+  const idempotencyKey = envelope.data?.idempotencyKey ?? undefined;
+  const eventId = envelope.id;
+  const record: WebhookEventRecord = {
+    eventId,
+    receivedAt,
+    rawBody,
+    verdict: 'received',
+    ...(eventType ? { eventType } : {}),
+    ...(idempotencyKey ? { idempotencyKey } : {}),
+  };
+  if (!(await deps.repository.putWebhookEvent(record, deps.retentionSeconds))) {
+    logger.info('duplicate webhook ignored', { eventId });
+    return { status: 200, body: { duplicate: true } };
+  }
+
+  const target = idempotencyKey
+    ? await deps.repository.resolveProviderKey(idempotencyKey)
+    : undefined;
+  if (!target) {
+    await deps.repository.setWebhookVerdict(eventId, 'unknown-payout');
+    logger.warn('webhook for a payout we do not know', { eventId, eventType });
+    return { status: 200, body: { stored: true, verdict: 'unknown-payout' } };
+  }
+  const batch = await deps.repository.getBatch(target.payoutId, target.batchIndex);
+  if (!batch) {
+    await deps.repository.setWebhookVerdict(eventId, 'unknown-payout', target);
+    return { status: 200, body: { stored: true, verdict: 'unknown-payout' } };
+  }
+
+  const outcome = await apply(deps, batch, envelope, eventType, now);
+  await deps.repository.setWebhookVerdict(eventId, outcome.verdict, {
+    payoutId: batch.payoutId,
+    batchIndex: batch.index,
+    ...(outcome.detail ? { detail: outcome.detail } : {}),
+  });
+  logger.info('webhook recorded', {
+    eventId,
+    eventType,
+    payoutId: batch.payoutId,
+    batch: batch.index,
+    verdict: outcome.verdict,
+  });
+  return { status: 200, body: { stored: true, verdict: outcome.verdict } };
+}
+
+async function apply(
+  deps: WebhookDeps,
+  batch: BatchRecord,
+  envelope: Envelope,
+  eventType: string | undefined,
+  now: Date,
+): Promise<{ verdict: WebhookEventRecord['verdict']; detail?: string }> {
+  const at = now.toISOString();
+  const audit: AuditEntry[] = [];
+  const data = envelope.data ?? {};
+  // Ask for a look now, unless the batch is closed or its submission owns the schedule.
+  const set: Partial<BatchRecord> & { updatedAt: string } = {
+    updatedAt: at,
+    ...(batch.status === 'SUBMITTED' ? { nextLookAt: at } : {}),
+  };
+  let verdict: WebhookEventRecord['verdict'] = 'applied';
+  let detail: string | undefined;
+
+  if (eventType === 'PAYOUT_CHANGE_STATUS' && data.payoutStatus) {
+    const externalId = text(data.externalId);
+    const withdrawal = externalId
+      ? await deps.repository.findBatchWithdrawalByExternalId(
+          batch.payoutId,
+          batch.index,
+          externalId,
+        )
+      : undefined;
+    if (withdrawal) {
+      const next = forwardWithdrawalState(withdrawal.state, data.payoutStatus);
+      if (next !== withdrawal.state) {
+        const moved = await deps.repository.updateWithdrawal(
+          withdrawal,
+          { state: next, ...(data.hash ? { transactionHash: data.hash } : {}), updatedAt: at },
+          withdrawal.state,
+        );
+        if (moved) {
+          audit.push({
+            payoutId: batch.payoutId,
+            at,
+            entity: 'withdrawal',
+            ref: `${batch.index}/${withdrawal.position}`,
+            field: 'state',
+            from: withdrawal.state,
+            to: next,
+            cause: 'webhook',
+          });
+        }
+      } else {
+        verdict = 'stale';
+        detail = `withdrawal already ${withdrawal.state}`;
+      }
+    } else if (isTerminalCalypsoPayoutState(data.payoutStatus)) {
+      // A final state is confirmed by looking the payout up, which this event asks for now.
+      detail = `terminal ${data.payoutStatus} awaits confirmation by lookup`;
+    } else {
+      const next = forwardMassPayoutState(batch.calypsoState, data.payoutStatus);
+      if (next !== batch.calypsoState) {
+        set.calypsoState = next;
+        set.progressAt = at;
+        audit.push({
+          payoutId: batch.payoutId,
+          at,
+          entity: 'batch',
+          ref: String(batch.index),
+          field: 'calypsoState',
+          from: batch.calypsoState ?? null,
+          to: next,
+          cause: 'webhook',
+        });
+      } else {
+        verdict = 'stale';
+        detail = `batch already ${batch.calypsoState ?? 'unknown'}`;
+      }
+    }
+  } else if (
+    eventType === 'PAYOUT_VALIDATION_ERROR' ||
+    eventType === 'PAYOUT_WITHDRAWALS_CREATING_VALIDATION_ERROR'
+  ) {
+    const issue: ValidationIssue = {
+      status: data.validationStatus ?? eventType,
+      ...(data.message ? { message: data.message.slice(0, 500) } : {}),
+      resolved: false,
+      at,
+    };
+    const existing = batch.validationErrors ?? [];
+    const same = existing.some(
+      (e) => e.status === issue.status && e.message === issue.message && !e.resolved,
+    );
+    if (!same) set.validationErrors = [...existing, issue].slice(-20);
+    detail = issue.status;
+  } else if (
+    eventType !== 'PAYOUT_CONFIRMED' &&
+    eventType !== 'PAYOUT_HASH_RECEIVED' &&
+    eventType !== 'PAYOUT_SPEEDED_UP' &&
+    eventType !== 'PAYOUT_CHANGE_STATUS'
+  ) {
+    verdict = 'unknown-type';
+  }
+
+  await deps.repository.updateBatch(batch.payoutId, batch.index, { set });
+  if (audit.length)
+    await recordPayoutState(
+      { repository: deps.repository, events: deps.events },
+      batch.payoutId,
+      now,
+      'webhook',
+      audit,
+    );
+  return { verdict, ...(detail ? { detail } : {}) };
+}

@@ -1,0 +1,44 @@
+/** Key layout of the single table (DESIGN.md §4). Only shared/store/ imports this. */
+import { TABLE } from './table.js';
+
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+export const keys = {
+  payout: (id: string) => ({ PK: `PAYOUT#${id}`, SK: 'PAYOUT' }),
+  batch: (payoutId: string, index: number) => ({
+    PK: `PAYOUT#${payoutId}`,
+    SK: `BATCH#${pad(index, 4)}`,
+  }),
+  withdrawal: (payoutId: string, batchIndex: number, position: number) => ({
+    PK: `PAYOUT#${payoutId}`,
+    SK: `WD#${pad(batchIndex, 4)}#${pad(position, 5)}`,
+  }),
+  idempotency: (caller: string, key: string) => ({
+    PK: `IDEMPOTENCY#${caller}#${key}`,
+    SK: 'IDEMPOTENCY',
+  }),
+  providerKey: (idempotencyKey: string) => ({ PK: `CALYPSO#${idempotencyKey}`, SK: 'CALYPSO' }),
+  payoutPartition: (id: string) => `PAYOUT#${id}`,
+  audit: (payoutId: string, at: string, unique: string) => ({
+    PK: `PAYOUT#${payoutId}`,
+    SK: `AUDIT#${at}#${unique}`,
+  }),
+  auditPrefix: 'AUDIT#',
+  webhookEvent: (eventId: string) => ({ PK: `EVENT#${eventId}`, SK: 'EVENT' }),
+  batchPrefix: 'BATCH#',
+  withdrawalPrefix: 'WD#',
+  withdrawalBatchPrefix: (batchIndex: number) => `WD#${pad(batchIndex, 4)}#`,
+  externalId: (externalId: string) => `EXT#${externalId}`,
+  /** Sparse open-batch index entry: shard by payout id so no single partition runs hot. */
+  openBatch: (payoutId: string, index: number, dueAt: string) => ({
+    GSI2PK: `OPEN#${shardOf(payoutId)}`,
+    GSI2SK: `${dueAt}#${payoutId}#${pad(index, 4)}`,
+  }),
+  openShard: (shard: number) => `OPEN#${shard}`,
+};
+
+export function shardOf(payoutId: string): number {
+  let hash = 0;
+  for (let i = 0; i < payoutId.length; i++) hash = (hash * 31 + payoutId.charCodeAt(i)) >>> 0;
+  return hash % TABLE.openBatchShards;
+}

@@ -1,0 +1,728 @@
+/**
+ * The DynamoDB repository: the only code that knows the table's keys and indexes.
+ */
+import {
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+  type QueryCommandInput,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { randomBytes } from 'node:crypto';
+import type {
+  AuditEntry,
+  BatchRecord,
+  PayoutRecord,
+  PayoutState,
+  WebhookEventRecord,
+  WithdrawalRecord,
+} from '../domain/payout.js';
+import { fromItem, toItem, type Item } from './attributes.js';
+import { ExpressionBuilder, type UpdateSpec } from './expressions.js';
+import { keys, shardOf } from './keys.js';
+import { TABLE } from './table.js';
+
+export interface IdempotencyRecord {
+  caller: string;
+  key: string;
+  requestHash: string;
+  payoutId: string;
+  state: 'PENDING' | 'COMMITTED';
+  /** Until then the writer that claimed the key owns it; afterwards a retry may finish its work. */
+  leaseUntil: string;
+  createdAt: string;
+}
+
+export type ClaimResult = { outcome: 'claimed' } | { outcome: 'exists'; record: IdempotencyRecord };
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; absent on the last page. */
+  cursor?: string;
+}
+
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor is not valid for this listing');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+export interface RepositoryOptions {
+  /** Concurrent BatchWriteItem calls when writing withdrawals. */
+  writeConcurrency?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const INTERNAL_ATTRIBUTES = ['PK', 'SK', 'type', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'];
+const OPEN_INDEX_ATTRIBUTES = [
+  TABLE.indexes.openBatches.partitionKey,
+  TABLE.indexes.openBatches.sortKey,
+];
+
+function strip<T>(item: Item): T {
+  const record = fromItem(item);
+  for (const attribute of INTERNAL_ATTRIBUTES) delete record[attribute];
+  return record as T;
+}
+
+function isConditionFailure(err: unknown): boolean {
+  if (err instanceof ConditionalCheckFailedException) return true;
+  if (err instanceof TransactionCanceledException) {
+    return (err.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed');
+  }
+  return false;
+}
+
+function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
+  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+}
+
+function decodeCursor(cursor: string, expectedPartition?: { attribute: string; value: string }) {
+  try {
+    const key = JSON.parse(
+      Buffer.from(cursor, 'base64url').toString('utf8'),
+    ) as QueryCommandInput['ExclusiveStartKey'];
+    if (!key || typeof key !== 'object') throw new InvalidCursorError();
+    for (const attribute of Object.values(key)) {
+      if (typeof attribute?.S !== 'string' || Object.keys(attribute).length !== 1)
+        throw new InvalidCursorError();
+    }
+    if (expectedPartition && key[expectedPartition.attribute]?.S !== expectedPartition.value) {
+      throw new InvalidCursorError();
+    }
+    return key;
+  } catch {
+    throw new InvalidCursorError();
+  }
+}
+
+export class PayoutRepository {
+  private readonly writeConcurrency: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    private readonly db: DynamoDBClient,
+    readonly tableName: string,
+    options: RepositoryOptions = {},
+  ) {
+    this.writeConcurrency = options.writeConcurrency ?? 4;
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  // ---- idempotency ---------------------------------------------------------------------
+
+  /** Claims a caller's idempotency key, or returns what already holds it. */
+  async claimIdempotency(record: IdempotencyRecord): Promise<ClaimResult> {
+    try {
+      await this.db.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: toItem({
+            ...keys.idempotency(record.caller, record.key),
+            type: 'idempotency',
+            ...record,
+          }),
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+      return { outcome: 'claimed' };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    const existing = await this.getIdempotency(record.caller, record.key);
+    // Deleted between the two calls only if someone removed it by hand: treat as held.
+    if (!existing) throw new Error('idempotency record vanished while being read');
+    return { outcome: 'exists', record: existing };
+  }
+
+  async getIdempotency(caller: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const got = await this.db.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.idempotency(caller, key)),
+        ConsistentRead: true,
+      }),
+    );
+    return got.Item ? strip<IdempotencyRecord>(got.Item) : undefined;
+  }
+
+  /** Takes over a pending key whose writer's lease ran out; false if someone else did first. */
+  async takeOverIdempotency(
+    caller: string,
+    key: string,
+    expectedLeaseUntil: string,
+    leaseUntil: string,
+  ) {
+    const expr = new ExpressionBuilder();
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem(keys.idempotency(caller, key)),
+          UpdateExpression: expr.update({ set: { leaseUntil } }),
+          ConditionExpression: `${expr.name('state')} = ${expr.value('PENDING')} AND ${expr.name('leaseUntil')} = ${expr.value(expectedLeaseUntil)}`,
+          ...expr.attributes(),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  // ---- writing a new payout ------------------------------------------------------------
+
+  private batchItem(batch: BatchRecord): Item {
+    const open =
+      batch.status !== 'REJECTED' && batch.status !== 'FINAL' && batch.nextLookAt
+        ? keys.openBatch(batch.payoutId, batch.index, batch.nextLookAt)
+        : {};
+    return toItem({ ...keys.batch(batch.payoutId, batch.index), type: 'batch', ...open, ...batch });
+  }
+
+  private withdrawalItem(withdrawal: WithdrawalRecord): Item {
+    const byExternalId = withdrawal.externalId
+      ? {
+          GSI1PK: keys.externalId(withdrawal.externalId),
+          GSI1SK: `${keys.payoutPartition(withdrawal.payoutId)}#${keys.withdrawal(withdrawal.payoutId, withdrawal.batchIndex, withdrawal.position).SK}`,
+        }
+      : {};
+    return toItem({
+      ...keys.withdrawal(withdrawal.payoutId, withdrawal.batchIndex, withdrawal.position),
+      type: 'withdrawal',
+      ...byExternalId,
+      ...withdrawal,
+    });
+  }
+
+  /**
+   * Writes a payout's batches and withdrawals before it is committed. Idempotent: the same
+   * payout written twice yields the same items. Until commitPayout succeeds nothing submits them.
+   */
+  async writePayoutParts(batches: BatchRecord[], withdrawals: WithdrawalRecord[]): Promise<number> {
+    const requests: WriteRequest[] = [
+      ...batches.map((b) => ({ PutRequest: { Item: this.batchItem(b) } })),
+      ...batches.map((b) => ({
+        PutRequest: {
+          Item: toItem({
+            ...keys.providerKey(b.idempotencyKey),
+            type: 'provider-key',
+            payoutId: b.payoutId,
+            batchIndex: b.index,
+          }),
+        },
+      })),
+      ...withdrawals.map((w) => ({ PutRequest: { Item: this.withdrawalItem(w) } })),
+    ];
+    return this.batchWrite(requests);
+  }
+
+  /** BatchWriteItem in chunks of 25 with bounded concurrency; unprocessed items retried. */
+  private async batchWrite(requests: WriteRequest[]): Promise<number> {
+    const chunks: WriteRequest[][] = [];
+    for (let i = 0; i < requests.length; i += 25) chunks.push(requests.slice(i, i + 25));
+    let calls = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length) {
+        let pending = chunks[next++]!;
+        for (let attempt = 0; pending.length > 0; attempt++) {
+          if (attempt >= 10)
+            throw new Error(`BatchWriteItem left ${pending.length} items unprocessed`);
+          if (attempt > 0)
+            await this.sleep(Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2));
+          calls++;
+          const result = await this.db.send(
+            new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
+          );
+          pending = result.UnprocessedItems?.[this.tableName] ?? [];
+        }
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(this.writeConcurrency, chunks.length) }, worker),
+    );
+    return calls;
+  }
+
+  /**
+   * Makes the payout visible and its batches submittable, atomically with marking the caller's
+   * idempotency key committed. Returns false when the payout was already committed.
+   */
+  async commitPayout(payout: PayoutRecord): Promise<boolean> {
+    const idem = new ExpressionBuilder();
+    try {
+      await this.db.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: toItem({ ...keys.payout(payout.id), type: 'payout', ...payout }),
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: toItem(keys.idempotency(payout.caller, payout.idempotencyKey)),
+                UpdateExpression: idem.update({ set: { state: 'COMMITTED' } }),
+                ConditionExpression: `${idem.name('requestHash')} = ${idem.value(payout.requestHash)} AND ${idem.name('payoutId')} = ${idem.value(payout.id)}`,
+                ...idem.attributes(),
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      if (await this.getPayout(payout.id)) return false;
+      throw err;
+    }
+  }
+
+  // ---- reading --------------------------------------------------------------------------
+
+  async getPayout(id: string): Promise<PayoutRecord | undefined> {
+    const got = await this.db.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.payout(id)),
+        ConsistentRead: true,
+      }),
+    );
+    return got.Item ? strip<PayoutRecord>(got.Item) : undefined;
+  }
+
+  /** The payout and all its batches in one query (SK from BATCH# up to PAYOUT). */
+  async getPayoutWithBatches(
+    id: string,
+  ): Promise<{ payout: PayoutRecord; batches: BatchRecord[] } | undefined> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': { S: keys.payoutPartition(id) },
+        ':from': { S: keys.batchPrefix },
+        ':to': { S: keys.payout(id).SK },
+      },
+      ConsistentRead: true,
+    });
+    let payout: PayoutRecord | undefined;
+    const batches: BatchRecord[] = [];
+    for (const item of items) {
+      if (item.type?.S === 'payout') payout = strip<PayoutRecord>(item);
+      else if (item.type?.S === 'batch') batches.push(strip<BatchRecord>(item));
+    }
+    return payout ? { payout, batches } : undefined;
+  }
+
+  async getBatch(payoutId: string, index: number): Promise<BatchRecord | undefined> {
+    const got = await this.db.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.batch(payoutId, index)),
+        ConsistentRead: true,
+      }),
+    );
+    return got.Item ? strip<BatchRecord>(got.Item) : undefined;
+  }
+
+  async listBatchWithdrawals(payoutId: string, batchIndex: number): Promise<WithdrawalRecord[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: {
+        ':pk': { S: keys.payoutPartition(payoutId) },
+        ':prefix': { S: keys.withdrawalBatchPrefix(batchIndex) },
+      },
+      ConsistentRead: true,
+    });
+    return items.map((item) => strip<WithdrawalRecord>(item));
+  }
+
+  /** A page of a payout's withdrawals in request order, optionally of one state. */
+  async listWithdrawals(
+    payoutId: string,
+    options: { state?: string; limit: number; cursor?: string },
+  ): Promise<Page<WithdrawalRecord>> {
+    const partition = keys.payoutPartition(payoutId);
+    const expr = new ExpressionBuilder();
+    const base: QueryCommandInput = {
+      TableName: this.tableName,
+      KeyConditionExpression: `PK = ${expr.value(partition)} AND begins_with(SK, ${expr.value(keys.withdrawalPrefix)})`,
+      ...(options.state
+        ? { FilterExpression: `${expr.name('state')} = ${expr.value(options.state)}` }
+        : {}),
+      ...expr.attributes(),
+    };
+    const start = options.cursor
+      ? decodeCursor(options.cursor, { attribute: 'PK', value: partition })
+      : undefined;
+    return this.queryPage(base, options.limit, start, (item) => strip<WithdrawalRecord>(item));
+  }
+
+  /** The withdrawal of one batch with this externalId (one small index query). */
+  async findBatchWithdrawalByExternalId(
+    payoutId: string,
+    batchIndex: number,
+    externalId: string,
+  ): Promise<WithdrawalRecord | undefined> {
+    const index = TABLE.indexes.byExternalId;
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: index.name,
+        KeyConditionExpression: `${index.partitionKey} = :pk AND begins_with(${index.sortKey}, :prefix)`,
+        ExpressionAttributeValues: {
+          ':pk': { S: keys.externalId(externalId) },
+          ':prefix': {
+            S: `${keys.payoutPartition(payoutId)}#${keys.withdrawalBatchPrefix(batchIndex)}`,
+          },
+        },
+        Limit: 1,
+      }),
+    );
+    const item = result.Items?.[0];
+    return item ? strip<WithdrawalRecord>(item) : undefined;
+  }
+
+  /** Withdrawals with this externalId, across payouts. */
+  async findWithdrawalsByExternalId(
+    externalId: string,
+    options: { limit: number; cursor?: string },
+  ): Promise<Page<WithdrawalRecord>> {
+    const index = TABLE.indexes.byExternalId;
+    const partition = keys.externalId(externalId);
+    const base: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: index.name,
+      KeyConditionExpression: `${index.partitionKey} = :pk`,
+      ExpressionAttributeValues: { ':pk': { S: partition } },
+    };
+    const start = options.cursor
+      ? decodeCursor(options.cursor, { attribute: index.partitionKey, value: partition })
+      : undefined;
+    return this.queryPage(base, options.limit, start, (item) => strip<WithdrawalRecord>(item));
+  }
+
+  /** Fills a page of up to `limit` items even when a filter thins DynamoDB's pages. */
+  private async queryPage<T>(
+    base: QueryCommandInput,
+    limit: number,
+    start: QueryCommandInput['ExclusiveStartKey'],
+    map: (item: Item) => T,
+  ): Promise<Page<T>> {
+    const items: T[] = [];
+    let exclusiveStartKey = start;
+    do {
+      const result = await this.db.send(
+        new QueryCommand({
+          ...base,
+          Limit: limit - items.length,
+          ExclusiveStartKey: exclusiveStartKey,
+        }),
+      );
+      for (const item of result.Items ?? []) items.push(map(item));
+      exclusiveStartKey = result.LastEvaluatedKey;
+    } while (exclusiveStartKey && items.length < limit);
+    return { items, ...(exclusiveStartKey ? { cursor: encodeCursor(exclusiveStartKey) } : {}) };
+  }
+
+  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
+    const items: Item[] = [];
+    let exclusiveStartKey: QueryCommandInput['ExclusiveStartKey'];
+    do {
+      const result = await this.db.send(
+        new QueryCommand({ ...input, ExclusiveStartKey: exclusiveStartKey }),
+      );
+      items.push(...(result.Items ?? []));
+      exclusiveStartKey = result.LastEvaluatedKey;
+    } while (exclusiveStartKey);
+    return items;
+  }
+
+  // ---- submission -----------------------------------------------------------------------
+
+  /**
+   * Claims a batch for a create attempt: PENDING, or SUBMITTING whose previous attempt's lease
+   * ran out, becomes SUBMITTING with one more attempt. Only for a committed payout. Returns the
+   * batch as claimed, or undefined when it is not ours to submit.
+   */
+  async beginSubmission(
+    payoutId: string,
+    index: number,
+    now: Date,
+    leaseMs: number,
+  ): Promise<BatchRecord | undefined> {
+    const expr = new ExpressionBuilder();
+    const nowIso = now.toISOString();
+    const staleBefore = new Date(now.getTime() - leaseMs).toISOString();
+    const nextLookAt = new Date(now.getTime() + leaseMs).toISOString();
+    const update = expr.update({
+      set: {
+        status: 'SUBMITTING',
+        submittingSince: nowIso,
+        updatedAt: nowIso,
+        nextLookAt,
+        ...keys.openBatch(payoutId, index, nextLookAt),
+      },
+      add: { attempts: 1 },
+    });
+    const status = expr.name('status');
+    const since = expr.name('submittingSince');
+    const condition = `${status} = ${expr.value('PENDING')} OR (${status} = ${expr.value('SUBMITTING')} AND ${since} < ${expr.value(staleBefore)})`;
+    try {
+      await this.db.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: toItem(keys.payout(payoutId)),
+                ConditionExpression: 'attribute_exists(PK)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: toItem(keys.batch(payoutId, index)),
+                UpdateExpression: update,
+                ConditionExpression: condition,
+                ...expr.attributes(),
+              },
+            },
+          ],
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) return undefined;
+      throw err;
+    }
+    return this.getBatch(payoutId, index);
+  }
+
+  /** Applies an update to a batch, keeping the open-batch index entry in step. */
+  async updateBatch(
+    payoutId: string,
+    index: number,
+    spec: UpdateSpec & { set: Partial<BatchRecord> & { updatedAt: string } },
+    condition?: { status: BatchRecord['status'][] },
+  ): Promise<boolean> {
+    const expr = new ExpressionBuilder();
+    const set: Record<string, unknown> = { ...spec.set };
+    const remove = [...(spec.remove ?? [])];
+    const closes = set.status === 'REJECTED' || set.status === 'FINAL';
+    if (closes) {
+      remove.push('nextLookAt', ...OPEN_INDEX_ATTRIBUTES);
+      delete set.nextLookAt;
+    } else if (typeof set.nextLookAt === 'string') {
+      Object.assign(set, keys.openBatch(payoutId, index, set.nextLookAt));
+    }
+    const update = expr.update({ set, remove, ...(spec.add ? { add: spec.add } : {}) });
+    const conditionExpression = condition
+      ? `${expr.name('status')} IN (${condition.status.map((s) => expr.value(s)).join(', ')})`
+      : 'attribute_exists(PK)';
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem(keys.batch(payoutId, index)),
+          UpdateExpression: update,
+          ConditionExpression: conditionExpression,
+          ...expr.attributes(),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async setPayoutState(payoutId: string, state: PayoutState, now: Date): Promise<void> {
+    const expr = new ExpressionBuilder();
+    await this.db.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.payout(payoutId)),
+        UpdateExpression: expr.update({ set: { state, updatedAt: now.toISOString() } }),
+        ConditionExpression: 'attribute_exists(PK)',
+        ...expr.attributes(),
+      }),
+    );
+  }
+
+  /** The payout and batch a Calypso idempotencyKey belongs to (for webhooks). */
+  async resolveProviderKey(
+    idempotencyKey: string,
+  ): Promise<{ payoutId: string; batchIndex: number } | undefined> {
+    const got = await this.db.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.providerKey(idempotencyKey)),
+      }),
+    );
+    return got.Item ? strip<{ payoutId: string; batchIndex: number }>(got.Item) : undefined;
+  }
+
+  // ---- tracking -------------------------------------------------------------------------
+
+  /** Open batches of one shard whose next look is due, oldest first. */
+  async listDueBatches(shard: number, now: Date, limit: number): Promise<BatchRecord[]> {
+    const index = TABLE.indexes.openBatches;
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: index.name,
+        KeyConditionExpression: `${index.partitionKey} = :pk AND ${index.sortKey} <= :due`,
+        ExpressionAttributeValues: {
+          ':pk': { S: keys.openShard(shard) },
+          // Every sort key starting with a time up to now sorts before this.
+          ':due': { S: `${now.toISOString()}#~` },
+        },
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map((item) => strip<BatchRecord>(item));
+  }
+
+  static shardOf(payoutId: string): number {
+    return shardOf(payoutId);
+  }
+
+  /** Updates one withdrawal if it is still in `expectedState`; false if someone moved it first. */
+  async updateWithdrawal(
+    w: Pick<WithdrawalRecord, 'payoutId' | 'batchIndex' | 'position'>,
+    set: Partial<WithdrawalRecord> & { updatedAt: string },
+    expectedState: string,
+  ): Promise<boolean> {
+    const expr = new ExpressionBuilder();
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem(keys.withdrawal(w.payoutId, w.batchIndex, w.position)),
+          UpdateExpression: expr.update({ set }),
+          ConditionExpression: `${expr.name('state')} = ${expr.value(expectedState)}`,
+          ...expr.attributes(),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Appends entries to payouts' audit trails. */
+  async appendAudit(entries: AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.batchWrite(
+      entries.map((entry) => ({
+        PutRequest: {
+          Item: toItem({
+            ...keys.audit(entry.payoutId, entry.at, randomBytes(6).toString('hex')),
+            type: 'audit',
+            ...entry,
+          }),
+        },
+      })),
+    );
+  }
+
+  async listAudit(
+    payoutId: string,
+    options: { limit: number; cursor?: string },
+  ): Promise<Page<AuditEntry>> {
+    const partition = keys.payoutPartition(payoutId);
+    const base: QueryCommandInput = {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': { S: partition }, ':prefix': { S: keys.auditPrefix } },
+    };
+    const start = options.cursor
+      ? decodeCursor(options.cursor, { attribute: 'PK', value: partition })
+      : undefined;
+    return this.queryPage(base, options.limit, start, (item) => strip<AuditEntry>(item));
+  }
+
+  /** Stores a webhook event once; false when that event id was stored before. */
+  async putWebhookEvent(event: WebhookEventRecord, retentionSeconds: number): Promise<boolean> {
+    const expiresAt = Math.floor(Date.parse(event.receivedAt) / 1000) + retentionSeconds;
+    try {
+      await this.db.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: toItem({
+            ...keys.webhookEvent(event.eventId),
+            type: 'webhook-event',
+            ...event,
+            [TABLE.ttlAttribute]: expiresAt,
+          }),
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async getWebhookEvent(eventId: string): Promise<WebhookEventRecord | undefined> {
+    const got = await this.db.send(
+      new GetItemCommand({ TableName: this.tableName, Key: toItem(keys.webhookEvent(eventId)) }),
+    );
+    if (!got.Item) return undefined;
+    const record = strip<WebhookEventRecord & Record<string, unknown>>(got.Item);
+    delete record[TABLE.ttlAttribute];
+    return record;
+  }
+
+  async setWebhookVerdict(
+    eventId: string,
+    verdict: WebhookEventRecord['verdict'],
+    extra: { detail?: string; payoutId?: string; batchIndex?: number } = {},
+  ): Promise<void> {
+    const expr = new ExpressionBuilder();
+    await this.db.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.webhookEvent(eventId)),
+        UpdateExpression: expr.update({ set: { verdict, ...extra } }),
+        ...expr.attributes(),
+      }),
+    );
+  }
+
+  /** Links a retry payout to its original. */
+  async addRetriedBy(payoutId: string, retryPayoutId: string, now: Date): Promise<void> {
+    const expr = new ExpressionBuilder();
+    const list = expr.name('retriedBy');
+    const update = `SET ${list} = list_append(if_not_exists(${list}, ${expr.value([])}), ${expr.value([retryPayoutId])}), ${expr.name('updatedAt')} = ${expr.value(now.toISOString())}`;
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem(keys.payout(payoutId)),
+          UpdateExpression: update,
+          // Once only, however often the retry request is repeated.
+          ConditionExpression: `attribute_exists(PK) AND NOT contains(${list}, ${expr.value(retryPayoutId)})`,
+          ...expr.attributes(),
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+}

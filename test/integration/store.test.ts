@@ -1,0 +1,295 @@
+import { BatchWriteItemCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { BatchRecord, PayoutRecord, WithdrawalRecord } from '../../shared/domain/payout.js';
+import { PayoutRepository, type IdempotencyRecord } from '../../shared/store/payout-repository.js';
+import { TABLE } from '../../shared/store/table.js';
+import { createTestTable } from '../support/dynamo.js';
+
+let db: DynamoDBClient;
+let tableName: string;
+let repo: PayoutRepository;
+const T0 = new Date('2030-01-01T00:00:00.000Z');
+
+beforeAll(async () => {
+  ({ db, tableName } = await createTestTable('store'));
+  repo = new PayoutRepository(db, tableName);
+});
+
+let seq = 0;
+function fixture(recipients: number, perBatch: number) {
+  const id = `00000000-0000-4000-8000-${String(++seq).padStart(12, '0')}`;
+  const at = T0.toISOString();
+  const batchCount = Math.ceil(recipients / perBatch);
+  const payout: PayoutRecord = {
+    id,
+    caller: 'caller-a',
+    idempotencyKey: `key-${id}`,
+    requestHash: 'hash-1',
+    currency: 'BTC',
+    name: 'test',
+    recipientCount: recipients,
+    total: '0',
+    batchCount,
+    state: 'ACCEPTED',
+    createdAt: at,
+    updatedAt: at,
+  };
+  const batches: BatchRecord[] = Array.from({ length: batchCount }, (_, index) => ({
+    payoutId: id,
+    index,
+    idempotencyKey: `00000000-0000-5000-8000-${String(seq * 100 + index).padStart(12, '0')}`,
+    currency: 'BTC',
+    recipientCount: Math.min(perBatch, recipients - index * perBatch),
+    total: '1',
+    status: 'PENDING',
+    attempts: 0,
+    nextLookAt: at,
+    progressAt: at,
+    withdrawalCounts: { PENDING: Math.min(perBatch, recipients - index * perBatch) },
+    createdAt: at,
+    updatedAt: at,
+  }));
+  const withdrawals: WithdrawalRecord[] = Array.from({ length: recipients }, (_, i) => ({
+    payoutId: id,
+    batchIndex: Math.floor(i / perBatch),
+    position: i % perBatch,
+    requestIndex: i,
+    address: `addr-${i}`,
+    amount: `0.${String(i + 1).padStart(8, '0')}`,
+    currency: 'BTC',
+    ...(i % 2 === 0 ? { externalId: `ext-${seq}-${i}` } : {}),
+    state: i % 3 === 0 ? 'COMPLETED' : 'PENDING',
+    updatedAt: at,
+  }));
+  return { payout, batches, withdrawals };
+}
+
+function claim(
+  payout: PayoutRecord,
+  overrides: Partial<IdempotencyRecord> = {},
+): IdempotencyRecord {
+  return {
+    caller: payout.caller,
+    key: payout.idempotencyKey,
+    requestHash: payout.requestHash,
+    payoutId: payout.id,
+    state: 'PENDING',
+    leaseUntil: new Date(T0.getTime() + 60_000).toISOString(),
+    createdAt: T0.toISOString(),
+    ...overrides,
+  };
+}
+
+async function openIndexEntries(payoutId: string): Promise<number> {
+  let count = 0;
+  for (let shard = 0; shard < TABLE.openBatchShards; shard++) {
+    const page = await db.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: TABLE.indexes.openBatches.name,
+        KeyConditionExpression: 'GSI2PK = :pk',
+        ExpressionAttributeValues: { ':pk': { S: `OPEN#${shard}` } },
+      }),
+    );
+    count += (page.Items ?? []).filter((item) => item.payoutId?.S === payoutId).length;
+  }
+  return count;
+}
+
+describe('idempotency claims', () => {
+  it('lets exactly one writer claim a key and shows the others what holds it', async () => {
+    const { payout } = fixture(1, 1);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => repo.claimIdempotency(claim(payout))),
+    );
+    expect(results.filter((r) => r.outcome === 'claimed')).toHaveLength(1);
+    for (const r of results.filter((r) => r.outcome === 'exists')) {
+      expect(r.outcome === 'exists' && r.record.payoutId).toBe(payout.id);
+    }
+  });
+
+  it('scopes keys by caller', async () => {
+    const { payout } = fixture(1, 1);
+    expect((await repo.claimIdempotency(claim(payout))).outcome).toBe('claimed');
+    expect((await repo.claimIdempotency(claim(payout, { caller: 'caller-b' }))).outcome).toBe(
+      'claimed',
+    );
+  });
+
+  it('allows one take-over of an expired lease', async () => {
+    const { payout } = fixture(1, 1);
+    const first = claim(payout);
+    await repo.claimIdempotency(first);
+    const later = new Date(T0.getTime() + 120_000).toISOString();
+    const takeovers = await Promise.all([
+      repo.takeOverIdempotency(payout.caller, payout.idempotencyKey, first.leaseUntil, later),
+      repo.takeOverIdempotency(payout.caller, payout.idempotencyKey, first.leaseUntil, later + 'x'),
+    ]);
+    expect(takeovers.filter(Boolean)).toHaveLength(1);
+  });
+});
+
+describe('writing and committing a payout', () => {
+  it('stores parts, commits once, and marks the key committed', async () => {
+    const { payout, batches, withdrawals } = fixture(60, 25);
+    await repo.claimIdempotency(claim(payout));
+    const calls = await repo.writePayoutParts(batches, withdrawals);
+    // 60 withdrawals + 3 batches + 3 provider keys = 66 items = 3 calls of 25.
+    expect(calls).toBe(3);
+    expect(await repo.getPayout(payout.id)).toBeUndefined();
+    expect(await repo.commitPayout(payout)).toBe(true);
+    expect(await repo.commitPayout(payout)).toBe(false);
+    expect((await repo.getIdempotency(payout.caller, payout.idempotencyKey))?.state).toBe(
+      'COMMITTED',
+    );
+    const stored = await repo.getPayoutWithBatches(payout.id);
+    expect(stored?.payout).toEqual(payout);
+    expect(stored?.batches.map((b) => b.index)).toEqual([0, 1, 2]);
+    expect(await repo.resolveProviderKey(batches[2]!.idempotencyKey)).toEqual({
+      payoutId: payout.id,
+      batchIndex: 2,
+    });
+    const batch1 = await repo.listBatchWithdrawals(payout.id, 1);
+    expect(batch1.map((w) => w.requestIndex)).toEqual(Array.from({ length: 25 }, (_, i) => 25 + i));
+    expect(batch1[0]?.amount).toBe('0.00000026');
+  });
+
+  it('refuses to commit when the key holds another request', async () => {
+    const { payout } = fixture(1, 1);
+    await repo.claimIdempotency(claim(payout, { requestHash: 'other' }));
+    await expect(repo.commitPayout(payout)).rejects.toThrow();
+    expect(await repo.getPayout(payout.id)).toBeUndefined();
+  });
+
+  it('retries items DynamoDB leaves unprocessed', async () => {
+    const { batches, withdrawals } = fixture(30, 30);
+    const real = db;
+    const flaky = new DynamoDBClient({ endpoint: inject('dynamoEndpoint') });
+    const mock = mockClient(flaky);
+    let calls = 0;
+    mock.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommand['input']) => {
+      calls++;
+      const requests = input.RequestItems![tableName]!;
+      if (calls <= 2) {
+        // Process the first five, hand back the rest as DynamoDB does under throttling.
+        await real.send(
+          new BatchWriteItemCommand({ RequestItems: { [tableName]: requests.slice(0, 5) } }),
+        );
+        return { UnprocessedItems: { [tableName]: requests.slice(5) } };
+      }
+      return real.send(new BatchWriteItemCommand(input));
+    });
+    const flakyRepo = new PayoutRepository(flaky, tableName, {
+      writeConcurrency: 1,
+      sleep: () => Promise.resolve(),
+    });
+    await flakyRepo.writePayoutParts(batches, withdrawals);
+    expect(calls).toBeGreaterThan(2);
+    expect(await repo.listBatchWithdrawals(batches[0]!.payoutId, 0)).toHaveLength(30);
+    mock.restore();
+  });
+});
+
+describe('reading', () => {
+  it('pages a payout’s withdrawals with an opaque cursor and filters by state', async () => {
+    const { payout, batches, withdrawals } = fixture(23, 10);
+    await repo.claimIdempotency(claim(payout));
+    await repo.writePayoutParts(batches, withdrawals);
+    await repo.commitPayout(payout);
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await repo.listWithdrawals(payout.id, {
+        limit: 7,
+        ...(cursor ? { cursor } : {}),
+      });
+      expect(page.items.length).toBeLessThanOrEqual(7);
+      seen.push(...page.items.map((w) => w.requestIndex));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen).toEqual(Array.from({ length: 23 }, (_, i) => i));
+
+    const completed = await repo.listWithdrawals(payout.id, { limit: 100, state: 'COMPLETED' });
+    expect(completed.items.map((w) => w.requestIndex)).toEqual([0, 3, 6, 9, 12, 15, 18, 21]);
+  });
+
+  it('refuses a cursor from another listing', async () => {
+    const a = fixture(5, 5);
+    const b = fixture(5, 5);
+    for (const f of [a, b]) {
+      await repo.writePayoutParts(f.batches, f.withdrawals);
+    }
+    const page = await repo.listWithdrawals(a.payout.id, { limit: 2 });
+    await expect(
+      repo.listWithdrawals(b.payout.id, { limit: 2, cursor: page.cursor! }),
+    ).rejects.toThrow(/cursor/);
+    await expect(
+      repo.listWithdrawals(a.payout.id, { limit: 2, cursor: 'not-a-cursor' }),
+    ).rejects.toThrow(/cursor/);
+  });
+
+  it('finds withdrawals by externalId', async () => {
+    const { payout, batches, withdrawals } = fixture(4, 4);
+    await repo.writePayoutParts(batches, withdrawals);
+    const found = await repo.findWithdrawalsByExternalId(`ext-${seq}-2`, { limit: 10 });
+    expect(found.items).toHaveLength(1);
+    expect(found.items[0]).toMatchObject({ payoutId: payout.id, requestIndex: 2 });
+  });
+});
+
+describe('submission claims', () => {
+  it('never claims a batch of an uncommitted payout', async () => {
+    const { payout, batches, withdrawals } = fixture(2, 2);
+    await repo.writePayoutParts(batches, withdrawals);
+    expect(await repo.beginSubmission(payout.id, 0, T0, 60_000)).toBeUndefined();
+  });
+
+  it('claims once, refuses a second claimant, and lets one take over after the lease', async () => {
+    const { payout, batches, withdrawals } = fixture(2, 2);
+    await repo.claimIdempotency(claim(payout));
+    await repo.writePayoutParts(batches, withdrawals);
+    await repo.commitPayout(payout);
+    const claims = await Promise.all(
+      Array.from({ length: 5 }, () => repo.beginSubmission(payout.id, 0, T0, 60_000)),
+    );
+    const won = claims.filter((c) => c !== undefined);
+    expect(won).toHaveLength(1);
+    expect(won[0]).toMatchObject({ status: 'SUBMITTING', attempts: 1 });
+    expect(
+      await repo.beginSubmission(payout.id, 0, new Date(T0.getTime() + 59_000), 60_000),
+    ).toBeUndefined();
+    const takeover = await repo.beginSubmission(
+      payout.id,
+      0,
+      new Date(T0.getTime() + 61_000),
+      60_000,
+    );
+    expect(takeover).toMatchObject({ status: 'SUBMITTING', attempts: 2 });
+  });
+
+  it('keeps the open-batch index in step: final and rejected batches leave it', async () => {
+    const { payout, batches, withdrawals } = fixture(3, 1);
+    await repo.writePayoutParts(batches, withdrawals);
+    expect(await openIndexEntries(payout.id)).toBe(3);
+    const at = T0.toISOString();
+    expect(
+      await repo.updateBatch(payout.id, 0, { set: { status: 'REJECTED', updatedAt: at } }),
+    ).toBe(true);
+    expect(await repo.updateBatch(payout.id, 1, { set: { status: 'FINAL', updatedAt: at } })).toBe(
+      true,
+    );
+    expect(await openIndexEntries(payout.id)).toBe(1);
+    expect((await repo.getBatch(payout.id, 0))?.nextLookAt).toBeUndefined();
+    // A conditional update whose condition does not hold changes nothing.
+    expect(
+      await repo.updateBatch(
+        payout.id,
+        2,
+        { set: { status: 'SUBMITTED', updatedAt: at } },
+        { status: ['SUBMITTING'] },
+      ),
+    ).toBe(false);
+    expect((await repo.getBatch(payout.id, 2))?.status).toBe('PENDING');
+  });
+});

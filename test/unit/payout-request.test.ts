@@ -1,0 +1,149 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CurrencyRegistry } from '../../shared/domain/currencies.js';
+import {
+  canonicalRequest,
+  validatePayoutRequest,
+  type FieldError,
+} from '../../shared/domain/payout-request.js';
+
+const limits = {
+  currencies: new CurrencyRegistry(),
+  maxRecipients: 5,
+  now: new Date('2030-01-01T00:00:00Z'),
+};
+const ETH = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
+const ETH2 = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359';
+const BTC = '1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa';
+
+function errorsOf(body: unknown): FieldError[] {
+  const result = validatePayoutRequest(body, limits);
+  if (result.ok) throw new Error('expected validation errors');
+  return result.errors;
+}
+
+function paths(body: unknown): string[] {
+  return errorsOf(body).map((e) => e.path);
+}
+
+const valid = {
+  currency: 'USDT',
+  name: 'March affiliates',
+  recipients: [
+    { address: ETH, amount: '10.50', externalId: 'a-1' },
+    { address: ETH2, amount: '0.000001' },
+  ],
+};
+
+describe('validatePayoutRequest', () => {
+  it('accepts a valid request and keeps amounts exact', () => {
+    const result = validatePayoutRequest(valid, limits);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.currency.code).toBe('USDT');
+    expect(result.value.recipients.map((r) => r.amount.toString())).toEqual(['10.50', '0.000001']);
+    expect(result.value.recipients[0]?.externalId).toBe('a-1');
+  });
+
+  it('names the field of each kind of mistake', () => {
+    expect(paths({ ...valid, currency: 'DOGE2' })).toEqual(['$.currency']);
+    expect(errorsOf({ ...valid, currency: 'DOGE2' })[0]?.message).toMatch(
+      /not a supported currency/,
+    );
+    expect(paths({ ...valid, name: '' })).toEqual(['$.name']);
+    expect(paths({ ...valid, name: 'x'.repeat(201) })).toEqual(['$.name']);
+    expect(paths({ ...valid, extra: 1 })).toEqual(['$.extra']);
+    expect(paths({ ...valid, recipients: [] })).toEqual(['$.recipients']);
+    expect(paths({ ...valid, recipients: Array(6).fill(valid.recipients[0]) })).toEqual([
+      '$.recipients',
+    ]);
+    expect(paths({ currency: 'USDT', recipients: valid.recipients })).toEqual(['$.name']);
+  });
+
+  it('checks each recipient: amount, address for the currency network, duplicates, unknown fields', () => {
+    const errors = errorsOf({
+      currency: 'USDT',
+      name: 'x',
+      recipients: [
+        { address: ETH, amount: '0', externalId: 'dup' },
+        { address: BTC, amount: '1.1234567' },
+        { address: ETH2, amount: 5 },
+        { address: ETH.toLowerCase(), amount: '1e3', externalId: 'dup' },
+        { address: ETH, amount: '1', memo: 'x' },
+      ],
+    });
+    const byPath = Object.fromEntries(errors.map((e) => [e.path, e.message]));
+    expect(byPath['$.recipients[0].amount']).toMatch(/greater than 0/);
+    expect(byPath['$.recipients[1].address']).toMatch(/Ethereum/);
+    expect(byPath['$.recipients[1].amount']).toMatch(/at most 6/);
+    expect(byPath['$.recipients[2].amount']).toMatch(/string/);
+    expect(byPath['$.recipients[3].amount']).toMatch(/exponent/);
+    expect(byPath['$.recipients[3].externalId']).toMatch(/recipients\[0\]/);
+    expect(byPath['$.recipients[4].memo']).toMatch(/not a known field/);
+    expect(errors).toHaveLength(7);
+  });
+
+  it('rejects a corrupted EIP-55 checksum but accepts the lowercase form', () => {
+    const corrupted = ETH.replace('aA', 'Aa');
+    expect(paths({ ...valid, recipients: [{ address: corrupted, amount: '1' }] })).toEqual([
+      '$.recipients[0].address',
+    ]);
+    expect(
+      validatePayoutRequest(
+        { ...valid, recipients: [{ address: ETH.toLowerCase(), amount: '1' }] },
+        limits,
+      ).ok,
+    ).toBe(true);
+  });
+
+  it('requires a future ISO-8601 executionDate with a zone and normalises it to UTC', () => {
+    expect(paths({ ...valid, executionDate: '2029-12-31T23:59:59Z' })).toEqual(['$.executionDate']);
+    expect(errorsOf({ ...valid, executionDate: '2029-12-31T23:59:59Z' })[0]?.message).toMatch(
+      /past/,
+    );
+    expect(paths({ ...valid, executionDate: '2030-02-01 10:00' })).toEqual(['$.executionDate']);
+    expect(paths({ ...valid, executionDate: '2030-02-01T10:00:00' })).toEqual(['$.executionDate']);
+    const ok = validatePayoutRequest(
+      { ...valid, executionDate: '2030-02-01T12:00:00+02:00' },
+      limits,
+    );
+    expect(ok.ok && ok.value.executionDate).toBe('2030-02-01T10:00:00.000Z');
+  });
+
+  it('reports recipient problems even when a top-level field is also wrong', () => {
+    expect(
+      paths({ currency: 'USDT', name: '', recipients: [{ address: ETH, amount: '-1' }] }).sort(),
+    ).toEqual(['$.name', '$.recipients[0].amount']);
+  });
+
+  it('refuses non-objects', () => {
+    for (const body of [null, [], 'x', 1]) expect(paths(body)).toEqual(['$']);
+  });
+
+  it('never throws and always names a path, whatever the body', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (body) => {
+        const result = validatePayoutRequest(body, limits);
+        if (!result.ok) {
+          expect(result.errors.length).toBeGreaterThan(0);
+          for (const e of result.errors) expect(e.path.startsWith('$')).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('canonicalRequest', () => {
+  it('is equal for numerically equal amounts and differs for any real change', () => {
+    const a = validatePayoutRequest(valid, limits);
+    const b = validatePayoutRequest(
+      { ...valid, recipients: [{ ...valid.recipients[0], amount: '10.5' }, valid.recipients[1]] },
+      limits,
+    );
+    const c = validatePayoutRequest({ ...valid, name: 'other' }, limits);
+    if (!a.ok || !b.ok || !c.ok) throw new Error('expected valid');
+    expect(canonicalRequest(a.value)).toBe(canonicalRequest(b.value));
+    expect(canonicalRequest(a.value)).not.toBe(canonicalRequest(c.value));
+  });
+});
