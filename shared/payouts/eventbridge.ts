@@ -1,10 +1,6 @@
 /** Publishes domain events to an EventBridge bus (PutEvents, 10 per call, failed entries retried). */
-import type {
-  EventBridgeClient} from '@aws-sdk/client-eventbridge';
-import {
-  PutEventsCommand,
-  type PutEventsRequestEntry,
-} from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { DomainEvent, EventPublisher } from './events.js';
 
 export const EVENT_SOURCE = 'calypso-payouts';

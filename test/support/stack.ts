@@ -27,6 +27,8 @@ export interface TestStack {
   /** Moves the shared clock (and Calypso's lifecycle and webhooks) forward, then lets submissions finish. */
   advance(ms: number): Promise<void>;
   reconcile(): Promise<TickSummary>;
+  /** Whether accepted payouts are handed to submission (off: as if the process died right after storing). */
+  setAutoSubmit(on: boolean): void;
   request(
     method: string,
     path: string,
@@ -83,6 +85,7 @@ export async function startTestStack(
   }
   Object.assign(process.env, env);
   const pending = new Set<Promise<unknown>>();
+  let autoSubmit = options.autoSubmit !== false;
   const events = new MemoryEventPublisher();
   resetRuntime();
   configureRuntime({
@@ -90,7 +93,7 @@ export async function startTestStack(
     events,
     trigger: {
       trigger: (payoutId) => {
-        if (options.autoSubmit === false) return Promise.resolve();
+        if (!autoSubmit) return Promise.resolve();
         const run = submitPayout(trackDeps(), payoutId).finally(() => pending.delete(run));
         pending.add(run);
         return Promise.resolve();
@@ -114,6 +117,9 @@ export async function startTestStack(
       await settle();
     },
     reconcile: () => reconcileTick(trackDeps(), { remainingMs: () => 60_000 }),
+    setAutoSubmit: (on) => {
+      autoSubmit = on;
+    },
     request: async (method, path, { body, headers = {} } = {}) => {
       const res = await fetch(`${api.url}${path}`, {
         method,
