@@ -2,6 +2,8 @@
  * Custom metrics as CloudWatch Embedded Metric Format log lines: no client, no extra call.
  */
 export const METRICS_NAMESPACE = 'CalypsoPayouts';
+/** The one dimension every custom metric carries; its value is `POWERTOOLS_SERVICE_NAME`. */
+export const SERVICE_DIMENSION = 'service';
 
 export type MetricName =
   | 'PayoutsCreated'
@@ -26,12 +28,12 @@ export function emitMetrics(
         CloudWatchMetrics: [
           {
             Namespace: METRICS_NAMESPACE,
-            Dimensions: [['service']],
+            Dimensions: [[SERVICE_DIMENSION]],
             Metrics: entries.map(([name]) => ({ Name: name, Unit: 'Count' })),
           },
         ],
       },
-      service: process.env.POWERTOOLS_SERVICE_NAME ?? 'calypso-payouts',
+      [SERVICE_DIMENSION]: process.env.POWERTOOLS_SERVICE_NAME ?? 'calypso-payouts',
       ...Object.fromEntries(entries),
     }),
   );

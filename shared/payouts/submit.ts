@@ -15,16 +15,18 @@ import {
 } from '../calypso/errors.js';
 import type { MassPayout } from '../calypso/schemas.js';
 import { Decimal } from '../domain/money.js';
-import type { BatchRecord, PayoutRecord } from '../domain/payout.js';
-import { derivePayoutState } from '../domain/payout-state.js';
+import type { AuditEntry, BatchRecord, Cause, PayoutRecord } from '../domain/payout.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
+import type { EventPublisher } from './events.js';
 import type { CalypsoApi, CalypsoProvider, Clock } from './ports.js';
+import { recordPayoutState } from './record.js';
 
 export interface SubmitDeps {
   repository: PayoutRepository;
   calypso: CalypsoProvider;
   clock: Clock;
+  events: EventPublisher;
   /** A claim older than this may be taken over (longer than any function's run). */
   leaseMs: number;
   /** Batches of one payout submitted at once. */
@@ -66,24 +68,12 @@ export async function submitPayout(
   const worker = async () => {
     while (next < todo.length) {
       const batch = todo[next++]!;
-      outcomes.set(batch.index, await submitBatch(deps, stored.payout, batch.index));
+      outcomes.set(batch.index, await submitBatch(deps, stored.payout, batch.index, 'api'));
     }
   };
   await Promise.all(Array.from({ length: Math.min(deps.concurrency, todo.length) }, worker));
-  await refreshPayoutState(deps.repository, payoutId, deps.clock.now());
+  await recordPayoutState(deps, payoutId, deps.clock.now(), 'api', []);
   return outcomes;
-}
-
-export async function refreshPayoutState(
-  repository: PayoutRepository,
-  payoutId: string,
-  now: Date,
-) {
-  const stored = await repository.getPayoutWithBatches(payoutId);
-  if (!stored) return undefined;
-  const state = derivePayoutState(stored.batches);
-  if (state !== stored.payout.state) await repository.setPayoutState(payoutId, state, now);
-  return state;
 }
 
 async function lookUp(client: CalypsoApi, idempotencyKey: string): Promise<MassPayout | undefined> {
@@ -99,6 +89,7 @@ export async function submitBatch(
   deps: SubmitDeps,
   payout: PayoutRecord,
   index: number,
+  cause: Cause,
 ): Promise<BatchOutcome> {
   const { repository } = deps;
   const batch = await repository.beginSubmission(payout.id, index, deps.clock.now(), deps.leaseMs);
@@ -116,7 +107,7 @@ export async function submitBatch(
     if (batch.attempts > 1) {
       // An earlier attempt may have reached Calypso: what it holds under the key wins.
       const found = await lookUp(client, batch.idempotencyKey);
-      if (found) return await adopt(deps, batch, found, 'adopted');
+      if (found) return await adopt(deps, batch, found, 'adopted', cause);
     }
   } catch (err) {
     return failAttempt(deps, batch, err);
@@ -145,7 +136,7 @@ export async function submitBatch(
       })),
     });
     logger.info('batch created at Calypso', { ...log, calypsoId: created.id });
-    return await adopt(deps, batch, created, 'created');
+    return await adopt(deps, batch, created, 'created', cause);
   } catch (err) {
     if (
       err instanceof CalypsoIdempotencyKeyExistsError ||
@@ -157,7 +148,7 @@ export async function submitBatch(
       });
       try {
         const found = await lookUp(client, batch.idempotencyKey);
-        if (found) return await adopt(deps, batch, found, 'adopted');
+        if (found) return await adopt(deps, batch, found, 'adopted', cause);
       } catch (lookupErr) {
         return failAttempt(deps, batch, lookupErr);
       }
@@ -175,6 +166,7 @@ export async function submitBatch(
         { status: ['SUBMITTING'] },
       );
       logger.warn('Calypso rejected the batch', { ...log, error: errorText(err) });
+      await audit(deps, batch, 'REJECTED', cause, errorText(err));
       return 'rejected';
     }
     return failAttempt(deps, batch, err);
@@ -185,11 +177,33 @@ function parseAmount(text: string): Decimal {
   return Decimal.parse(text);
 }
 
+async function audit(
+  deps: SubmitDeps,
+  batch: BatchRecord,
+  to: string,
+  cause: Cause,
+  detail: string,
+) {
+  const entry: AuditEntry = {
+    payoutId: batch.payoutId,
+    at: deps.clock.now().toISOString(),
+    entity: 'batch',
+    ref: String(batch.index),
+    field: 'status',
+    from: batch.status,
+    to,
+    cause,
+    detail,
+  };
+  await deps.repository.appendAudit([entry]);
+}
+
 async function adopt(
   deps: SubmitDeps,
   batch: BatchRecord,
   found: MassPayout,
   outcome: 'created' | 'adopted',
+  cause: Cause,
 ) {
   const now = deps.clock.now();
   const at = now.toISOString();
@@ -213,11 +227,15 @@ async function adopt(
     },
     { status: ['SUBMITTING', 'PENDING'] },
   );
-  if (!recorded)
+  if (recorded) {
+    const how = outcome === 'created' ? 'created' : 'found by its idempotencyKey';
+    await audit(deps, batch, 'SUBMITTED', cause, `Calypso mass payout ${found.id} ${how}`);
+  } else {
     logger.info('batch was recorded by another worker', {
       payoutId: batch.payoutId,
       batch: batch.index,
     });
+  }
   return outcome;
 }
 

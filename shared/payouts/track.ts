@@ -14,13 +14,13 @@ import {
   type ValidationIssue,
   type WithdrawalRecord,
 } from '../domain/payout.js';
-import { derivePayoutState } from '../domain/payout-state.js';
 import { forwardMassPayoutState, forwardWithdrawalState } from '../domain/progress.js';
 import { emitMetrics } from '../metrics.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
 import { TABLE } from '../store/table.js';
-import { eventsFor, type EventPublisher } from './events.js';
+import type { EventPublisher } from './events.js';
+import { recordPayoutState } from './record.js';
 import type { CalypsoProvider, Clock } from './ports.js';
 import { submitBatch, type SubmitDeps } from './submit.js';
 
@@ -170,6 +170,7 @@ export async function refreshBatch(
   const massState = forwardMassPayoutState(batch.calypsoState, mass.state);
   const massTerminal = isTerminalCalypsoPayoutState(massState);
   const audit: AuditEntry[] = [];
+  let lostWrites = false;
 
   for (const w of ours) {
     const t = matched.get(w.position);
@@ -186,7 +187,10 @@ export async function refreshBatch(
     }
     if (!set) continue;
     const applied = await deps.repository.updateWithdrawal(w, { ...set, updatedAt: at }, w.state);
-    if (!applied) continue; // moved concurrently; the next look sees it
+    if (!applied) {
+      lostWrites = true; // moved concurrently (a webhook); recounted below, looked at again next time
+      continue;
+    }
     if (set.state && set.state !== w.state) {
       audit.push({
         payoutId: w.payoutId,
@@ -203,9 +207,13 @@ export async function refreshBatch(
     Object.assign(w, set);
   }
 
+  // Count what is stored, not what this look believed, when another writer got in between.
+  const current = lostWrites
+    ? await deps.repository.listBatchWithdrawals(batch.payoutId, batch.index)
+    : ours;
   const counts: Record<string, number> = {};
-  for (const w of ours) counts[w.state] = (counts[w.state] ?? 0) + 1;
-  const allFinal = ours.every(
+  for (const w of current) counts[w.state] = (counts[w.state] ?? 0) + 1;
+  const allFinal = current.every(
     (w) => isTerminalWithdrawalState(w.state) || (w.state === 'CANCELED' && massTerminal),
   );
   const status: BatchRecord['status'] = massTerminal && allFinal ? 'FINAL' : 'SUBMITTED';
@@ -283,43 +291,6 @@ export async function refreshBatch(
   await recordPayoutState(deps, batch.payoutId, now, cause, audit);
   if (status === 'FINAL' && batch.status !== 'FINAL') emitMetrics({ BatchesCompleted: 1 });
   return status === 'FINAL' ? 'final' : progressed ? 'progressed' : 'unchanged';
-}
-
-/** Recomputes the payout's state; appends the audit entries and publishes their events. */
-export async function recordPayoutState(
-  deps: Pick<TrackDeps, 'repository' | 'events'>,
-  payoutId: string,
-  now: Date,
-  cause: Cause,
-  audit: AuditEntry[],
-): Promise<void> {
-  const stored = await deps.repository.getPayoutWithBatches(payoutId);
-  if (stored) {
-    const state = derivePayoutState(stored.batches);
-    if (state !== stored.payout.state) {
-      await deps.repository.setPayoutState(payoutId, state, now);
-      audit.push({
-        payoutId,
-        at: now.toISOString(),
-        entity: 'payout',
-        field: 'state',
-        from: stored.payout.state,
-        to: state,
-        cause,
-      });
-    }
-  }
-  if (audit.length === 0) return;
-  await deps.repository.appendAudit(audit);
-  const events = eventsFor(audit);
-  if (events.length) {
-    try {
-      await deps.events.publish(events);
-    } catch (err) {
-      // The audit trail holds every transition; subscribers can catch up from the API.
-      logger.error('publishing domain events failed', { payoutId, error: err as Error });
-    }
-  }
 }
 
 /** A batch Calypso still does not hold after stuckAfterMs is flagged stuck too. */
@@ -426,7 +397,7 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
             payouts.set(batch.payoutId, deps.repository.getPayout(batch.payoutId));
           const payout = await payouts.get(batch.payoutId)!;
           if (!payout) continue; // never committed: nothing may be submitted
-          const outcome = await submitBatch(deps, payout, batch.index);
+          const outcome = await submitBatch(deps, payout, batch.index, 'reconcile');
           if (outcome === 'created' || outcome === 'adopted') summary.submitted++;
           if (outcome === 'failed-will-retry') summary.errors++;
           const audit: AuditEntry[] = [];

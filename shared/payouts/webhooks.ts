@@ -22,7 +22,7 @@ import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
 import type { EventPublisher } from './events.js';
 import type { Clock } from './ports.js';
-import { recordPayoutState } from './track.js';
+import { recordPayoutState } from './record.js';
 
 export interface WebhookDeps {
   repository: PayoutRepository;

@@ -549,17 +549,29 @@ export class PayoutRepository {
     }
   }
 
-  async setPayoutState(payoutId: string, state: PayoutState, now: Date): Promise<void> {
+  /** Moves the payout's stored state from `from` to `to`; false if someone moved it first. */
+  async setPayoutState(
+    payoutId: string,
+    from: PayoutState,
+    to: PayoutState,
+    now: Date,
+  ): Promise<boolean> {
     const expr = new ExpressionBuilder();
-    await this.db.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: toItem(keys.payout(payoutId)),
-        UpdateExpression: expr.update({ set: { state, updatedAt: now.toISOString() } }),
-        ConditionExpression: 'attribute_exists(PK)',
-        ...expr.attributes(),
-      }),
-    );
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem(keys.payout(payoutId)),
+          UpdateExpression: expr.update({ set: { state: to, updatedAt: now.toISOString() } }),
+          ConditionExpression: `${expr.name('state')} = ${expr.value(from)}`,
+          ...expr.attributes(),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
   }
 
   /** The payout and batch a Calypso idempotencyKey belongs to (for webhooks). */

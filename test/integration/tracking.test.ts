@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sign } from '../../shared/calypso/signing.js';
 import { TERMINAL_PAYOUT_STATES } from '../../shared/domain/payout.js';
-import { runtime } from '../../shared/runtime.js';
+import { refreshBatch } from '../../shared/payouts/track.js';
+import { runtime, trackDeps } from '../../shared/runtime.js';
 import { btcAddress, recipients } from '../support/recipients.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
@@ -73,6 +74,13 @@ describe('the guide’s scenarios end in the right states', () => {
     const trail = await events(id);
     expect(trail.filter((e) => e.entity === 'withdrawal' && e.to === 'COMPLETED')).toHaveLength(4);
     expect(trail.some((e) => e.entity === 'payout' && e.to === 'COMPLETED')).toBe(true);
+    // Each payout transition is recorded once, as one chain, whatever ran concurrently.
+    const chain = trail.filter((e) => e.entity === 'payout');
+    expect(chain.map((e) => e.to)).toEqual([...new Set(chain.map((e) => e.to))]);
+    for (let i = 1; i < chain.length; i++) expect(chain[i].from).toBe(chain[i - 1].to);
+    expect(
+      trail.some((e) => e.entity === 'batch' && e.field === 'status' && e.to === 'SUBMITTED'),
+    ).toBe(true);
     const published = stack.events.events.filter((e) => e.payoutId === id);
     expect(
       published.filter((e) => e.type === 'WithdrawalStateChanged' && e.detail.to === 'COMPLETED'),
@@ -129,6 +137,36 @@ describe('the guide’s scenarios end in the right states', () => {
       'FAILED',
       'COMPLETED',
     ]);
+  });
+});
+
+describe('concurrent writers', () => {
+  it('records a multi-batch payout’s state changes once each', async () => {
+    const { id } = await createPayout(250, { amount: '0.0001' });
+    await runToEnd(id);
+    const chain = (await events(id)).filter((e) => e.entity === 'payout');
+    expect(chain.length).toBeGreaterThan(1);
+    expect(chain.map((e) => e.to)).toEqual([...new Set(chain.map((e) => e.to))]);
+  });
+
+  it('counts what is stored when a webhook moved a withdrawal during a look', async () => {
+    const { id } = await createPayout(3);
+    await stack.advance(10_000); // Calypso has the withdrawals IN_PROGRESS
+    const { repository } = runtime();
+    const raced = Object.create(repository) as typeof repository;
+    raced.updateWithdrawal = async (w, set, expected) => {
+      // A webhook got there first and moved it on.
+      await repository.updateWithdrawal(
+        w,
+        { state: 'IN_PROGRESS', updatedAt: set.updatedAt },
+        expected,
+      );
+      return repository.updateWithdrawal(w, set, expected);
+    };
+    const batch = (await repository.getPayoutWithBatches(id))!.batches[0]!;
+    await refreshBatch({ ...trackDeps(), repository: raced }, batch, 'reconcile');
+    const after = await getPayout(id);
+    expect(after.withdrawalCounts).toEqual({ IN_PROGRESS: 3 });
   });
 });
 

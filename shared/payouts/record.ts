@@ -1,0 +1,53 @@
+/**
+ * Recording transitions: the payout's derived state is stored (only by the writer that moves it
+ * first, so each change is recorded once), then the audit entries are appended and the domain
+ * events they stand for are published.
+ */
+import type { AuditEntry, Cause } from '../domain/payout.js';
+import { derivePayoutState } from '../domain/payout-state.js';
+import { logger } from '../observability.js';
+import type { PayoutRepository } from '../store/payout-repository.js';
+import { eventsFor, type EventPublisher } from './events.js';
+
+export interface RecordDeps {
+  repository: PayoutRepository;
+  events: EventPublisher;
+}
+
+export async function recordPayoutState(
+  deps: RecordDeps,
+  payoutId: string,
+  now: Date,
+  cause: Cause,
+  audit: AuditEntry[],
+): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const stored = await deps.repository.getPayoutWithBatches(payoutId);
+    if (!stored) break;
+    const state = derivePayoutState(stored.batches);
+    if (state === stored.payout.state) break;
+    if (await deps.repository.setPayoutState(payoutId, stored.payout.state, state, now)) {
+      audit.push({
+        payoutId,
+        at: now.toISOString(),
+        entity: 'payout',
+        field: 'state',
+        from: stored.payout.state,
+        to: state,
+        cause,
+      });
+      break;
+    }
+    // Another writer moved it meanwhile: look again.
+  }
+  if (audit.length === 0) return;
+  await deps.repository.appendAudit(audit);
+  const events = eventsFor(audit);
+  if (events.length === 0) return;
+  try {
+    await deps.events.publish(events);
+  } catch (err) {
+    // The audit trail holds every transition; subscribers can catch up from the API.
+    logger.error('publishing domain events failed', { payoutId, error: err as Error });
+  }
+}
