@@ -1,0 +1,151 @@
+/**
+ * One Lambda function per handler file: bundled with esbuild (ESM, minified, source maps, AWS SDK
+ * included), arm64, traced, with its own log group and its own role holding only what its
+ * access entry names.
+ */
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing, type IFunction } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+import { TABLE } from '../../shared/store/table.js';
+import { PROJECT_ROOT, handlerEntry, type FunctionSpec } from '../functions.js';
+
+/** The newest Node.js runtime this aws-cdk-lib knows (cdk-nag's AwsSolutions-L1 wants it). */
+export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
+
+/**
+ * ESM bundles have no `require`; some bundled CommonJS dependencies call it for Node built-ins.
+ * The alias keeps the name free for bundled code that declares its own `createRequire`.
+ */
+const REQUIRE_BANNER =
+  "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);";
+
+export interface PayoutFunctionResources {
+  table: ITable;
+  secret: ISecret;
+  eventBus: IEventBus;
+  /** The submit function, for handlers that hand a payout to submission; absent while building it. */
+  submitFunction?: IFunction;
+}
+
+export interface PayoutFunctionProps {
+  handler: string;
+  spec: FunctionSpec;
+  description: string;
+  /** Environment shared by every function (table, Calypso endpoint, secret ARN, ...). */
+  environment: Record<string, string>;
+  resources: PayoutFunctionResources;
+  logRetention: RetentionDays;
+}
+
+export class PayoutFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: PayoutFunctionProps) {
+    super(scope, id);
+    const { spec, resources } = props;
+    const access = spec.access;
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs functions/${props.handler}.ts`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    const environment: Record<string, string> = {
+      ...props.environment,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    if (access.invokeSubmit) {
+      if (!resources.submitFunction) throw new Error(`${props.handler} needs the submit function`);
+      environment.SUBMIT_FUNCTION_NAME = resources.submitFunction.functionName;
+    }
+    if (access.publishEvents) environment.EVENT_BUS_NAME = resources.eventBus.eventBusName;
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: handlerEntry(props.handler),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: FUNCTION_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: spec.memoryMb,
+      timeout: Duration.seconds(spec.timeoutSeconds),
+      tracing: Tracing.ACTIVE,
+      role: this.role,
+      logGroup: this.logGroup,
+      environment,
+      bundling: {
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        externalModules: [],
+      },
+    });
+
+    if (access.table.length > 0) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: access.table.map((action) => `dynamodb:${action}`),
+          resources: [resources.table.tableArn],
+        }),
+      );
+    }
+    if (access.indexes.length > 0) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: access.indexes.map(
+            (index) => `${resources.table.tableArn}/index/${TABLE.indexes[index].name}`,
+          ),
+        }),
+      );
+    }
+    if (access.secret) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [resources.secret.secretArn],
+        }),
+      );
+    }
+    if (access.invokeSubmit && resources.submitFunction) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: [resources.submitFunction.functionArn],
+        }),
+      );
+    }
+    if (access.publishEvents) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['events:PutEvents'],
+          resources: [resources.eventBus.eventBusArn],
+        }),
+      );
+    }
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
+    });
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The REST API, built from ROUTES: IAM (SigV4) authorization on every `iam` route, none on the
+ * `none` routes (Calypso's webhook, authenticated by its signature inside the handler). Lambda
+ * proxy integrations pass every request header (x-correlation-id included) and the body through
+ * untouched, and return the function's headers as they are.
+ */
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  AuthorizationType,
+  EndpointType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  RestApi,
+  type Method,
+  type RequestValidator,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { Route } from '../routes.js';
+
+export interface PayoutsApiProps {
+  stage: string;
+  routes: readonly Route[];
+  /** The function serving each route's handler. */
+  functionFor: (handler: string) => IFunction;
+  throttle: { rateLimit: number; burstLimit: number };
+  logRetention: RetentionDays;
+}
+
+/** One JSON line per request; `lambdaRequestId` joins it to the function's logs. */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    extendedRequestId: '$context.extendedRequestId',
+    lambdaRequestId: '$context.integration.requestId',
+    time: '$context.requestTime',
+    method: '$context.httpMethod',
+    resourcePath: '$context.resourcePath',
+    path: '$context.path',
+    status: '$context.status',
+    protocol: '$context.protocol',
+    responseLength: '$context.responseLength',
+    responseLatencyMs: '$context.responseLatency',
+    integrationLatencyMs: '$context.integration.latency',
+    integrationStatus: '$context.integration.status',
+    errorType: '$context.error.responseType',
+    errorMessage: '$context.error.message',
+    sourceIp: '$context.identity.sourceIp',
+    userAgent: '$context.identity.userAgent',
+    caller: '$context.identity.userArn',
+    xrayTraceId: '$context.xrayTraceId',
+  }),
+);
+
+export class PayoutsApi extends Construct {
+  readonly api: RestApi;
+  readonly accessLogs: LogGroup;
+  /** Every method, by `METHOD path`. */
+  readonly methods = new Map<string, Method>();
+
+  constructor(scope: Construct, id: string, props: PayoutsApiProps) {
+    super(scope, id);
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.api = new RestApi(this, 'Api', {
+      restApiName: `calypso-payouts-${props.stage}`,
+      description: 'Calypso mass payouts: internal API (IAM) and the Calypso webhook',
+      endpointTypes: [EndpointType.REGIONAL],
+      // Access and execution logs need the account's API Gateway CloudWatch role.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName: props.stage,
+        throttlingRateLimit: props.throttle.rateLimit,
+        throttlingBurstLimit: props.throttle.burstLimit,
+        accessLogDestination: new LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: ACCESS_LOG_FORMAT,
+        // Errors only, and never request or response bodies (addresses and amounts).
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+      },
+    });
+
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      reason: "API Gateway's account-level logging role uses the AWS policy made for exactly that.",
+    });
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-APIG3',
+      reason:
+        'Internal routes need SigV4 and the webhook a valid HMAC signature; stage throttling bounds abuse. Attach a WAF ACL per account if policy requires.',
+    });
+
+    /**
+     * Bodies are not validated here: the handlers answer with problem+json naming each failing
+     * field, and the webhook must see its raw body unchanged. Path parameters are required.
+     */
+    const validator: RequestValidator = this.api.addRequestValidator('PathParameters', {
+      validateRequestParameters: true,
+      validateRequestBody: false,
+    });
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-APIG2',
+      reason:
+        'Parameters are validated here; bodies by the handlers (problem+json per field), and the webhook needs its raw body.',
+    });
+
+    const integrations = new Map<string, LambdaIntegration>();
+    for (const route of props.routes) {
+      let integration = integrations.get(route.handler);
+      if (!integration) {
+        integration = new LambdaIntegration(props.functionFor(route.handler), {
+          proxy: true,
+          allowTestInvoke: false,
+        });
+        integrations.set(route.handler, integration);
+      }
+      const pathParameters = [...route.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+      const method = this.api.root
+        .resourceForPath(route.path)
+        .addMethod(route.method, integration, {
+          authorizationType: route.auth === 'iam' ? AuthorizationType.IAM : AuthorizationType.NONE,
+          requestValidator: validator,
+          requestParameters: Object.fromEntries(
+            pathParameters.map((name) => [`method.request.path.${name}`, true]),
+          ),
+        });
+      this.methods.set(`${route.method} ${route.path}`, method);
+
+      Validations.of(method).acknowledge({
+        id: 'AwsSolutions-COG4',
+        reason:
+          route.auth === 'iam'
+            ? 'Callers are internal AWS services, authorized with IAM SigV4 instead of Cognito users.'
+            : 'Calypso cannot use Cognito; the handler verifies its HMAC signature on the raw body.',
+      });
+      if (route.auth === 'none') {
+        Validations.of(method).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'Called by Calypso, which cannot sign with SigV4; the handler rejects bodies without a valid HMAC Sign.',
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * The custom metrics the functions emit and the stack's alarms watch: one list, so the names in
+ * the code and in the alarms cannot drift apart.
+ *
+ * Emit them as CloudWatch embedded metric format (EMF) log lines (no IAM permission needed),
+ * in namespace `METRICS_NAMESPACE`, with exactly one dimension, `SERVICE_DIMENSION`, set to the
+ * function's `POWERTOOLS_SERVICE_NAME` environment variable (the stack sets it per stage; it is
+ * also what Powertools Metrics adds by default). A metric emitted with other dimensions is a
+ * different metric, and its alarm will never fire.
+ */
+import type { MetricName as EmittedMetric } from '../shared/metrics.js';
+
+export { METRICS_NAMESPACE, SERVICE_DIMENSION } from '../shared/metrics.js';
+
+export const METRIC_NAMES = {
+  /** Batches the reconciler found without progress past the stuck threshold (count per tick). */
+  stuckBatches: 'StuckBatches',
+  /** Webhook deliveries refused because `Key` or `Sign` did not verify (count). */
+  webhookSignatureRejected: 'WebhookSignatureRejected',
+} as const satisfies Record<string, EmittedMetric>;
+
+export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];

@@ -1,0 +1,387 @@
+/**
+ * The whole service in one stack: the table, the Calypso secret, one function per handler, the
+ * API built from ROUTES, async submission with a failure queue, the reconciler's schedule, the
+ * domain-event bus, and the alarms.
+ */
+import {
+  Annotations,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  Validations,
+  type StackProps,
+} from 'aws-cdk-lib';
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  Table,
+  TableEncryption,
+  type Attribute,
+} from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { TABLE, createTableInput } from '../shared/store/table.js';
+import { ALARM_PERIOD, Alarms, customMetric } from './constructs/alarms.js';
+import { PayoutFunction, type PayoutFunctionResources } from './constructs/payout-function.js';
+import { PayoutsApi } from './constructs/payouts-api.js';
+import {
+  BACKGROUND_FUNCTIONS,
+  functionSpec,
+  hasSpec,
+  type BackgroundFunction,
+} from './functions.js';
+import { METRICS_NAMESPACE, METRIC_NAMES, SERVICE_DIMENSION } from './metric-names.js';
+import { ROUTES, type Route } from './routes.js';
+import type { StackSettings } from './settings.js';
+
+/** The secret's JSON shape; the placeholder has a generated secretKey and must be replaced. */
+export const SECRET_SHAPE =
+  '{"apiKey": "...", "secretKey": "...", "account": "...", "webhookKeys": [{"publicKey": "...", "secretKey": "..."}]}';
+
+/**
+ * Submission lease (SUBMISSION_LEASE_MS): a batch being submitted is not taken over before it
+ * runs out, so every function that submits must time out well before it.
+ */
+export const SUBMISSION_LEASE_MS = 300_000;
+
+/**
+ * Largest request body the create handler accepts (MAX_BODY_BYTES). API Gateway REST caps bodies
+ * at 10 MB and a synchronous Lambda invoke at 6 MB of event JSON, so stay well under both.
+ */
+export const MAX_BODY_BYTES = 5_000_000;
+
+/** Rejected webhook signatures in one alarm period that count as an attack or a key mix-up. */
+export const WEBHOOK_REJECTIONS_ALARM_AT = 10;
+
+export const LOG_RETENTION = RetentionDays.THREE_MONTHS;
+
+export interface PayoutsStackProps extends StackProps {
+  settings: StackSettings;
+  /** The API routes; ROUTES by default. */
+  routes?: readonly Route[];
+  /** Functions outside the API; BACKGROUND_FUNCTIONS by default. */
+  backgroundFunctions?: readonly BackgroundFunction[];
+}
+
+export class PayoutsStack extends Stack {
+  readonly table: Table;
+  readonly secret: Secret;
+  readonly eventBus: EventBus;
+  readonly api: PayoutsApi;
+  readonly alarms: Alarms;
+  readonly submitFailures: Queue;
+  /** Every function, by handler name. */
+  readonly functions = new Map<string, PayoutFunction>();
+
+  constructor(scope: Construct, id: string, props: PayoutsStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+    const routes = props.routes ?? ROUTES;
+    const background = props.backgroundFunctions ?? BACKGROUND_FUNCTIONS;
+    const serviceName = `calypso-payouts-${settings.stage}`;
+
+    this.table = payoutTable(this);
+
+    this.secret = new Secret(this, 'CalypsoCredentials', {
+      description: `Calypso API and webhook credentials for ${serviceName}. JSON: ${SECRET_SHAPE}`,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({
+          apiKey: 'REPLACE_ME',
+          account: 'REPLACE_ME',
+          webhookKeys: [],
+        }),
+        generateStringKey: 'secretKey',
+        excludePunctuation: true,
+      },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Calypso issues these keys in its own UI; they are rotated there, then put here by hand.',
+    });
+
+    this.eventBus = new EventBus(this, 'DomainEvents', {
+      eventBusName: serviceName,
+      description: 'PayoutStateChanged and WithdrawalStateChanged events',
+    });
+
+    const environment: Record<string, string> = {
+      POWERTOOLS_SERVICE_NAME: serviceName,
+      TABLE_NAME: this.table.tableName,
+      CALYPSO_BASE_URL: settings.calypsoBaseUrl,
+      CALYPSO_PATH_PREFIX: settings.calypsoPathPrefix,
+      ...(settings.calypsoWithdrawalsPath
+        ? { CALYPSO_WITHDRAWALS_PATH: settings.calypsoWithdrawalsPath }
+        : {}),
+      ...(settings.currencyOverrides ? { CURRENCY_OVERRIDES: settings.currencyOverrides } : {}),
+      // Configuration requires a credentials source in every function; the ARN alone grants
+      // nothing, only the functions whose role allows GetSecretValue can read the value.
+      CALYPSO_SECRET_ARN: this.secret.secretArn,
+      MAX_BODY_BYTES: String(MAX_BODY_BYTES),
+      SUBMISSION_LEASE_MS: String(SUBMISSION_LEASE_MS),
+    };
+    const resources: PayoutFunctionResources = {
+      table: this.table,
+      secret: this.secret,
+      eventBus: this.eventBus,
+    };
+    const build = (handler: string, description: string, method?: Route['method']) => {
+      const spec = functionSpec(handler, method);
+      if (spec.timeoutSeconds * 1000 >= SUBMISSION_LEASE_MS) {
+        throw new Error(`${handler}: timeout must stay below the submission lease`);
+      }
+      const fn = new PayoutFunction(this, pascal(handler), {
+        handler,
+        spec,
+        description,
+        environment,
+        resources,
+        logRetention: LOG_RETENTION,
+      });
+      if (!hasSpec(handler)) {
+        Annotations.of(fn).addWarningV2(
+          'calypso-payouts:default-function-spec',
+          `functions/${handler}.ts has no entry in infra/functions.ts: deployed with the ${method ?? ''} default (table ${spec.access.table.join(', ')}; no secret, invoke or events)`,
+        );
+      }
+      this.functions.set(handler, fn);
+      return fn;
+    };
+
+    // Submission first: the functions that hand payouts to it need its name.
+    this.submitFailures = this.submitFailureQueue();
+    for (const entry of background.filter((b) => b.trigger === 'submit')) {
+      const submit = build(entry.handler, `Submits a payout's batches to Calypso (async)`);
+      submit.function.configureAsyncInvoke({
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+        onFailure: new SqsDestination(this.submitFailures),
+      });
+      resources.submitFunction = submit.function;
+    }
+
+    for (const route of routes) {
+      if (!this.functions.has(route.handler)) {
+        build(route.handler, `${route.method} ${route.path}`, route.method);
+      }
+    }
+
+    for (const entry of background.filter((b) => b.trigger === 'schedule')) {
+      const fn = build(entry.handler, `Runs every ${settings.reconcileRateMinutes} min`);
+      const everyTick = Duration.minutes(settings.reconcileRateMinutes);
+      // A failed tick is not retried: the next tick does the same work.
+      fn.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: everyTick });
+      new Rule(this, `${pascal(entry.handler)}Schedule`, {
+        description: `Runs ${entry.handler} every ${settings.reconcileRateMinutes} min`,
+        schedule: Schedule.rate(everyTick),
+        // Retries of EventBridge's own delivery (e.g. a throttled invoke), not of the function.
+        targets: [new LambdaFunction(fn.function, { retryAttempts: 2 })],
+      });
+    }
+
+    this.api = new PayoutsApi(this, 'Http', {
+      stage: settings.stage,
+      routes,
+      functionFor: (handler) => this.functionOf(handler),
+      throttle: settings.throttle,
+      logRetention: LOG_RETENTION,
+    });
+
+    this.alarms = new Alarms(this, 'Alarms', {
+      stage: settings.stage,
+      ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
+    });
+    this.addAlarms(serviceName, background, settings.reconcileRateMinutes);
+
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Base URL of the internal API (IAM SigV4, service execute-api)',
+      value: this.api.api.url,
+    });
+    const webhook = routes.find((r) => r.auth === 'none');
+    if (webhook) {
+      new CfnOutput(this, 'WebhookUrl', {
+        description: 'Register this URL with Calypso (notificationServiceTypes: ["PAYOUT"])',
+        value: this.api.api.urlForPath(webhook.path),
+      });
+    }
+    new CfnOutput(this, 'CalypsoSecretArn', {
+      description: `Put the Calypso credentials here as JSON: ${SECRET_SHAPE}`,
+      value: this.secret.secretArn,
+    });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
+    new CfnOutput(this, 'SubmitFailureQueueUrl', { value: this.submitFailures.queueUrl });
+  }
+
+  functionOf(handler: string): IFunction {
+    const fn = this.functions.get(handler);
+    if (!fn) throw new Error(`no function for handler ${handler}`);
+    return fn.function;
+  }
+
+  /**
+   * Where async submissions land after their retries. Nothing is lost if one does (the
+   * reconciler submits what stays unsubmitted), but a message here means something is wrong.
+   */
+  private submitFailureQueue(): Queue {
+    const overflow = new Queue(this, 'SubmitFailuresDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    return new Queue(this, 'SubmitFailures', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      deadLetterQueue: { queue: overflow, maxReceiveCount: 5 },
+    });
+  }
+
+  private addAlarms(
+    serviceName: string,
+    background: readonly BackgroundFunction[],
+    reconcileRateMinutes: number,
+  ) {
+    const alarms = this.alarms;
+    for (const [handler, fn] of this.functions) {
+      const name = pascal(handler);
+      alarms.add(`${name}Errors`, {
+        metric: fn.function.metricErrors({ period: ALARM_PERIOD, statistic: 'Sum' }),
+        atLeast: 1,
+        description: `functions/${handler}.ts failed (uncaught error or timeout); see its logs`,
+      });
+      alarms.add(`${name}Throttles`, {
+        metric: fn.function.metricThrottles({ period: ALARM_PERIOD, statistic: 'Sum' }),
+        atLeast: 1,
+        description: `functions/${handler}.ts was throttled: account or reserved concurrency exhausted`,
+      });
+    }
+
+    alarms.add('SubmitFailuresWaiting', {
+      metric: this.submitFailures.metricApproximateNumberOfMessagesVisible({
+        period: ALARM_PERIOD,
+        statistic: 'Maximum',
+      }),
+      atLeast: 1,
+      description:
+        'A payout submission failed after its retries; the reconciler will submit it. Find out why.',
+    });
+    const overflow = this.submitFailures.deadLetterQueue?.queue;
+    if (overflow) {
+      alarms.add('SubmitFailuresDeadLetters', {
+        metric: overflow.metricApproximateNumberOfMessagesVisible({
+          period: ALARM_PERIOD,
+          statistic: 'Maximum',
+        }),
+        atLeast: 1,
+        description: 'Failure records were received 5 times without being deleted',
+      });
+    }
+
+    alarms.add('Api5xx', {
+      metric: this.api.api.metricServerError({ period: ALARM_PERIOD, statistic: 'Sum' }),
+      atLeast: 1,
+      description: 'The API answered 5xx: our fault (see the correlation id in the function logs)',
+    });
+
+    const dimensions = { [SERVICE_DIMENSION]: serviceName };
+    alarms.add('StuckBatches', {
+      metric: customMetric(METRICS_NAMESPACE, METRIC_NAMES.stuckBatches, dimensions, 'Maximum'),
+      atLeast: 1,
+      description: 'A batch made no progress past the stuck threshold: check it at Calypso',
+    });
+    alarms.add('WebhookSignatureRejected', {
+      metric: customMetric(
+        METRICS_NAMESPACE,
+        METRIC_NAMES.webhookSignatureRejected,
+        dimensions,
+        'Sum',
+      ),
+      atLeast: WEBHOOK_REJECTIONS_ALARM_AT,
+      description:
+        'Many webhook deliveries failed signature checks: forged calls, or webhookKeys in the secret out of date',
+    });
+
+    // The reconciler is the safety net: alarm when it stops running at all.
+    for (const entry of background.filter((b) => b.trigger === 'schedule')) {
+      const fn = this.functions.get(entry.handler);
+      if (!fn) continue;
+      const period = Duration.minutes(Math.max(15, 3 * reconcileRateMinutes));
+      alarms.add(`${pascal(entry.handler)}NotRunning`, {
+        metric: fn.function.metricInvocations({ period, statistic: 'Sum' }),
+        below: 1,
+        description: `functions/${entry.handler}.ts did not run for ${period.toMinutes()} min`,
+      });
+    }
+  }
+}
+
+/** The table from the shared definition (the same CreateTable input DynamoDB Local gets). */
+function payoutTable(scope: Construct): Table {
+  const input = createTableInput('payouts');
+  const types = new Map(
+    (input.AttributeDefinitions ?? []).map((d) => [d.AttributeName!, d.AttributeType!]),
+  );
+  const attribute = (name: string): Attribute => {
+    const type = types.get(name);
+    const mapped =
+      type === 'S'
+        ? AttributeType.STRING
+        : type === 'N'
+          ? AttributeType.NUMBER
+          : type === 'B'
+            ? AttributeType.BINARY
+            : undefined;
+    if (!mapped) throw new Error(`table attribute ${name} has no type`);
+    return { name, type: mapped };
+  };
+  const keyOf = (schema: { AttributeName?: string; KeyType?: string }[] | undefined) => {
+    const hash = schema?.find((k) => k.KeyType === 'HASH')?.AttributeName;
+    const range = schema?.find((k) => k.KeyType === 'RANGE')?.AttributeName;
+    if (!hash) throw new Error('key schema without a HASH key');
+    return {
+      partitionKey: attribute(hash),
+      ...(range ? { sortKey: attribute(range) } : {}),
+    };
+  };
+
+  const table = new Table(scope, 'Table', {
+    ...keyOf(input.KeySchema),
+    billingMode: BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    deletionProtection: true,
+    removalPolicy: RemovalPolicy.RETAIN,
+    timeToLiveAttribute: TABLE.ttlAttribute,
+    encryption: TableEncryption.AWS_MANAGED,
+  });
+  for (const index of input.GlobalSecondaryIndexes ?? []) {
+    if (index.Projection?.ProjectionType !== 'ALL') {
+      throw new Error(`index ${index.IndexName}: only ALL projections are mapped`);
+    }
+    table.addGlobalSecondaryIndex({
+      indexName: index.IndexName!,
+      ...keyOf(index.KeySchema),
+      projectionType: ProjectionType.ALL,
+    });
+  }
+  return table;
+}
+
+/** `create-payout` → `CreatePayout`: construct ids and alarm names. */
+function pascal(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+}

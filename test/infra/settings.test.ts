@@ -1,0 +1,136 @@
+/** CDK context parsing and the per-handler defaults: cheap checks, no synthesis. */
+import { describe, expect, it } from 'vitest';
+import { FUNCTION_SPECS, functionSpec } from '../../infra/functions.js';
+import { METRICS_NAMESPACE, METRIC_NAMES } from '../../infra/metric-names.js';
+import { SettingsError, readSettings } from '../../infra/settings.js';
+import { METRICS_NAMESPACE as EMITTED_NAMESPACE, type MetricName } from '../../shared/metrics.js';
+
+const context =
+  (values: Record<string, unknown>) =>
+  (key: string): unknown =>
+    values[key];
+
+describe('readSettings', () => {
+  it('applies the defaults around the one required value', () => {
+    expect(readSettings(context({ calypsoBaseUrl: 'https://api.calypso.finance' }))).toEqual({
+      stage: 'dev',
+      calypsoBaseUrl: 'https://api.calypso.finance',
+      calypsoPathPrefix: '/api/v1',
+      reconcileRateMinutes: 1,
+      throttle: { rateLimit: 50, burstLimit: 100 },
+    });
+  });
+
+  it('reads every key, from -c strings or cdk.json values', () => {
+    const settings = readSettings(
+      context({
+        stage: 'prod',
+        calypsoBaseUrl: 'https://api.calypso.money',
+        calypsoPathPrefix: '/api/v1/pub',
+        calypsoWithdrawalsPath: '/payout/withdrawal/find',
+        currencyOverrides: {
+          BTC: { massPayoutLimit: 50 },
+          LTC: { network: 'bitcoin', decimals: 8 },
+        },
+        reconcileRate: '3',
+        alarmEmail: 'oncall@example.com',
+        apiRateLimit: 20,
+        apiBurstLimit: '40',
+      }),
+    );
+    expect(settings).toEqual({
+      stage: 'prod',
+      calypsoBaseUrl: 'https://api.calypso.money',
+      calypsoPathPrefix: '/api/v1/pub',
+      calypsoWithdrawalsPath: '/payout/withdrawal/find',
+      currencyOverrides: '{"BTC":{"massPayoutLimit":50},"LTC":{"network":"bitcoin","decimals":8}}',
+      reconcileRateMinutes: 3,
+      alarmEmail: 'oncall@example.com',
+      throttle: { rateLimit: 20, burstLimit: 40 },
+    });
+  });
+
+  it('refuses bad values, naming every one', () => {
+    const attempt = () =>
+      readSettings(
+        context({
+          stage: 'Prod_1',
+          calypsoBaseUrl: 'http://api.calypso.finance',
+          calypsoPathPrefix: 'api/v1',
+          currencyOverrides: '{"BTC": {"massPayoutLimit": 0}}',
+          reconcileRate: '0.5',
+          alarmEmail: 'not-an-address',
+        }),
+      );
+    expect(attempt).toThrow(SettingsError);
+    const message = (() => {
+      try {
+        attempt();
+        return '';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    for (const key of [
+      'stage',
+      'calypsoBaseUrl',
+      'calypsoPathPrefix',
+      'currencyOverrides',
+      'reconcileRate',
+      'alarmEmail',
+    ]) {
+      expect(message).toContain(`${key}:`);
+    }
+  });
+
+  it('requires the Calypso base URL and checks override JSON', () => {
+    expect(() => readSettings(context({}))).toThrow(/calypsoBaseUrl: required/);
+    expect(() =>
+      readSettings(context({ calypsoBaseUrl: 'https://x.example', currencyOverrides: '{oops' })),
+    ).toThrow(/currencyOverrides: not valid JSON/);
+    expect(() =>
+      readSettings(
+        context({
+          calypsoBaseUrl: 'https://x.example',
+          currencyOverrides: '{"NEW":{"decimals":8}}',
+        }),
+      ),
+    ).toThrow(/currencyOverrides: .*network and decimals/);
+  });
+});
+
+describe('function specs', () => {
+  it('give a route handler without an entry the least for its method', () => {
+    const get = functionSpec('some-new-query', 'GET').access;
+    expect(get).toEqual({
+      table: ['GetItem', 'Query'],
+      indexes: [],
+      secret: false,
+      invokeSubmit: false,
+      publishEvents: false,
+    });
+    const post = functionSpec('some-new-command', 'POST').access;
+    expect(post.table).not.toContain('DeleteItem');
+    expect(post).toMatchObject({ secret: false, invokeSubmit: false, publishEvents: false });
+  });
+
+  it('refuse a background handler without an entry', () => {
+    expect(() => functionSpec('nightly-report')).toThrow(/no spec/);
+  });
+
+  it('never grant deletes or scans', () => {
+    for (const spec of Object.values(FUNCTION_SPECS)) {
+      expect(spec.access.table).not.toContain('DeleteItem');
+      expect(spec.access.table).not.toContain('Scan');
+    }
+  });
+});
+
+describe('metric names', () => {
+  it('match what the functions emit', () => {
+    expect(METRICS_NAMESPACE).toBe(EMITTED_NAMESPACE);
+    // Type-checked: each alarm's metric is one the emitter knows.
+    const names: MetricName[] = Object.values(METRIC_NAMES);
+    expect(names).toEqual(['StuckBatches', 'WebhookSignatureRejected']);
+  });
+});

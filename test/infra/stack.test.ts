@@ -1,0 +1,737 @@
+/**
+ * The CDK stack, synthesised once with real esbuild bundling and checked resource by resource:
+ * routes and their authorization, function settings and bundles, IAM scoping, the table, async
+ * submission, the schedule, alarms, outputs, and cdk-nag's AWS Solutions checks.
+ */
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { CfnQueue } from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/build.js';
+import { BACKGROUND_FUNCTIONS } from '../../infra/functions.js';
+import { METRICS_NAMESPACE, METRIC_NAMES } from '../../infra/metric-names.js';
+import { ROUTES } from '../../infra/routes.js';
+import type { PayoutsStack } from '../../infra/stack.js';
+import { TABLE, createTableInput } from '../../shared/store/table.js';
+
+type Json = Record<string, unknown>;
+interface CfnResource {
+  Type: string;
+  Properties?: Json;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+}
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+const CONTEXT = {
+  stage: 'test',
+  calypsoBaseUrl: 'https://calypso.example.com',
+  calypsoPathPrefix: '/api/v1/pub',
+  currencyOverrides: '{"BTC":{"massPayoutLimit":50}}',
+  reconcileRate: '5',
+  alarmEmail: 'payouts-oncall@example.com',
+};
+
+const HANDLERS = [
+  ...new Set([...ROUTES.map((r) => r.handler), ...BACKGROUND_FUNCTIONS.map((b) => b.handler)]),
+];
+
+/** Handlers that sign Calypso requests or verify its webhooks; only these may read the secret. */
+const SECRET_READERS = [
+  'create-payout',
+  'get-balances',
+  'submit-payouts',
+  'calypso-webhook',
+  'reconcile',
+];
+const SUBMIT_INVOKERS = ['create-payout', 'retry-failed'];
+const EVENT_PUBLISHERS = [
+  'create-payout',
+  'retry-failed',
+  'submit-payouts',
+  'calypso-webhook',
+  'reconcile',
+];
+const READ_ONLY = [
+  'get-payout',
+  'list-withdrawals',
+  'find-withdrawals',
+  'list-events',
+  'get-balances',
+];
+const WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+];
+
+let outdir: string;
+let app: App;
+let stack: PayoutsStack;
+let template: Template;
+let resources: Record<string, CfnResource>;
+let started: number;
+
+beforeAll(() => {
+  started = Date.now();
+  outdir = mkdtempSync(join(tmpdir(), 'payouts-cdk-'));
+  // The feature flags from cdk.json, as `cdk synth` sees them, plus this test's parameters.
+  // CDK's built-in template validation only ever warns during synth and takes ~20 s here;
+  // `cdk synth` still runs it. The cdk-nag plugin registered by buildApp runs either way.
+  const cdkJson = JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Json };
+  app = new App({
+    outdir,
+    context: { ...cdkJson.context, ...CONTEXT },
+    builtinCloudFormationValidation: false,
+  });
+  stack = buildApp(app);
+  // Synthesises the app, which runs the registered cdk-nag plugin: findings would throw here.
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Record<string, CfnResource>;
+}, 180_000);
+
+afterAll(() => {
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+  console.info(
+    `infra stack synthesised and checked in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+});
+
+// ---- helpers -------------------------------------------------------------------------------
+
+function ofType(type: string): [string, CfnResource][] {
+  return Object.entries(resources).filter(([, r]) => r.Type === type);
+}
+
+function logicalId(construct: IConstruct): string {
+  return stack.getLogicalId(construct.node.defaultChild as never);
+}
+
+function functionId(handler: string): string {
+  const fn = stack.functions.get(handler);
+  if (!fn) throw new Error(`no function for ${handler}`);
+  return logicalId(fn.function);
+}
+
+function roleId(handler: string): string {
+  return logicalId(stack.functions.get(handler)!.role);
+}
+
+/** Every statement of every inline policy attached to the handler's role. */
+function statementsOf(handler: string): Statement[] {
+  const role = roleId(handler);
+  const roleResource = resources[role]!;
+  expect(roleResource.Properties?.ManagedPolicyArns).toBeUndefined();
+  const inline = (
+    (roleResource.Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[]) ?? []
+  ).flatMap((p) => p.PolicyDocument.Statement);
+  const attached = ofType('AWS::IAM::Policy')
+    .filter(([, p]) =>
+      (p.Properties!.Roles as unknown[]).some(
+        (r) => JSON.stringify(r) === JSON.stringify({ Ref: role }),
+      ),
+    )
+    .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
+  return [...inline, ...attached];
+}
+
+function actions(statement: Statement): string[] {
+  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+}
+
+function resourcesOf(statement: Statement): unknown[] {
+  return Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+}
+
+function allActions(handler: string): string[] {
+  return statementsOf(handler).flatMap(actions);
+}
+
+const tableArn = () => ({ 'Fn::GetAtt': [logicalId(stack.table), 'Arn'] });
+const indexArn = (index: string) => ({
+  'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.table), 'Arn'] }, `/index/${index}`]],
+});
+
+/** The full path of each API Gateway resource, from PathPart/ParentId. */
+function resourcePaths(): Map<string, string> {
+  const parts = new Map(ofType('AWS::ApiGateway::Resource').map(([id, r]) => [id, r.Properties!]));
+  const paths = new Map<string, string>();
+  const pathOf = (id: string): string => {
+    const part = parts.get(id);
+    if (!part) return '';
+    const parent = part.ParentId as { Ref?: string; 'Fn::GetAtt'?: string[] };
+    return `${parent.Ref ? pathOf(parent.Ref) : ''}/${String(part.PathPart)}`;
+  };
+  for (const id of parts.keys()) paths.set(id, pathOf(id));
+  return paths;
+}
+
+function methodFor(method: string, path: string): CfnResource | undefined {
+  const paths = resourcePaths();
+  return ofType('AWS::ApiGateway::Method')
+    .map(([, m]) => m)
+    .find((m) => {
+      if (m.Properties!.HttpMethod !== method) return false;
+      const ref = m.Properties!.ResourceId as { Ref?: string; 'Fn::GetAtt'?: string[] };
+      const at = ref.Ref ? paths.get(ref.Ref) : '/';
+      return at === path;
+    });
+}
+
+// ---- API ------------------------------------------------------------------------------------
+
+describe('API Gateway', () => {
+  it('has exactly one method per route, with IAM on iam routes and no authorizer on none routes', () => {
+    expect(ofType('AWS::ApiGateway::Method')).toHaveLength(ROUTES.length);
+    for (const route of ROUTES) {
+      const method = methodFor(route.method, route.path);
+      expect(method, `${route.method} ${route.path}`).toBeDefined();
+      expect(method!.Properties!.AuthorizationType).toBe(route.auth === 'iam' ? 'AWS_IAM' : 'NONE');
+      expect(method!.Properties!.AuthorizerId).toBeUndefined();
+    }
+    expect(ROUTES.filter((r) => r.auth === 'none').map((r) => r.path)).toEqual([
+      '/webhooks/calypso',
+    ]);
+  });
+
+  it("proxies each route to its own handler's function (headers such as x-correlation-id pass through)", () => {
+    for (const route of ROUTES) {
+      const integration = methodFor(route.method, route.path)!.Properties!.Integration as Json;
+      expect(integration.Type).toBe('AWS_PROXY');
+      expect(JSON.stringify(integration.Uri)).toContain(`"${functionId(route.handler)}"`);
+      for (const other of HANDLERS.filter((h) => h !== route.handler)) {
+        expect(JSON.stringify(integration.Uri)).not.toContain(`"${functionId(other)}"`);
+      }
+    }
+  });
+
+  it('requires path parameters through a request validator', () => {
+    const [validatorId] = ofType('AWS::ApiGateway::RequestValidator')[0]!;
+    for (const route of ROUTES) {
+      const props = methodFor(route.method, route.path)!.Properties!;
+      expect(props.RequestValidatorId).toEqual({ Ref: validatorId });
+      const params = [...route.path.matchAll(/\{([^}]+)\}/g)].map(
+        (m) => `method.request.path.${m[1]}`,
+      );
+      for (const param of params) expect((props.RequestParameters as Json)[param]).toBe(true);
+    }
+  });
+
+  it('throttles the stage, writes access logs, traces, and logs errors without bodies', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'test',
+      TracingEnabled: true,
+      AccessLogSetting: {
+        DestinationArn: { 'Fn::GetAtt': [logicalId(stack.api.accessLogs), 'Arn'] },
+      },
+      MethodSettings: [
+        {
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+        },
+      ],
+    });
+    const [, stage] = ofType('AWS::ApiGateway::Stage')[0]!;
+    const format = JSON.parse(String((stage.Properties!.AccessLogSetting as Json).Format)) as Json;
+    expect(format.requestId).toBe('$context.requestId');
+    expect(format.lambdaRequestId).toBe('$context.integration.requestId');
+    expect(format.status).toBe('$context.status');
+  });
+});
+
+// ---- functions ------------------------------------------------------------------------------
+
+describe('functions', () => {
+  it('is one function per handler, Node 22 or newer on arm64, traced, with memory, timeout and a log group', () => {
+    expect(ofType('AWS::Lambda::Function')).toHaveLength(HANDLERS.length);
+    for (const handler of HANDLERS) {
+      const props = resources[functionId(handler)]!.Properties!;
+      const version = Number(/^nodejs(\d+)\.x$/.exec(String(props.Runtime))?.[1]);
+      expect(version, handler).toBeGreaterThanOrEqual(22);
+      expect(props.Architectures).toEqual(['arm64']);
+      expect(props.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(props.MemorySize).toBeGreaterThanOrEqual(128);
+      expect(props.Timeout).toBeGreaterThan(0);
+      expect(props.Handler).toBe('index.handler');
+      const logGroupRef = (props.LoggingConfig as Json).LogGroup as { Ref: string };
+      const logGroup = resources[logGroupRef.Ref]!;
+      expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
+      expect(logGroup.Properties!.RetentionInDays).toBe(90);
+      expect(props.ReservedConcurrentExecutions).toBeUndefined();
+    }
+  });
+
+  it('keeps API functions inside the 29 s integration timeout and submitters inside their lease', () => {
+    for (const route of ROUTES) {
+      expect(resources[functionId(route.handler)]!.Properties!.Timeout).toBeLessThan(29);
+    }
+    const env = (h: string) =>
+      (resources[functionId(h)]!.Properties!.Environment as { Variables: Json }).Variables;
+    for (const handler of ['submit-payouts', 'reconcile']) {
+      const timeoutMs = Number(resources[functionId(handler)]!.Properties!.Timeout) * 1000;
+      expect(timeoutMs).toBeLessThan(Number(env(handler).SUBMISSION_LEASE_MS));
+    }
+  });
+
+  it('gives every function its configuration from context, and only the names it uses', () => {
+    for (const handler of HANDLERS) {
+      const vars = (resources[functionId(handler)]!.Properties!.Environment as { Variables: Json })
+        .Variables;
+      expect(vars.TABLE_NAME).toEqual({ Ref: logicalId(stack.table) });
+      expect(vars.CALYPSO_BASE_URL).toBe(CONTEXT.calypsoBaseUrl);
+      expect(vars.CALYPSO_PATH_PREFIX).toBe(CONTEXT.calypsoPathPrefix);
+      expect(vars.CURRENCY_OVERRIDES).toBe(CONTEXT.currencyOverrides);
+      expect(vars.CALYPSO_SECRET_ARN).toEqual({ Ref: logicalId(stack.secret) });
+      expect(vars.POWERTOOLS_SERVICE_NAME).toBe('calypso-payouts-test');
+      expect(vars.NODE_OPTIONS).toContain('--enable-source-maps');
+      if (SUBMIT_INVOKERS.includes(handler)) {
+        expect(vars.SUBMIT_FUNCTION_NAME).toEqual({ Ref: functionId('submit-payouts') });
+      } else {
+        expect(vars.SUBMIT_FUNCTION_NAME, handler).toBeUndefined();
+      }
+      if (EVENT_PUBLISHERS.includes(handler)) {
+        expect(vars.EVENT_BUS_NAME).toEqual({ Ref: logicalId(stack.eventBus) });
+      } else {
+        expect(vars.EVENT_BUS_NAME, handler).toBeUndefined();
+      }
+    }
+  });
+
+  it('ships minified ESM bundles with source maps, a require shim and the AWS SDK inside', () => {
+    const assets = JSON.parse(
+      readFileSync(join(outdir, `${stack.artifactId}.assets.json`), 'utf8'),
+    ) as {
+      files: Record<string, { source: { path: string } }>;
+    };
+    for (const handler of HANDLERS) {
+      const code = resources[functionId(handler)]!.Properties!.Code as { S3Key: string };
+      const hash = code.S3Key.replace(/\.zip$/, '');
+      const dir = join(outdir, assets.files[hash]!.source.path);
+      const bundle = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      expect(existsSync(join(dir, 'index.mjs.map')), handler).toBe(true);
+      expect(existsSync(join(dir, 'index.js'))).toBe(false);
+      expect(bundle).toContain('import.meta.url');
+      expect(bundle).toMatch(/createRequire/);
+      // Bundled, not resolved at run time: no import of the SDK or any other package remains.
+      expect(bundle).not.toMatch(/from\s*["']@aws-sdk\//);
+      // (The SDK's own error text quotes `[require("@aws-sdk/signature-v4-crt")]`; not a call.)
+      expect(bundle).not.toMatch(/(?<![[\w])require\(["']@aws-sdk\//);
+      expect(bundle).toMatch(/sourceMappingURL=index\.mjs\.map/);
+      // Minified: long lines (only template literals break them), not tens of thousands of short ones.
+      expect(bundle.length / bundle.split('\n').length).toBeGreaterThan(1000);
+    }
+  });
+});
+
+// ---- IAM ------------------------------------------------------------------------------------
+
+describe('IAM scoping', () => {
+  it('never grants wildcards, except the X-Ray actions that have no resource-level form', () => {
+    for (const handler of HANDLERS) {
+      for (const statement of statementsOf(handler)) {
+        expect(statement.Effect).toBe('Allow');
+        for (const action of actions(statement)) expect(action).not.toMatch(/\*/);
+        if (resourcesOf(statement).includes('*')) {
+          expect(actions(statement).sort()).toEqual([
+            'xray:PutTelemetryRecords',
+            'xray:PutTraceSegments',
+          ]);
+        }
+      }
+    }
+  });
+
+  it('keeps read-only functions read-only', () => {
+    for (const handler of READ_ONLY) {
+      const granted = allActions(handler);
+      for (const write of WRITE_ACTIONS) expect(granted, handler).not.toContain(write);
+      expect(
+        granted.filter(
+          (a) => a.startsWith('dynamodb:') && !['dynamodb:GetItem', 'dynamodb:Query'].includes(a),
+        ),
+      ).toEqual([]);
+      expect(granted).not.toContain('events:PutEvents');
+      expect(granted).not.toContain('lambda:InvokeFunction');
+    }
+  });
+
+  it('lets find-withdrawals query only the byExternalId index, not the table', () => {
+    const dynamo = statementsOf('find-withdrawals').filter((s) =>
+      actions(s).some((a) => a.startsWith('dynamodb:')),
+    );
+    expect(dynamo).toHaveLength(1);
+    expect(actions(dynamo[0]!)).toEqual(['dynamodb:Query']);
+    expect(resourcesOf(dynamo[0]!)).toEqual([indexArn(TABLE.indexes.byExternalId.name)]);
+  });
+
+  it('gives get-balances no table access at all', () => {
+    expect(allActions('get-balances').filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+  });
+
+  it('lets only the reconciler query the open-batch index', () => {
+    for (const handler of HANDLERS) {
+      const onIndex = statementsOf(handler).some((s) =>
+        resourcesOf(s).some(
+          (r) => JSON.stringify(r) === JSON.stringify(indexArn(TABLE.indexes.openBatches.name)),
+        ),
+      );
+      expect(onIndex, handler).toBe(handler === 'reconcile');
+    }
+  });
+
+  it('grants table writes on the table itself, and no deletes or scans to anyone', () => {
+    for (const handler of HANDLERS) {
+      const granted = allActions(handler);
+      expect(granted).not.toContain('dynamodb:DeleteItem');
+      expect(granted).not.toContain('dynamodb:Scan');
+      for (const statement of statementsOf(handler)) {
+        if (actions(statement).some((a) => WRITE_ACTIONS.includes(a))) {
+          expect(resourcesOf(statement)).toEqual([tableArn()]);
+        }
+      }
+    }
+    for (const writer of [
+      'create-payout',
+      'submit-payouts',
+      'calypso-webhook',
+      'reconcile',
+      'retry-failed',
+    ]) {
+      expect(allActions(writer)).toEqual(
+        expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem']),
+      );
+    }
+  });
+
+  it('lets only the functions that sign or verify read the Calypso secret', () => {
+    const readers = HANDLERS.filter((handler) =>
+      statementsOf(handler).some(
+        (s) =>
+          actions(s).includes('secretsmanager:GetSecretValue') &&
+          JSON.stringify(resourcesOf(s)) === JSON.stringify([{ Ref: logicalId(stack.secret) }]),
+      ),
+    );
+    expect(readers.sort()).toEqual([...SECRET_READERS].sort());
+    for (const handler of HANDLERS) {
+      expect(
+        allActions(handler).filter(
+          (a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:GetSecretValue',
+        ),
+      ).toEqual([]);
+    }
+  });
+
+  it('lets only create-payout and retry-failed invoke the submit function, and nothing else', () => {
+    for (const handler of HANDLERS) {
+      const invoke = statementsOf(handler).filter((s) =>
+        actions(s).includes('lambda:InvokeFunction'),
+      );
+      if (SUBMIT_INVOKERS.includes(handler)) {
+        expect(invoke).toHaveLength(1);
+        expect(resourcesOf(invoke[0]!)).toEqual([
+          { 'Fn::GetAtt': [functionId('submit-payouts'), 'Arn'] },
+        ]);
+      } else {
+        expect(invoke, handler).toEqual([]);
+      }
+    }
+  });
+
+  it('lets publishers put events on the stack bus only', () => {
+    for (const handler of HANDLERS) {
+      const put = statementsOf(handler).filter((s) => actions(s).includes('events:PutEvents'));
+      if (EVENT_PUBLISHERS.includes(handler)) {
+        expect(put).toHaveLength(1);
+        expect(resourcesOf(put[0]!)).toEqual([
+          { 'Fn::GetAtt': [logicalId(stack.eventBus), 'Arn'] },
+        ]);
+      } else {
+        expect(put, handler).toEqual([]);
+      }
+    }
+  });
+});
+
+// ---- data, secret, events --------------------------------------------------------------------
+
+describe('table', () => {
+  it('is built from the shared definition', () => {
+    const input = createTableInput('ignored');
+    const [, table] = ofType('AWS::DynamoDB::Table')[0]!;
+    const props = table.Properties!;
+    expect(props.KeySchema).toEqual(input.KeySchema);
+    expect(props.AttributeDefinitions).toEqual(input.AttributeDefinitions);
+    expect(props.GlobalSecondaryIndexes).toEqual(input.GlobalSecondaryIndexes);
+    expect((props.GlobalSecondaryIndexes as Json[]).map((i) => i.IndexName)).toEqual(
+      Object.values(TABLE.indexes).map((i) => i.name),
+    );
+  });
+
+  it('is on-demand, point-in-time recoverable, protected, retained, encrypted, with TTL', () => {
+    expect(ofType('AWS::DynamoDB::Table')).toHaveLength(1);
+    const [, table] = ofType('AWS::DynamoDB::Table')[0]!;
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+});
+
+describe('Calypso secret', () => {
+  it('holds a placeholder of the documented JSON shape and is retained', () => {
+    const [, secret] = ofType('AWS::SecretsManager::Secret')[0]!;
+    expect(secret.DeletionPolicy).toBe('Retain');
+    const generate = secret.Properties!.GenerateSecretString as Json;
+    expect(generate.GenerateStringKey).toBe('secretKey');
+    const placeholder = JSON.parse(String(generate.SecretStringTemplate)) as Json;
+    expect(Object.keys(placeholder).sort()).toEqual(['account', 'apiKey', 'webhookKeys']);
+    expect(placeholder.webhookKeys).toEqual([]);
+    expect(String(secret.Properties!.Description)).toContain('"webhookKeys": [{"publicKey"');
+  });
+});
+
+describe('submission and schedule', () => {
+  it('async-invokes submit with 2 retries, a max event age and an encrypted failure queue', () => {
+    const failures = logicalId(stack.submitFailures);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: functionId('submit-payouts') },
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [failures, 'Arn'] } } },
+    });
+    const queue = resources[failures]!.Properties!;
+    expect(queue.SqsManagedSseEnabled).toBe(true);
+    const redrive = queue.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': string[] } };
+    const dlq = resources[redrive.deadLetterTargetArn['Fn::GetAtt'][0]!]!;
+    expect(dlq.Type).toBe('AWS::SQS::Queue');
+    expect(dlq.Properties!.SqsManagedSseEnabled).toBe(true);
+    // Both queues refuse requests without TLS.
+    const denials = ofType('AWS::SQS::QueuePolicy').filter(([, p]) =>
+      JSON.stringify(p.Properties!.PolicyDocument).includes('"aws:SecureTransport":"false"'),
+    );
+    expect(denials).toHaveLength(2);
+  });
+
+  it('runs the reconciler on the rate from context, without retrying a failed tick', () => {
+    template.resourceCountIs('AWS::Events::Rule', 1);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [{ Arn: { 'Fn::GetAtt': [functionId('reconcile'), 'Arn'] } }],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: functionId('reconcile') },
+      MaximumRetryAttempts: 0,
+    });
+  });
+
+  it('has a domain-event bus named for the stage', () => {
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'calypso-payouts-test' });
+  });
+});
+
+// ---- alarms ---------------------------------------------------------------------------------
+
+describe('alarms', () => {
+  const alarms = () => ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties!);
+  const topic = () => ({ Ref: logicalId(stack.alarms.topic) });
+
+  it('all notify the alarm topic', () => {
+    expect(alarms().length).toBeGreaterThan(0);
+    for (const alarm of alarms()) expect(alarm.AlarmActions).toEqual([topic()]);
+  });
+
+  it('watch errors and throttles of every function', () => {
+    for (const handler of HANDLERS) {
+      for (const metric of ['Errors', 'Throttles']) {
+        const found = alarms().filter(
+          (a) =>
+            a.Namespace === 'AWS/Lambda' &&
+            a.MetricName === metric &&
+            JSON.stringify(a.Dimensions) ===
+              JSON.stringify([{ Name: 'FunctionName', Value: { Ref: functionId(handler) } }]),
+        );
+        expect(found, `${handler} ${metric}`).toHaveLength(1);
+        expect(found[0]).toMatchObject({
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        });
+      }
+    }
+  });
+
+  it('watch the failure queue, API 5xx and the reconciler running at all', () => {
+    const failures = alarms().filter(
+      (a) =>
+        a.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+        JSON.stringify(a.Dimensions).includes(logicalId(stack.submitFailures)),
+    );
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ Threshold: 1, Statistic: 'Maximum' });
+    expect(
+      alarms().filter((a) => a.Namespace === 'AWS/ApiGateway' && a.MetricName === '5XXError'),
+    ).toHaveLength(1);
+    const notRunning = alarms().filter(
+      (a) =>
+        a.MetricName === 'Invocations' &&
+        JSON.stringify(a.Dimensions).includes(functionId('reconcile')),
+    );
+    expect(notRunning).toHaveLength(1);
+    expect(notRunning[0]).toMatchObject({
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('watch the custom metrics with the dimension the functions emit', () => {
+    const dims = [{ Name: 'service', Value: 'calypso-payouts-test' }];
+    const stuck = alarms().filter(
+      (a) => a.Namespace === METRICS_NAMESPACE && a.MetricName === METRIC_NAMES.stuckBatches,
+    );
+    expect(stuck).toHaveLength(1);
+    expect(stuck[0]).toMatchObject({
+      Dimensions: dims,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    const rejected = alarms().filter(
+      (a) =>
+        a.Namespace === METRICS_NAMESPACE && a.MetricName === METRIC_NAMES.webhookSignatureRejected,
+    );
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ Dimensions: dims, Statistic: 'Sum' });
+  });
+
+  it('go to an encrypted, TLS-only topic with the e-mail from context', () => {
+    const [, topicResource] = ofType('AWS::SNS::Topic')[0]!;
+    expect(topicResource.Properties!.KmsMasterKeyId).toBeDefined();
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: CONTEXT.alarmEmail,
+      TopicArn: topic(),
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Deny',
+            Action: 'sns:Publish',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: [
+          {},
+          {
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          },
+        ],
+      },
+    });
+  });
+});
+
+// ---- outputs and checks ---------------------------------------------------------------------
+
+describe('outputs', () => {
+  it('name the API, webhook, secret, table, bus and alarm topic', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    for (const name of [
+      'ApiUrl',
+      'WebhookUrl',
+      'CalypsoSecretArn',
+      'TableName',
+      'EventBusName',
+      'AlarmTopicArn',
+    ]) {
+      expect(outputs[name], name).toBeDefined();
+    }
+    expect(JSON.stringify(outputs.WebhookUrl!.Value)).toMatch(/\/webhooks\/calypso"/);
+    expect(outputs.CalypsoSecretArn!.Value).toEqual({ Ref: logicalId(stack.secret) });
+    expect(outputs.TableName!.Value).toEqual({ Ref: logicalId(stack.table) });
+    expect(outputs.AlarmTopicArn!.Value).toEqual({ Ref: logicalId(stack.alarms.topic) });
+  });
+});
+
+describe('cdk-nag AWS Solutions checks', () => {
+  it('report no unacknowledged error or warning', () => {
+    const report = new AwsSolutionsChecks().validateScope(app);
+    const findings = report.violations.map(
+      (v) =>
+        `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+    );
+    expect(findings).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('would report findings if there were any (the check is live)', () => {
+    const scratch = new App();
+    // An unencrypted queue without a DLQ or TLS policy: AwsSolutions-SQS2/SQS3/SQS4.
+    new CfnQueue(new Stack(scratch, 'Scratch'), 'Plain', { sqsManagedSseEnabled: false });
+    const rules = new AwsSolutionsChecks().validateScope(scratch).violations.map((v) => v.ruleName);
+    expect(rules).toEqual(
+      expect.arrayContaining(['AwsSolutions-SQS2', 'AwsSolutions-SQS3', 'AwsSolutions-SQS4']),
+    );
+  });
+
+  it('every acknowledgement gives a specific one-line reason', () => {
+    const acknowledged: [string, string][] = [];
+    const visit = (node: IConstruct) => {
+      for (const entry of node.node.metadata) {
+        if (entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) {
+          for (const [id, reason] of Object.entries(entry.data as Record<string, string>))
+            acknowledged.push([id, reason]);
+        }
+      }
+      node.node.children.forEach(visit);
+    };
+    visit(stack);
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const [id, reason] of acknowledged) {
+      expect(id).toMatch(/AwsSolutions-/);
+      expect(reason, id).not.toMatch(/\n/);
+      expect(reason.length, id).toBeGreaterThan(30);
+      expect(reason.length, id).toBeLessThanOrEqual(160);
+    }
+    const rules = new Set(
+      acknowledged.map(([id]) => id.replace(/^annotation::/i, '').replace(/\[.*$/, '')),
+    );
+    expect([...rules].sort()).toEqual(
+      [
+        'AwsSolutions-APIG2',
+        'AwsSolutions-APIG3',
+        'AwsSolutions-APIG4',
+        'AwsSolutions-COG4',
+        'AwsSolutions-IAM4',
+        'AwsSolutions-IAM5',
+        'AwsSolutions-SMG4',
+      ].sort(),
+    );
+  });
+});
