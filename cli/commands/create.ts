@@ -1,0 +1,142 @@
+/** `payouts create`: a recipients file in, a payout (or a dry-run plan) out. */
+import { errorLines, dryRunSummary, payoutSummary } from '../render.js';
+import { EXIT, ReportedError, UsageError, type Context } from '../context.js';
+import { defaultIdempotencyKey, IDEMPOTENCY_KEY, type CreatePayoutBody } from '../idempotency.js';
+import { requiredOption, stringOption, type ParsedCommandLine } from '../options.js';
+import {
+  displayName,
+  formatProblem,
+  parseRecipients,
+  RecipientsFileError,
+  type RecipientsFile,
+  type RecipientsFormat,
+} from '../recipients.js';
+import type { DryRunView, PayoutView } from '../views.js';
+
+const MAX_PROBLEMS_SHOWN = 50;
+
+export async function createCommand(ctx: Context, cmd: ParsedCommandLine): Promise<number> {
+  const { values } = cmd;
+  if (cmd.positionals.length > 0) {
+    throw new UsageError(
+      `create takes no arguments (got ${cmd.positionals.join(' ')}); the file goes in --file`,
+    );
+  }
+  const currency = requiredOption(values, 'currency', 'create').trim().toUpperCase();
+  const name = requiredOption(values, 'name', 'create').trim();
+  const path = requiredOption(values, 'file', 'create');
+  const comment = stringOption(values, 'comment');
+  const executionDate = stringOption(values, 'execution-date');
+  const format = stringOption(values, 'format');
+  if (format !== undefined && format !== 'csv' && format !== 'json') {
+    throw new UsageError(`--format must be csv or json, not ${JSON.stringify(format)}`);
+  }
+  const givenKey = stringOption(values, 'idempotency-key');
+  if (givenKey !== undefined && !IDEMPOTENCY_KEY.test(givenKey)) {
+    throw new UsageError(
+      '--idempotency-key must be 8 to 128 characters of A-Z, a-z, 0-9, ".", "_", ":", "-"',
+    );
+  }
+  const dryRun = values['dry-run'] === true;
+
+  const file = await readRecipients(ctx, path, format as RecipientsFormat | undefined);
+  const body: CreatePayoutBody = {
+    currency,
+    name,
+    ...(comment !== undefined ? { comment } : {}),
+    ...(executionDate !== undefined ? { executionDate: executionDate.trim() } : {}),
+    recipients: file.recipients,
+  };
+  const key = givenKey ?? defaultIdempotencyKey(body);
+  const keyNote = givenKey
+    ? ''
+    : ' (derived from the request: running this same command again is safe)';
+
+  if (dryRun) {
+    const response = await send<DryRunView>(ctx, file, () =>
+      ctx.api.post<DryRunView>('/payouts', {
+        query: { dryRun: 'true' },
+        body,
+        idempotencyKey: key,
+      }),
+    );
+    if (ctx.json) ctx.printJson(response.body);
+    else ctx.out(dryRunSummary(response.body));
+    return EXIT.ok;
+  }
+
+  (ctx.json ? ctx.err.bind(ctx) : ctx.out.bind(ctx))(`Idempotency key: ${key}${keyNote}\n`);
+  const response = await send<PayoutView>(ctx, file, () =>
+    ctx.api.post<PayoutView>('/payouts', { body, idempotencyKey: key }),
+  );
+  const payout = response.body;
+  if (ctx.json) {
+    ctx.printJson(payout);
+    return EXIT.ok;
+  }
+  if (response.status === 200) {
+    ctx.out(
+      `This request was already accepted earlier with the same idempotency key: nothing new was created.\n` +
+        `To pay the same recipients again on purpose, give a new --idempotency-key (or another --name).\n`,
+    );
+  } else {
+    ctx.out(`Payout accepted.\n`);
+  }
+  ctx.out(payoutSummary(payout));
+  ctx.out(`Follow it with: payouts get ${payout.id} --watch\n`);
+  return EXIT.ok;
+}
+
+async function readRecipients(
+  ctx: Context,
+  path: string,
+  format: RecipientsFormat | undefined,
+): Promise<RecipientsFile> {
+  const name = displayName(path);
+  let text: string;
+  try {
+    text = await ctx.io.readText(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : (err as Error).message;
+    ctx.err(`${name}: cannot read the file: ${reason}\n`);
+    throw new ReportedError(EXIT.failure);
+  }
+  try {
+    return format ? parseRecipients(text, name, format) : parseRecipients(text, name);
+  } catch (err) {
+    if (!(err instanceof RecipientsFileError)) throw err;
+    const shown = err.problems.slice(0, MAX_PROBLEMS_SHOWN);
+    ctx.err(shown.map((p) => `${formatProblem(name, p)}\n`).join(''));
+    if (err.problems.length > shown.length)
+      ctx.err(`… and ${err.problems.length - shown.length} more problems\n`);
+    ctx.err(
+      `${name}: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}; nothing was sent\n`,
+    );
+    throw new ReportedError(EXIT.failure);
+  }
+}
+
+/** Sends, and reports a refusal with the API's field errors mapped back to the file's lines. */
+async function send<T>(
+  ctx: Context,
+  file: RecipientsFile,
+  request: () => Promise<{ status: number; body: T }>,
+) {
+  try {
+    return await request();
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    ctx.err(
+      errorLines(err, file)
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
+    throw new ReportedError(EXIT.failure);
+  }
+}

@@ -1,0 +1,228 @@
+/** The command line: commands, their options, and the help text. */
+import { parseArgs } from 'node:util';
+import { UsageError, type GlobalOptions } from './context.js';
+
+export const COMMANDS = [
+  'create',
+  'get',
+  'withdrawals',
+  'retry-failed',
+  'balances',
+  'events',
+  'webhook',
+] as const;
+export type Command = (typeof COMMANDS)[number];
+
+type OptionSpec = { type: 'string' | 'boolean'; short?: string; for: readonly Command[] | 'all' };
+
+const OPTIONS = {
+  'api-url': { type: 'string', for: 'all' },
+  caller: { type: 'string', for: 'all' },
+  json: { type: 'boolean', for: 'all' },
+  help: { type: 'boolean', short: 'h', for: 'all' },
+  currency: { type: 'string', for: ['create'] },
+  name: { type: 'string', for: ['create'] },
+  file: { type: 'string', short: 'f', for: ['create'] },
+  comment: { type: 'string', for: ['create'] },
+  'execution-date': { type: 'string', for: ['create'] },
+  'idempotency-key': { type: 'string', for: ['create', 'retry-failed'] },
+  'dry-run': { type: 'boolean', for: ['create'] },
+  format: { type: 'string', for: ['create'] },
+  watch: { type: 'boolean', short: 'w', for: ['get'] },
+  interval: { type: 'string', for: ['get'] },
+  state: { type: 'string', for: ['withdrawals'] },
+  'external-id': { type: 'string', for: ['withdrawals'] },
+  csv: { type: 'boolean', for: ['withdrawals'] },
+  'request-id': { type: 'string', for: ['webhook'] },
+  'secret-id': { type: 'string', for: ['webhook'] },
+} satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTIONS;
+
+export interface ParsedCommandLine {
+  command: Command | undefined;
+  positionals: string[];
+  values: Partial<Record<OptionName, string | boolean>>;
+  global: GlobalOptions;
+  help: boolean;
+}
+
+export function parseCommandLine(
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+): ParsedCommandLine {
+  const config = Object.fromEntries(
+    Object.entries(OPTIONS).map(([name, spec]) => [
+      name,
+      'short' in spec ? { type: spec.type, short: spec.short } : { type: spec.type },
+    ]),
+  ) as Record<OptionName, { type: 'string' | 'boolean'; short?: string }>;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: config,
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
+  } catch (err) {
+    const message = (err as Error).message;
+    const unknown = /^Unknown option '([^']+)'/.exec(message);
+    throw new UsageError(unknown ? `unknown option ${unknown[1]}` : message);
+  }
+  const [first, ...positionals] = parsed.positionals;
+  const command =
+    first === undefined
+      ? undefined
+      : (COMMANDS as readonly string[]).includes(first)
+        ? (first as Command)
+        : undefined;
+  if (first !== undefined && command === undefined) {
+    throw new UsageError(
+      `unknown command ${JSON.stringify(first)}; the commands are ${COMMANDS.join(', ')}`,
+    );
+  }
+  const values = parsed.values as Partial<Record<OptionName, string | boolean>>;
+  if (command) {
+    for (const token of parsed.tokens ?? []) {
+      if (token.kind !== 'option') continue;
+      const spec: OptionSpec = OPTIONS[token.name as OptionName];
+      if (spec.for !== 'all' && !spec.for.includes(command)) {
+        throw new UsageError(`${command} does not take --${token.name}`);
+      }
+    }
+  }
+  const port = env.PORT && /^[0-9]{1,5}$/.test(env.PORT) ? env.PORT : '3000';
+  const caller = (values.caller as string | undefined) ?? env.PAYOUTS_CALLER;
+  return {
+    command,
+    positionals,
+    values,
+    help: values.help === true,
+    global: {
+      apiUrl:
+        (values['api-url'] as string | undefined) ??
+        env.PAYOUTS_API_URL ??
+        `http://127.0.0.1:${port}`,
+      ...(caller ? { caller } : {}),
+      json: values.json === true,
+    },
+  };
+}
+
+export function stringOption(
+  values: ParsedCommandLine['values'],
+  name: OptionName,
+): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function requiredOption(
+  values: ParsedCommandLine['values'],
+  name: OptionName,
+  command: string,
+): string {
+  const value = stringOption(values, name);
+  if (value === undefined || value.trim() === '')
+    throw new UsageError(`${command} needs --${name}`);
+  return value;
+}
+
+export const USAGE = `payouts: pay many crypto recipients through the payouts API
+
+Usage: payouts <command> [options]
+
+Commands:
+  create --currency C --name N --file recipients.csv|json
+         [--comment TEXT] [--execution-date ISO] [--idempotency-key K] [--dry-run]
+                             create a payout from a CSV (address,amount,externalId) or JSON file
+  get <id> [--watch] [--interval ms]
+                             show a payout; --watch follows it until it is final
+  withdrawals <id> [--state S] [--csv]
+  withdrawals --external-id X [--csv]
+                             list a payout's withdrawals (every page), or find them by externalId
+  retry-failed <id> [--idempotency-key K]
+                             pay a final payout's failed payments again, as a new payout
+  balances                   the Calypso account's balances
+  events <id>                a payout's audit trail
+  webhook register <url> [--request-id ID] [--secret-id ARN]
+                             subscribe <url> to Calypso's payout webhooks (talks to Calypso directly)
+
+Global options:
+  --api-url URL    the payouts API (default http://127.0.0.1:$PORT, PORT defaulting to 3000;
+                   or $PAYOUTS_API_URL). An https URL is signed with SigV4 (execute-api) using
+                   the standard AWS credential chain; the region comes from the URL or AWS_REGION.
+  --caller ID      the local API's caller identity (x-caller-id; or $PAYOUTS_CALLER)
+  --json           print the API's JSON instead of text
+  -h, --help       this help, or a command's: payouts <command> --help
+
+Exit status: 0 done; 1 refused, invalid input or API unreachable; 2 get --watch ended in a final
+state other than COMPLETED; 64 bad command line.
+`;
+
+export const COMMAND_HELP: Record<Command, string> = {
+  create: `Usage: payouts create --currency C --name N --file FILE [options]
+
+Creates a payout. FILE is CSV with the columns address,amount,externalId (externalId optional;
+a header line naming them, in any order, or no header and that order), or JSON: an array of
+{"address", "amount", "externalId"?} or {"recipients": [...]}. Amounts are decimal strings such
+as 10.50 (a dot, no grouping). Problems are reported as FILE:LINE, the API's included. Use - as
+FILE for standard input.
+
+Options:
+  --currency C            e.g. BTC, ETH, USDT
+  --name N                the payout's name
+  --file FILE, -f FILE    the recipients
+  --format csv|json       when the file name does not tell
+  --comment TEXT
+  --execution-date ISO    pay at this time, e.g. 2030-01-31T12:00:00Z
+  --idempotency-key K     default: derived from the request (currency, name, comment,
+                          execution date and recipients), so running the same command again
+                          returns the same payout instead of paying twice
+  --dry-run               validate and plan only: batches, total, whether the balance covers it
+`,
+  get: `Usage: payouts get <id> [--watch] [--interval ms]
+
+Shows a payout: state, totals, fees, withdrawals by state. With --watch, shows a progress bar
+until the payout is final (redrawn in place on a terminal, one line per change otherwise), then
+exits 0 if it COMPLETED and 2 for any other final state.
+
+Options:
+  --watch, -w       follow the payout until it is final
+  --interval ms     time between polls (default 2000)
+`,
+  withdrawals: `Usage: payouts withdrawals <id> [--state S] [--csv]
+       payouts withdrawals --external-id X [--csv]
+
+Lists every withdrawal of a payout (following the API's pages), optionally only those in state S
+(e.g. FAILED), or the withdrawals with an externalId across payouts. --csv writes
+index,address,amount,externalId,state,transactionHash,fee to standard output.
+`,
+  'retry-failed': `Usage: payouts retry-failed <id> [--idempotency-key K]
+
+Creates a new payout of the original's FAILED payments, once every payment is final. The default
+idempotency key is derived from the payout id, so running it again returns the same retry payout.
+`,
+  balances: `Usage: payouts balances
+
+The Calypso account's balances per currency.
+`,
+  events: `Usage: payouts events <id>
+
+A payout's audit trail, oldest first: every state change and what caused it.
+`,
+  webhook: `Usage: payouts webhook register <url> [--request-id ID] [--secret-id ARN]
+
+Subscribes <url> (the deployed POST /webhooks/calypso) to Calypso's PAYOUT notifications,
+talking to Calypso directly with the credentials in the environment: CALYPSO_BASE_URL,
+CALYPSO_PATH_PREFIX (default /api/v1), CALYPSO_API_KEY, CALYPSO_SECRET_KEY, CALYPSO_ACCOUNT.
+Prints the subscription's keys and how to add them to the Calypso secret's webhookKeys.
+
+Options:
+  --request-id ID   names the subscription (default: a new UUID); deleting it takes the same ID
+  --secret-id ARN   the Calypso secret, for the printed commands (default $CALYPSO_SECRET_ARN;
+                    the stack output CalypsoSecretArn)
+`,
+};
