@@ -1,12 +1,190 @@
 /**
- * `npm start`: the whole system on this machine. Until every part exists, it says what is missing.
+ * `npm start`: the whole system on this machine, in one process.
+ *
+ * - DynamoDB Local (the jar in the npm package) with its data under .local-data/ (or in memory
+ *   with --in-memory), the table created from the shared definition;
+ * - the Calypso sandbox at a real-time speed factor, unless CALYPSO_BASE_URL points elsewhere;
+ * - the same handlers behind an HTTP server on 127.0.0.1, from the same route list as the stack;
+ * - submission in-process and the reconciler on a timer.
+ * Ctrl-C stops everything cleanly; a second start reuses the data.
  */
-console.error(
-  [
-    'The one-command local stack is not assembled yet.',
-    'Present: DynamoDB Local launcher (infra/local/dynamodb-local.ts).',
-    'Missing: the Calypso sandbox, the HTTP front for the handlers, the reconciler timer.',
-    'Run the tests with: npm test',
-  ].join('\n'),
-);
-process.exitCode = 1;
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import { CalypsoClient } from '../../shared/calypso/client.js';
+import { MemoryEventPublisher } from '../../shared/payouts/events.js';
+import { submitPayout } from '../../shared/payouts/submit.js';
+import { reconcileTick } from '../../shared/payouts/track.js';
+import { configureRuntime, runtime, trackDeps } from '../../shared/runtime.js';
+import { createTableInput } from '../../shared/store/table.js';
+import { startLocalApi } from './api-server.js';
+import {
+  startCalypsoSandbox,
+  TEST_VECTOR_ACCOUNT,
+  type CalypsoSandbox,
+} from './calypso-sandbox/index.js';
+import { startDynamoDbLocal } from './dynamodb-local.js';
+
+const { values: args } = parseArgs({
+  options: {
+    'in-memory': { type: 'boolean', default: false },
+    'data-dir': { type: 'string', default: process.env.LOCAL_DATA_DIR ?? '.local-data' },
+    quiet: { type: 'boolean', default: false },
+  },
+});
+
+const env = process.env;
+const port = Number(env.PORT ?? 3000);
+const reconcileIntervalMs = Number(env.RECONCILE_INTERVAL_MS ?? 5000);
+const sandboxSpeed = Number(env.SANDBOX_SPEED ?? 10);
+const tableName = env.TABLE_NAME ?? 'payouts-local';
+const say = (line: string) => {
+  if (!args.quiet) console.log(line);
+};
+
+async function ensureTable(db: DynamoDBClient) {
+  try {
+    await db.send(new DescribeTableCommand({ TableName: tableName }));
+    return 'reused';
+  } catch (err) {
+    if (!(err instanceof ResourceNotFoundException)) throw err;
+  }
+  await db.send(new CreateTableCommand(createTableInput(tableName)));
+  return 'created';
+}
+
+/** What to stop on the way out, in order. */
+const stops: (() => Promise<void>)[] = [];
+
+async function main() {
+  if (!env.LOG_LEVEL) env.LOG_LEVEL = 'WARN';
+  env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  // DynamoDB Local accepts any credentials; the SDK still wants some.
+  env.AWS_REGION ??= 'eu-west-1';
+  env.AWS_ACCESS_KEY_ID ??= 'local';
+  env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  env.AWS_EC2_METADATA_DISABLED = 'true';
+
+  const dynamo = await startDynamoDbLocal({
+    ...(env.DYNAMODB_PORT ? { port: Number(env.DYNAMODB_PORT) } : {}),
+    ...(args['in-memory'] ? {} : { dataDir: `${args['data-dir']}/dynamodb` }),
+  });
+  stops.push(() => dynamo.stop());
+  const db = new DynamoDBClient({ endpoint: dynamo.endpoint });
+  const table = await ensureTable(db);
+  db.destroy();
+
+  let sandbox: CalypsoSandbox | undefined;
+  if (!env.CALYPSO_BASE_URL) {
+    sandbox = await startCalypsoSandbox({
+      port: Number(env.SANDBOX_PORT ?? 0),
+      clock: { mode: 'realtime', speed: sandboxSpeed },
+    });
+    stops.push(() => sandbox!.close());
+    env.CALYPSO_BASE_URL = sandbox.url;
+    env.CALYPSO_PATH_PREFIX = sandbox.pathPrefix;
+    env.CALYPSO_API_KEY = TEST_VECTOR_ACCOUNT.apiKey;
+    env.CALYPSO_SECRET_KEY = TEST_VECTOR_ACCOUNT.secretKey;
+    env.CALYPSO_ACCOUNT = TEST_VECTOR_ACCOUNT.account;
+  }
+  env.TABLE_NAME = tableName;
+  env.DYNAMODB_ENDPOINT = dynamo.endpoint;
+  env.POLL_INTERVAL_MS ??= String(reconcileIntervalMs);
+
+  const api = await startLocalApi({ port });
+  stops.unshift(() => api.close());
+
+  if (sandbox) {
+    // Subscribe our webhook URL at the sandbox, as an operator does once at Calypso.
+    const client = new CalypsoClient({
+      baseUrl: sandbox.url,
+      pathPrefix: sandbox.pathPrefix,
+      apiKey: TEST_VECTOR_ACCOUNT.apiKey,
+      secretKey: TEST_VECTOR_ACCOUNT.secretKey,
+      account: TEST_VECTOR_ACCOUNT.account,
+    });
+    const subscription = await client.createWebhookSubscription({
+      requestId: randomUUID(),
+      url: `${api.url}/webhooks/calypso`,
+    });
+    env.CALYPSO_WEBHOOK_PUBLIC_KEY = subscription.publicKey;
+    env.CALYPSO_WEBHOOK_SECRET_KEY = subscription.secretKey;
+  }
+
+  const inFlight = new Set<Promise<unknown>>();
+  const track = (work: Promise<unknown>) => {
+    const tracked = work
+      .catch((err: unknown) => console.error('background work failed:', err))
+      .finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+  };
+  configureRuntime({
+    events: new MemoryEventPublisher(),
+    trigger: {
+      trigger: (payoutId) => {
+        track(submitPayout(trackDeps(), payoutId));
+        return Promise.resolve();
+      },
+    },
+  });
+  runtime(); // validates the configuration now rather than on the first request
+
+  let ticking: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (ticking) return; // never two ticks at once
+    ticking = reconcileTick(trackDeps(), {
+      remainingMs: () => reconcileIntervalMs * 10,
+      reserveMs: 0,
+    })
+      .catch((err: unknown) => console.error('reconcile tick failed:', err))
+      .finally(() => (ticking = undefined));
+  }, reconcileIntervalMs);
+
+  say('');
+  say('Calypso mass payouts: local stack is up');
+  say(`  API              ${api.url}`);
+  say(
+    `  Calypso          ${sandbox ? `${sandbox.url}${sandbox.pathPrefix}  (sandbox, ${sandboxSpeed}x speed; admin: ${sandbox.url}/__sandbox)` : env.CALYPSO_BASE_URL}`,
+  );
+  say(
+    `  DynamoDB Local   ${dynamo.endpoint}  (table ${tableName}, ${table}; ${args['in-memory'] ? 'in memory' : `data in ${args['data-dir']}/dynamodb`})`,
+  );
+  say(`  Reconciler       every ${reconcileIntervalMs} ms`);
+  say('');
+  say('Try it:');
+  say(`  curl -s -X POST ${api.url}/payouts \\`);
+  say(`    -H 'content-type: application/json' -H "idempotency-key: demo-$(date +%s)" \\`);
+  say(
+    `    -d '{"currency":"BTC","name":"demo","recipients":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa","amount":"0.001","externalId":"r-1"}]}'`,
+  );
+  say(`  curl -s ${api.url}/payouts/<id>          # then watch it complete`);
+  say(`  npx payouts get <id> --watch --api-url ${api.url}`);
+  say('');
+  say('Ctrl-C stops everything.');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`\n${signal}: stopping...`);
+    clearInterval(timer);
+    await ticking;
+    await Promise.allSettled([...inFlight]);
+    for (const stop of stops) await stop().catch((err: unknown) => console.error(err));
+    say('stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch(async (err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  for (const stop of stops) await stop().catch(() => undefined);
+  process.exit(1);
+});
