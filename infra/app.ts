@@ -1,6 +1,6 @@
 /**
  * The CDK app (`cdk.json`: `npx tsx infra/app.ts`). Parameters come from context; see
- * infra/DEPLOY.md. cdk-nag's AWS Solutions checks run on every synth.
+ * the README (Deploying to AWS). cdk-nag's AWS Solutions checks run on every synth.
  */
 import { App } from 'aws-cdk-lib';
 import { buildApp } from './build.js';
