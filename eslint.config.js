@@ -51,6 +51,29 @@ export default tseslint.config(
     },
   },
   { files: ['shared/**/*.ts', 'functions/**/*.ts', 'infra/**/*.ts'], ...moneyRules },
+  {
+    // Deployed code: zod/mini as a namespace import, which esbuild tree-shakes. `import { z }`
+    // re-exports the whole namespace (every locale, JSON Schema) into each bundle.
+    files: ['shared/**/*.ts', 'functions/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'zod',
+              message: "Use `import * as z from 'zod/mini'` (classic zod is ~400 KiB per bundle).",
+            },
+            {
+              name: 'zod/mini',
+              importNames: ['z'],
+              message: "Use `import * as z from 'zod/mini'` so the bundle tree-shakes.",
+            },
+          ],
+        },
+      ],
+    },
+  },
   // Tests read parsed JSON responses loosely.
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   {

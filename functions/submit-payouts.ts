@@ -2,7 +2,7 @@
  * Async-invoked after a payout is accepted: submits its batches to Calypso. Failures here are
  * safe to lose: the reconciler submits whatever stays unsubmitted.
  */
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import { logger } from '../shared/observability.js';
 import { submitPayout } from '../shared/payouts/submit.js';
 import { trackDeps } from '../shared/runtime.js';

@@ -2,7 +2,7 @@
  * Typed configuration from the environment, validated once at cold start. Every value that may
  * differ between Calypso environments (host, prefix, limits, currencies) lives here.
  */
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import { CurrencyRegistry, currencyOverridesSchema } from './domain/currencies.js';
 
 const positiveInt = (fallback: number) =>

@@ -4,7 +4,7 @@
  * `{"apiKey", "secretKey", "account", "webhookKeys": [{"publicKey", "secretKey"}]}`.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import type { CalypsoCredentials, Config } from './config.js';
 
 const secretSchema = z.object({

@@ -3,7 +3,7 @@
  * that pays the network's fees. Defaults follow calypso-api.md §6; every field can be overridden
  * (and currencies added) from configuration, because they differ between Calypso environments.
  */
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 
 export const NETWORKS = ['bitcoin', 'ethereum', 'tron', 'bsc', 'polygon', 'dogecoin'] as const;
 export type Network = (typeof NETWORKS)[number];

@@ -2,7 +2,7 @@
  * Validation of a caller's payout request. Reports every failing field with its JSON path, so a
  * caller can fix everything in one go. Pure: no I/O.
  */
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import { checkAddress } from './addresses.js';
 import type { CurrencyRegistry, Currency } from './currencies.js';
 import { checkAmount, type Decimal } from './money.js';

@@ -5,7 +5,7 @@
  * confirms, so a batch's terminal state and the money truth come from the reconciler.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import { parseJsonLossless } from '../calypso/json.js';
 import { verifyWebhookSignature } from '../calypso/webhook-signature.js';
 import type { CalypsoCredentials } from '../config.js';
