@@ -2,19 +2,21 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const MONEY = 'Money is never a JS number: use Decimal (shared/domain/money.ts).';
 /** Amounts are decimal strings or exact values, never JS numbers. */
 const MONEY_NAME = '/(amount|fee|feepercentage|balance)s?$/i';
-const moneyRules = {
+
+const deployedCodeRules = {
   rules: {
     'no-restricted-syntax': [
       'error',
       {
         selector: `TSPropertySignature[key.name=${MONEY_NAME}] > TSTypeAnnotation > TSNumberKeyword`,
-        message: 'Money is never a JS number: use Decimal (shared/domain/money.ts).',
+        message: MONEY,
       },
       {
         selector: `Identifier[name=${MONEY_NAME}] > TSTypeAnnotation > TSNumberKeyword`,
-        message: 'Money is never a JS number: use Decimal (shared/domain/money.ts).',
+        message: MONEY,
       },
       {
         selector: "CallExpression[callee.name='parseFloat']",
@@ -23,6 +25,22 @@ const moneyRules = {
       {
         selector: "CallExpression[callee.property.name='toFixed']",
         message: 'toFixed works on floats: format decimals with shared/domain/money.ts.',
+      },
+      {
+        // `import { z }` pulls zod's whole namespace (every locale, JSON Schema) into each bundle.
+        selector: "ImportDeclaration[source.value='zod/mini'] > ImportSpecifier[imported.name='z']",
+        message: "Use `import * as z from 'zod/mini'` so the bundle tree-shakes.",
+      },
+    ],
+    'no-restricted-imports': [
+      'error',
+      {
+        paths: [
+          {
+            name: 'zod',
+            message: "Classic zod adds ~400 KiB per bundle: use `import * as z from 'zod/mini'`.",
+          },
+        ],
       },
     ],
   },
@@ -50,30 +68,7 @@ export default tseslint.config(
       eqeqeq: ['error', 'always'],
     },
   },
-  { files: ['shared/**/*.ts', 'functions/**/*.ts', 'infra/**/*.ts'], ...moneyRules },
-  {
-    // Deployed code: zod/mini as a namespace import, which esbuild tree-shakes. `import { z }`
-    // re-exports the whole namespace (every locale, JSON Schema) into each bundle.
-    files: ['shared/**/*.ts', 'functions/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            {
-              name: 'zod',
-              message: "Use `import * as z from 'zod/mini'` (classic zod is ~400 KiB per bundle).",
-            },
-            {
-              name: 'zod/mini',
-              importNames: ['z'],
-              message: "Use `import * as z from 'zod/mini'` so the bundle tree-shakes.",
-            },
-          ],
-        },
-      ],
-    },
-  },
+  { files: ['shared/**/*.ts', 'functions/**/*.ts', 'infra/**/*.ts'], ...deployedCodeRules },
   // Tests read parsed JSON responses loosely.
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   {
