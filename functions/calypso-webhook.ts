@@ -5,7 +5,11 @@
 import { apiHandler } from '../shared/http/api-handler.js';
 import { json } from '../shared/http/middleware.js';
 import { receiveWebhook } from '../shared/payouts/webhooks.js';
-import { webhookDeps } from '../shared/runtime.js';
+import { useAwsAdapters, webhookDeps } from '../shared/runtime.js';
+import { readSecret } from '../shared/aws/secrets-manager.js';
+import { eventBusPublisher } from '../shared/aws/event-bus.js';
+
+useAwsAdapters({ readSecret, eventBus: eventBusPublisher });
 
 export const handler = apiHandler(async (event) => {
   const raw = event.body ?? '';

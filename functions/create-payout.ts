@@ -2,7 +2,11 @@
 import { apiHandler } from '../shared/http/api-handler.js';
 import { callerIdentity, header, json } from '../shared/http/middleware.js';
 import { createPayout } from '../shared/payouts/create-payout.js';
-import { createDeps, runtime } from '../shared/runtime.js';
+import { createDeps, runtime, useAwsAdapters } from '../shared/runtime.js';
+import { readSecret } from '../shared/aws/secrets-manager.js';
+import { lambdaSubmitTrigger } from '../shared/aws/lambda-trigger.js';
+
+useAwsAdapters({ readSecret, submitTrigger: lambdaSubmitTrigger });
 
 export const handler = apiHandler(
   async (event) => {

@@ -2,6 +2,9 @@
 import { apiHandler } from '../shared/http/api-handler.js';
 import { json } from '../shared/http/middleware.js';
 import { getBalances } from '../shared/payouts/queries.js';
-import { runtime } from '../shared/runtime.js';
+import { runtime, useAwsAdapters } from '../shared/runtime.js';
+import { readSecret } from '../shared/aws/secrets-manager.js';
+
+useAwsAdapters({ readSecret });
 
 export const handler = apiHandler(async () => json(200, await getBalances(runtime().calypso)));

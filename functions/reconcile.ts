@@ -5,7 +5,11 @@
 import type { Context } from 'aws-lambda';
 import { logger } from '../shared/observability.js';
 import { reconcileTick, type TickSummary } from '../shared/payouts/track.js';
-import { runtime, trackDeps } from '../shared/runtime.js';
+import { runtime, trackDeps, useAwsAdapters } from '../shared/runtime.js';
+import { readSecret } from '../shared/aws/secrets-manager.js';
+import { eventBusPublisher } from '../shared/aws/event-bus.js';
+
+useAwsAdapters({ readSecret, eventBus: eventBusPublisher });
 
 export async function handler(
   _event: unknown,

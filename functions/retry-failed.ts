@@ -2,7 +2,10 @@
 import { apiHandler } from '../shared/http/api-handler.js';
 import { callerIdentity, header, json } from '../shared/http/middleware.js';
 import { retryFailed } from '../shared/payouts/retry-failed.js';
-import { createDeps } from '../shared/runtime.js';
+import { createDeps, useAwsAdapters } from '../shared/runtime.js';
+import { lambdaSubmitTrigger } from '../shared/aws/lambda-trigger.js';
+
+useAwsAdapters({ submitTrigger: lambdaSubmitTrigger });
 
 export const handler = apiHandler(async (event) => {
   const result = await retryFailed(createDeps(), {

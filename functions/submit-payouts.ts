@@ -5,7 +5,11 @@
 import * as z from 'zod/mini';
 import { logger } from '../shared/observability.js';
 import { submitPayout } from '../shared/payouts/submit.js';
-import { trackDeps } from '../shared/runtime.js';
+import { trackDeps, useAwsAdapters } from '../shared/runtime.js';
+import { readSecret } from '../shared/aws/secrets-manager.js';
+import { eventBusPublisher } from '../shared/aws/event-bus.js';
+
+useAwsAdapters({ readSecret, eventBus: eventBusPublisher });
 
 const eventSchema = z.object({ payoutId: z.string().check(z.minLength(1)) });
 

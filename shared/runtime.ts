@@ -3,13 +3,9 @@
  * container, on first use. The local stack and tests may replace parts with `configureRuntime`.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CalypsoClient } from './calypso/client.js';
 import { loadConfig, type CalypsoCredentials, type Config } from './config.js';
 import type { CreatePayoutDeps } from './payouts/create-payout.js';
-import { EventBridgePublisher } from './payouts/eventbridge.js';
 import { MemoryEventPublisher, type EventPublisher } from './payouts/events.js';
 import type { TrackDeps } from './payouts/track.js';
 import type { WebhookDeps } from './payouts/webhooks.js';
@@ -34,8 +30,24 @@ export interface Runtime {
   credentials: () => Promise<CalypsoCredentials>;
 }
 
+/**
+ * The AWS services a function uses beyond DynamoDB. Each handler registers only the adapters it
+ * needs (`useAwsAdapters`), so a bundle carries only those SDK clients.
+ */
+export interface AwsAdapters {
+  readSecret?: (secretId: string) => Promise<string>;
+  submitTrigger?: (functionName: string) => SubmissionTrigger;
+  eventBus?: (busName: string) => EventPublisher;
+}
+
 let current: Runtime | undefined;
 let overrides: Partial<Omit<Runtime, 'config'>> = {};
+let adapters: AwsAdapters = {};
+
+export function useAwsAdapters(more: AwsAdapters): void {
+  adapters = { ...adapters, ...more };
+  current = undefined;
+}
 
 /** Replaces parts of the runtime (local stack, tests); takes effect on the next `runtime()`. */
 export function configureRuntime(parts: Partial<Omit<Runtime, 'config'>>): void {
@@ -46,22 +58,6 @@ export function configureRuntime(parts: Partial<Omit<Runtime, 'config'>>): void 
 export function resetRuntime(): void {
   overrides = {};
   current = undefined;
-}
-
-function lambdaTrigger(functionName: string): SubmissionTrigger {
-  let lambda: LambdaClient | undefined;
-  return {
-    async trigger(payoutId) {
-      lambda ??= new LambdaClient({});
-      await lambda.send(
-        new InvokeCommand({
-          FunctionName: functionName,
-          InvocationType: 'Event',
-          Payload: Buffer.from(JSON.stringify({ payoutId })),
-        }),
-      );
-    },
-  };
 }
 
 const noTrigger: SubmissionTrigger = {
@@ -77,7 +73,7 @@ export function runtime(): Runtime {
   const db = new DynamoDBClient(
     process.env.DYNAMODB_ENDPOINT ? { endpoint: process.env.DYNAMODB_ENDPOINT } : {},
   );
-  const credentials = credentialsProvider(config.credentials, () => new SecretsManagerClient({}));
+  const credentials = credentialsProvider(config.credentials, adapters.readSecret);
   const clock = overrides.clock ?? systemClock;
   let client: { apiKey: string; value: CalypsoApi } | undefined;
   const calypso: CalypsoProvider = async () => {
@@ -106,10 +102,14 @@ export function runtime(): Runtime {
     repository: new PayoutRepository(db, config.tableName),
     calypso,
     clock,
-    trigger: config.submitFunctionName ? lambdaTrigger(config.submitFunctionName) : noTrigger,
-    events: config.eventBusName
-      ? new EventBridgePublisher(new EventBridgeClient({}), config.eventBusName)
-      : new MemoryEventPublisher(),
+    trigger:
+      config.submitFunctionName && adapters.submitTrigger
+        ? adapters.submitTrigger(config.submitFunctionName)
+        : noTrigger,
+    events:
+      config.eventBusName && adapters.eventBus
+        ? adapters.eventBus(config.eventBusName)
+        : new MemoryEventPublisher(),
     credentials,
     ...overrides,
   };

@@ -3,7 +3,6 @@
  * from the environment locally. The secret's JSON shape:
  * `{"apiKey", "secretKey", "account", "webhookKeys": [{"publicKey", "secretKey"}]}`.
  */
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
 import type { CalypsoCredentials, Config } from './config.js';
 
@@ -26,7 +25,7 @@ export type CredentialsProvider = () => Promise<CalypsoCredentials>;
 
 export function credentialsProvider(
   config: Config['credentials'],
-  secretsManager?: () => SecretsManagerClient,
+  readSecret?: (secretId: string) => Promise<string>,
   now: () => number = Date.now,
 ): CredentialsProvider {
   if (config.source === 'environment') {
@@ -39,13 +38,11 @@ export function credentialsProvider(
     if (cached && cached.expiresAt > now()) return cached.value;
     inFlight ??= (async () => {
       try {
-        if (!secretsManager) throw new Error('no Secrets Manager client configured');
-        const result = await secretsManager().send(
-          new GetSecretValueCommand({ SecretId: config.secretArn }),
-        );
+        if (!readSecret) throw new Error('this function has no access to the Calypso secret');
+        const text = await readSecret(config.secretArn);
         let parsed: unknown;
         try {
-          parsed = JSON.parse(result.SecretString ?? '');
+          parsed = JSON.parse(text);
         } catch {
           throw new Error('the Calypso secret is not JSON');
         }

@@ -1,7 +1,10 @@
 /** Publishes domain events to an EventBridge bus (PutEvents, 10 per call, failed entries retried). */
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { DomainEvent, EventPublisher } from './events.js';
+import {
+  EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
+import type { DomainEvent, EventPublisher } from '../payouts/events.js';
 
 export const EVENT_SOURCE = 'calypso-payouts';
 
@@ -34,4 +37,9 @@ export class EventBridgePublisher implements EventPublisher {
       }
     }
   }
+}
+
+/** The publisher for a bus, with a client created once per container. */
+export function eventBusPublisher(busName: string): EventPublisher {
+  return new EventBridgePublisher(new EventBridgeClient({}), busName);
 }
