@@ -105,6 +105,8 @@ export interface BatchRecord {
   nextLookAt?: string;
   /** When the batch last changed in a way that counts as progress. */
   progressAt: string;
+  /** The payout's executionDate: Calypso sends nothing before it. */
+  executionDate?: string;
   stuck?: boolean;
   submittingSince?: string;
   /** Count of this batch's withdrawals per state. */

@@ -227,6 +227,7 @@ function buildRecords(
     attempts: 0,
     nextLookAt: at,
     progressAt: at,
+    ...(request.executionDate ? { executionDate: request.executionDate } : {}),
     withdrawalCounts: { [WITHDRAWAL_NOT_CREATED]: b.recipients.length },
     createdAt: at,
     updatedAt: at,

@@ -35,6 +35,17 @@ export interface TrackDeps extends SubmitDeps {
   repository: PayoutRepository;
 }
 
+/**
+ * Since when a batch has been quiet: its last progress, or the payout's executionDate when that
+ * is later (nothing is expected to happen before it, so waiting for it is not being stuck).
+ */
+export function quietSinceMs(batch: Pick<BatchRecord, 'progressAt' | 'executionDate'>): number {
+  return Math.max(
+    Date.parse(batch.progressAt),
+    batch.executionDate ? Date.parse(batch.executionDate) : 0,
+  );
+}
+
 /** Back off by how long the batch has been quiet: every tick at first, then less often. */
 export function nextLookDelay(quietMs: number, pollIntervalMs: number): number {
   const minute = 60_000;
@@ -225,11 +236,8 @@ export async function refreshBatch(
     (fee !== undefined && fee !== batch.totalFee) ||
     JSON.stringify(counts) !== JSON.stringify(batch.withdrawalCounts);
   const progressAt = progressed ? at : batch.progressAt;
-  const quietSince = Math.max(
-    Date.parse(progressAt),
-    Date.parse(batch.submittingSince ?? progressAt),
-  );
-  const stuck = status !== 'FINAL' && now.getTime() - Date.parse(progressAt) > deps.stuckAfterMs;
+  const quietSince = quietSinceMs({ ...batch, progressAt });
+  const stuck = status !== 'FINAL' && now.getTime() - quietSince > deps.stuckAfterMs;
 
   if (massState !== batch.calypsoState) {
     audit.push({
@@ -303,7 +311,7 @@ async function flagUnsubmittedStuck(
   const batch = await deps.repository.getBatch(payoutId, index);
   if (!batch || (batch.status !== 'PENDING' && batch.status !== 'SUBMITTING')) return false;
   const now = deps.clock.now();
-  if (now.getTime() - Date.parse(batch.progressAt) <= deps.stuckAfterMs) return false;
+  if (now.getTime() - quietSinceMs(batch) <= deps.stuckAfterMs) return false;
   if (!batch.stuck) {
     await deps.repository.updateBatch(payoutId, index, {
       set: { stuck: true, updatedAt: now.toISOString() },
@@ -329,8 +337,8 @@ async function flagUnsubmittedStuck(
 }
 
 async function scheduleQuiet(deps: TrackDeps, batch: BatchRecord, now: Date, lastError: string) {
-  const stuck = now.getTime() - Date.parse(batch.progressAt) > deps.stuckAfterMs;
-  const quiet = now.getTime() - Date.parse(batch.progressAt);
+  const quiet = now.getTime() - quietSinceMs(batch);
+  const stuck = quiet > deps.stuckAfterMs;
   await deps.repository.updateBatch(batch.payoutId, batch.index, {
     set: {
       lastError,

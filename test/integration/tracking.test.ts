@@ -289,6 +289,36 @@ describe('hostile and unreliable webhooks', () => {
   });
 });
 
+describe('scheduled payouts', () => {
+  it('waits for its executionDate without being flagged stuck, then completes', async () => {
+    const executionDate = new Date(stack.sandbox.now() + 2 * 86_400_000).toISOString();
+    const list = recipients(
+      2,
+      (i) => btcAddress(`later-${i}`),
+      () => '0.01',
+    );
+    const res = await stack.request('POST', '/payouts', {
+      body: { currency: 'BTC', name: 'later', executionDate, recipients: list },
+      headers: { 'idempotency-key': `key-${randomUUID()}` },
+    });
+    expect(res.status).toBe(202);
+    await stack.settle();
+    for (let i = 0; i < 5; i++) {
+      await stack.advance(8 * 3_600_000); // 40 hours in all: past STUCK_AFTER_MS, before the date
+      await stack.reconcile();
+    }
+    const waiting = await getPayout(res.body.id);
+    expect(waiting.state).not.toBe('COMPLETED');
+    expect(waiting.stuck).toBe(false);
+    const atCalypso = stack.sandbox.inspect.massPayouts().find((p) => p.name === 'later');
+    expect(atCalypso?.withdrawals.every((w) => w.state === 'DRAFT')).toBe(true);
+    await stack.advance(9 * 3_600_000);
+    const done = await runToEnd(res.body.id);
+    expect(done.state).toBe('COMPLETED');
+    expect(done.stuck).toBe(false);
+  });
+});
+
 describe('crashes and recovery', () => {
   it('a batch left unsubmitted by a crash between storing and calling Calypso is submitted by the next tick, once', async () => {
     // The function died right after storing: the hand-off to submission never happened.
