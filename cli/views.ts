@@ -1,15 +1,8 @@
 /** The API's answers as the CLI reads them (see shared/payouts/views.ts). Amounts are strings. */
-
-export const FINAL_PAYOUT_STATES = [
-  'COMPLETED',
-  'COMPLETED_WITH_FAILURES',
-  'FAILED',
-  'CANCELED',
-  'REJECTED',
-] as const;
+import { TERMINAL_PAYOUT_STATES } from '../shared/domain/payout.js';
 
 export function isFinalPayoutState(state: string): boolean {
-  return (FINAL_PAYOUT_STATES as readonly string[]).includes(state);
+  return (TERMINAL_PAYOUT_STATES as readonly string[]).includes(state);
 }
 
 export interface BatchView {
@@ -45,14 +38,7 @@ export interface PayoutView {
   updatedAt?: string;
 }
 
-export interface DryRunView {
-  dryRun: true;
-  currency: string;
-  recipientCount: number;
-  total: string;
-  batches: { index: number; recipientCount: number; total: string }[];
-  balance: { available: string | null; covers: boolean | null; error?: string };
-}
+export type { DryRunView } from '../shared/payouts/create-payout.js';
 
 export interface WithdrawalView {
   payoutId?: string;

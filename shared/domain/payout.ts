@@ -164,3 +164,48 @@ export interface WebhookEventRecord {
   payoutId?: string;
   batchIndex?: number;
 }
+
+/** An audit entry for a change of one of a batch's fields. */
+export function batchTransition(
+  batch: Pick<BatchRecord, 'payoutId' | 'index'>,
+  change: {
+    field: string;
+    from: string | null | undefined;
+    to: string;
+    cause: Cause;
+    at: string;
+    detail?: string;
+  },
+): AuditEntry {
+  const { field, from, to, cause, at, detail } = change;
+  return {
+    payoutId: batch.payoutId,
+    at,
+    entity: 'batch',
+    ref: String(batch.index),
+    field,
+    from: from ?? null,
+    to,
+    cause,
+    ...(detail ? { detail } : {}),
+  };
+}
+
+/** An audit entry for a withdrawal's change of state. */
+export function withdrawalTransition(
+  w: Pick<WithdrawalRecord, 'payoutId' | 'batchIndex' | 'position'>,
+  change: { from: string; to: string; cause: Cause; at: string; detail?: string },
+): AuditEntry {
+  const { from, to, cause, at, detail } = change;
+  return {
+    payoutId: w.payoutId,
+    at,
+    entity: 'withdrawal',
+    ref: `${w.batchIndex}/${w.position}`,
+    field: 'state',
+    from,
+    to,
+    cause,
+    ...(detail ? { detail } : {}),
+  };
+}

@@ -15,7 +15,12 @@ import {
 } from '../calypso/errors.js';
 import type { MassPayout } from '../calypso/schemas.js';
 import { Decimal } from '../domain/money.js';
-import type { AuditEntry, BatchRecord, Cause, PayoutRecord } from '../domain/payout.js';
+import {
+  batchTransition,
+  type BatchRecord,
+  type Cause,
+  type PayoutRecord,
+} from '../domain/payout.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
 import type { EventPublisher } from './events.js';
@@ -184,17 +189,15 @@ async function audit(
   cause: Cause,
   detail: string,
 ) {
-  const entry: AuditEntry = {
-    payoutId: batch.payoutId,
-    at: deps.clock.now().toISOString(),
-    entity: 'batch',
-    ref: String(batch.index),
+  const at = deps.clock.now().toISOString();
+  const entry = batchTransition(batch, {
     field: 'status',
     from: batch.status,
     to,
     cause,
+    at,
     detail,
-  };
+  });
   await deps.repository.appendAudit([entry]);
 }
 

@@ -5,6 +5,8 @@
 import type { MassPayout, Withdrawal } from '../calypso/schemas.js';
 import { Decimal } from '../domain/money.js';
 import {
+  batchTransition,
+  withdrawalTransition,
   isTerminalCalypsoPayoutState,
   isTerminalWithdrawalState,
   type AuditEntry,
@@ -203,17 +205,15 @@ export async function refreshBatch(
       continue;
     }
     if (set.state && set.state !== w.state) {
-      audit.push({
-        payoutId: w.payoutId,
-        at,
-        entity: 'withdrawal',
-        ref: `${w.batchIndex}/${w.position}`,
-        field: 'state',
-        from: w.state,
-        to: set.state,
-        cause,
-        ...(t ? {} : { detail: `never created by Calypso; the mass payout ended ${massState}` }),
-      });
+      audit.push(
+        withdrawalTransition(w, {
+          from: w.state,
+          to: set.state,
+          cause,
+          at,
+          ...(t ? {} : { detail: `never created by Calypso; the mass payout ended ${massState}` }),
+        }),
+      );
     }
     Object.assign(w, set);
   }
@@ -240,41 +240,32 @@ export async function refreshBatch(
   const stuck = status !== 'FINAL' && now.getTime() - quietSince > deps.stuckAfterMs;
 
   if (massState !== batch.calypsoState) {
-    audit.push({
-      payoutId: batch.payoutId,
-      at,
-      entity: 'batch',
-      ref: String(batch.index),
-      field: 'calypsoState',
-      from: batch.calypsoState ?? null,
-      to: massState,
-      cause,
-    });
+    audit.push(
+      batchTransition(batch, {
+        field: 'calypsoState',
+        from: batch.calypsoState ?? null,
+        to: massState,
+        cause,
+        at,
+      }),
+    );
   }
   if (status !== batch.status) {
-    audit.push({
-      payoutId: batch.payoutId,
-      at,
-      entity: 'batch',
-      ref: String(batch.index),
-      field: 'status',
-      from: batch.status,
-      to: status,
-      cause,
-    });
+    audit.push(
+      batchTransition(batch, { field: 'status', from: batch.status, to: status, cause, at }),
+    );
   }
   if (stuck && !batch.stuck) {
-    audit.push({
-      payoutId: batch.payoutId,
-      at,
-      entity: 'batch',
-      ref: String(batch.index),
-      field: 'stuck',
-      from: 'false',
-      to: 'true',
-      cause,
-      detail: `no progress since ${progressAt}`,
-    });
+    audit.push(
+      batchTransition(batch, {
+        field: 'stuck',
+        from: 'false',
+        to: 'true',
+        cause,
+        at,
+        detail: `no progress since ${progressAt}`,
+      }),
+    );
     logger.error('batch is stuck', { ...log, progressAt });
   }
   await deps.repository.updateBatch(batch.payoutId, batch.index, {
@@ -316,17 +307,16 @@ async function flagUnsubmittedStuck(
     await deps.repository.updateBatch(payoutId, index, {
       set: { stuck: true, updatedAt: now.toISOString() },
     });
-    audit.push({
-      payoutId,
-      at: now.toISOString(),
-      entity: 'batch',
-      ref: String(index),
-      field: 'stuck',
-      from: 'false',
-      to: 'true',
-      cause: 'reconcile',
-      detail: `not at Calypso since ${batch.progressAt}: ${batch.lastError ?? 'no answer yet'}`,
-    });
+    audit.push(
+      batchTransition(batch, {
+        field: 'stuck',
+        from: 'false',
+        to: 'true',
+        cause: 'reconcile',
+        at: now.toISOString(),
+        detail: `not at Calypso since ${batch.progressAt}: ${batch.lastError ?? 'no answer yet'}`,
+      }),
+    );
     logger.error('batch is stuck before submission', {
       payoutId,
       batch: index,

@@ -10,6 +10,8 @@ import { parseJsonLossless } from '../calypso/json.js';
 import { verifyWebhookSignature } from '../calypso/webhook-signature.js';
 import type { CalypsoCredentials } from '../config.js';
 import {
+  batchTransition,
+  withdrawalTransition,
   isTerminalCalypsoPayoutState,
   type AuditEntry,
   type BatchRecord,
@@ -197,16 +199,14 @@ async function apply(
           withdrawal.state,
         );
         if (moved) {
-          audit.push({
-            payoutId: batch.payoutId,
-            at,
-            entity: 'withdrawal',
-            ref: `${batch.index}/${withdrawal.position}`,
-            field: 'state',
-            from: withdrawal.state,
-            to: next,
-            cause: 'webhook',
-          });
+          audit.push(
+            withdrawalTransition(withdrawal, {
+              from: withdrawal.state,
+              to: next,
+              cause: 'webhook',
+              at,
+            }),
+          );
         }
       } else {
         verdict = 'stale';
@@ -220,16 +220,15 @@ async function apply(
       if (next !== batch.calypsoState) {
         set.calypsoState = next;
         set.progressAt = at;
-        audit.push({
-          payoutId: batch.payoutId,
-          at,
-          entity: 'batch',
-          ref: String(batch.index),
-          field: 'calypsoState',
-          from: batch.calypsoState ?? null,
-          to: next,
-          cause: 'webhook',
-        });
+        audit.push(
+          batchTransition(batch, {
+            field: 'calypsoState',
+            from: batch.calypsoState ?? null,
+            to: next,
+            cause: 'webhook',
+            at,
+          }),
+        );
       } else {
         verdict = 'stale';
         detail = `batch already ${batch.calypsoState ?? 'unknown'}`;

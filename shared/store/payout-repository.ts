@@ -116,6 +116,20 @@ export class PayoutRepository {
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
+  /** Sends a conditional write: true if it applied, false if its condition did not hold. */
+  private async conditionally(
+    command: PutItemCommand | UpdateItemCommand | TransactWriteItemsCommand,
+  ): Promise<boolean> {
+    try {
+      // send() is overloaded per command type; any of these resolves the same way here.
+      await this.db.send(command as UpdateItemCommand);
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
   // ---- idempotency ---------------------------------------------------------------------
 
   /** Claims a caller's idempotency key, or returns what already holds it. */
@@ -161,21 +175,15 @@ export class PayoutRepository {
     leaseUntil: string,
   ) {
     const expr = new ExpressionBuilder();
-    try {
-      await this.db.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: toItem(keys.idempotency(caller, key)),
-          UpdateExpression: expr.update({ set: { leaseUntil } }),
-          ConditionExpression: `${expr.name('state')} = ${expr.value('PENDING')} AND ${expr.name('leaseUntil')} = ${expr.value(expectedLeaseUntil)}`,
-          ...expr.attributes(),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return this.conditionally(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.idempotency(caller, key)),
+        UpdateExpression: expr.update({ set: { leaseUntil } }),
+        ConditionExpression: `${expr.name('state')} = ${expr.value('PENDING')} AND ${expr.name('leaseUntil')} = ${expr.value(expectedLeaseUntil)}`,
+        ...expr.attributes(),
+      }),
+    );
   }
 
   // ---- writing a new payout ------------------------------------------------------------
@@ -532,21 +540,15 @@ export class PayoutRepository {
     const conditionExpression = condition
       ? `${expr.name('status')} IN (${condition.status.map((s) => expr.value(s)).join(', ')})`
       : 'attribute_exists(PK)';
-    try {
-      await this.db.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: toItem(keys.batch(payoutId, index)),
-          UpdateExpression: update,
-          ConditionExpression: conditionExpression,
-          ...expr.attributes(),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return this.conditionally(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.batch(payoutId, index)),
+        UpdateExpression: update,
+        ConditionExpression: conditionExpression,
+        ...expr.attributes(),
+      }),
+    );
   }
 
   /** Moves the payout's stored state from `from` to `to`; false if someone moved it first. */
@@ -557,21 +559,15 @@ export class PayoutRepository {
     now: Date,
   ): Promise<boolean> {
     const expr = new ExpressionBuilder();
-    try {
-      await this.db.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: toItem(keys.payout(payoutId)),
-          UpdateExpression: expr.update({ set: { state: to, updatedAt: now.toISOString() } }),
-          ConditionExpression: `${expr.name('state')} = ${expr.value(from)}`,
-          ...expr.attributes(),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return this.conditionally(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.payout(payoutId)),
+        UpdateExpression: expr.update({ set: { state: to, updatedAt: now.toISOString() } }),
+        ConditionExpression: `${expr.name('state')} = ${expr.value(from)}`,
+        ...expr.attributes(),
+      }),
+    );
   }
 
   /** The payout and batch a Calypso idempotencyKey belongs to (for webhooks). */
@@ -619,21 +615,15 @@ export class PayoutRepository {
     expectedState: string,
   ): Promise<boolean> {
     const expr = new ExpressionBuilder();
-    try {
-      await this.db.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: toItem(keys.withdrawal(w.payoutId, w.batchIndex, w.position)),
-          UpdateExpression: expr.update({ set }),
-          ConditionExpression: `${expr.name('state')} = ${expr.value(expectedState)}`,
-          ...expr.attributes(),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return this.conditionally(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.withdrawal(w.payoutId, w.batchIndex, w.position)),
+        UpdateExpression: expr.update({ set }),
+        ConditionExpression: `${expr.name('state')} = ${expr.value(expectedState)}`,
+        ...expr.attributes(),
+      }),
+    );
   }
 
   /** Appends entries to payouts' audit trails. */
@@ -671,24 +661,18 @@ export class PayoutRepository {
   /** Stores a webhook event once; false when that event id was stored before. */
   async putWebhookEvent(event: WebhookEventRecord, retentionSeconds: number): Promise<boolean> {
     const expiresAt = Math.floor(Date.parse(event.receivedAt) / 1000) + retentionSeconds;
-    try {
-      await this.db.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: toItem({
-            ...keys.webhookEvent(event.eventId),
-            type: 'webhook-event',
-            ...event,
-            [TABLE.ttlAttribute]: expiresAt,
-          }),
-          ConditionExpression: 'attribute_not_exists(PK)',
+    return this.conditionally(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: toItem({
+          ...keys.webhookEvent(event.eventId),
+          type: 'webhook-event',
+          ...event,
+          [TABLE.ttlAttribute]: expiresAt,
         }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
   }
 
   async getWebhookEvent(eventId: string): Promise<WebhookEventRecord | undefined> {
