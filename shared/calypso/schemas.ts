@@ -295,4 +295,8 @@ export const webhookSubscriptionListSchema: z.ZodMiniType<WebhookSubscription[]>
     z.object({ result: z.array(webhookSubscriptionSchema) }),
     z.transform((page: { result: WebhookSubscription[] }) => page.result),
   ),
+  z.pipe(
+    z.object({ subscriptions: z.array(webhookSubscriptionSchema) }),
+    z.transform((page: { subscriptions: WebhookSubscription[] }) => page.subscriptions),
+  ),
 ]);

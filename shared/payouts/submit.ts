@@ -231,6 +231,10 @@ async function adopt(
     { status: ['SUBMITTING', 'PENDING'] },
   );
   if (recorded) {
+    await deps.repository.putProviderId(found.id, {
+      payoutId: batch.payoutId,
+      batchIndex: batch.index,
+    });
     const how = outcome === 'created' ? 'created' : 'found by its idempotencyKey';
     await audit(deps, batch, 'SUBMITTED', cause, `Calypso mass payout ${found.id} ${how}`);
   } else {

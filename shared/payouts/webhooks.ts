@@ -133,9 +133,11 @@ export async function receiveWebhook(
     return { status: 200, body: { duplicate: true } };
   }
 
-  const target = idempotencyKey
-    ? await deps.repository.resolveProviderKey(idempotencyKey)
-    : undefined;
+  // By our idempotencyKey; failing that, by Calypso's id of the mass payout (parentExternalId).
+  const calypsoId = text(envelope.data?.parentExternalId);
+  const target =
+    (idempotencyKey ? await deps.repository.resolveProviderKey(idempotencyKey) : undefined) ??
+    (calypsoId ? await deps.repository.resolveProviderId(calypsoId) : undefined);
   if (!target) {
     await deps.repository.setWebhookVerdict(eventId, 'unknown-payout');
     logger.warn('webhook for a payout we do not know', { eventId, eventType });

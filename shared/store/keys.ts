@@ -18,6 +18,8 @@ export const keys = {
     SK: 'IDEMPOTENCY',
   }),
   providerKey: (idempotencyKey: string) => ({ PK: `CALYPSO#${idempotencyKey}`, SK: 'CALYPSO' }),
+  /** Calypso's own mass payout id, once known. */
+  providerId: (calypsoId: string) => ({ PK: `CALYPSO-ID#${calypsoId}`, SK: 'CALYPSO' }),
   payoutPartition: (id: string) => `PAYOUT#${id}`,
   audit: (payoutId: string, at: string, unique: string) => ({
     PK: `PAYOUT#${payoutId}`,

@@ -39,6 +39,12 @@ export interface IdempotencyRecord {
   createdAt: string;
 }
 
+/** Which payout and batch a Calypso reference points at. */
+export interface BatchPointer {
+  payoutId: string;
+  batchIndex: number;
+}
+
 export type ClaimResult = { outcome: 'claimed' } | { outcome: 'exists'; record: IdempotencyRecord };
 
 export interface Page<T> {
@@ -571,16 +577,30 @@ export class PayoutRepository {
   }
 
   /** The payout and batch a Calypso idempotencyKey belongs to (for webhooks). */
-  async resolveProviderKey(
-    idempotencyKey: string,
-  ): Promise<{ payoutId: string; batchIndex: number } | undefined> {
-    const got = await this.db.send(
-      new GetItemCommand({
+  async resolveProviderKey(idempotencyKey: string): Promise<BatchPointer | undefined> {
+    return this.getPointer(keys.providerKey(idempotencyKey));
+  }
+
+  /** The payout and batch a Calypso mass payout id belongs to (for webhooks without a key). */
+  async resolveProviderId(calypsoId: string): Promise<BatchPointer | undefined> {
+    return this.getPointer(keys.providerId(calypsoId));
+  }
+
+  /** Records which batch Calypso's mass payout id belongs to (written once Calypso answers). */
+  async putProviderId(calypsoId: string, pointer: BatchPointer): Promise<void> {
+    await this.db.send(
+      new PutItemCommand({
         TableName: this.tableName,
-        Key: toItem(keys.providerKey(idempotencyKey)),
+        Item: toItem({ ...keys.providerId(calypsoId), type: 'provider-id', ...pointer }),
       }),
     );
-    return got.Item ? strip<{ payoutId: string; batchIndex: number }>(got.Item) : undefined;
+  }
+
+  private async getPointer(key: Record<string, string>): Promise<BatchPointer | undefined> {
+    const got = await this.db.send(
+      new GetItemCommand({ TableName: this.tableName, Key: toItem(key) }),
+    );
+    return got.Item ? strip<BatchPointer>(got.Item) : undefined;
   }
 
   // ---- tracking -------------------------------------------------------------------------

@@ -271,6 +271,33 @@ describe('hostile and unreliable webhooks', () => {
     expect(malformed.body.verdict).toBe('malformed');
   });
 
+  it('finds the payout by Calypso’s id when an event carries no idempotencyKey', async () => {
+    const { id } = await createPayout(1);
+    const batch = (await getPayout(id)).batches[0];
+    const body = JSON.stringify({
+      id: 515151,
+      eventType: 'PAYOUT_VALIDATION_ERROR',
+      data: {
+        parentExternalId: Number(batch.calypsoId),
+        validationStatus: 'EXCEEDING_LIMIT',
+        message: 'limit',
+      },
+    });
+    const res = await stack.request('POST', '/webhooks/calypso', {
+      body,
+      headers: {
+        key: process.env.CALYPSO_WEBHOOK_PUBLIC_KEY!,
+        sign: sign(body, process.env.CALYPSO_WEBHOOK_SECRET_KEY!),
+        'content-type': 'application/json',
+      },
+    });
+    expect(res.body).toEqual({ stored: true, verdict: 'applied' });
+    const after = (await getPayout(id)).batches[0];
+    expect(after.validationErrors.map((e: { status: string }) => e.status)).toContain(
+      'EXCEEDING_LIMIT',
+    );
+  });
+
   it('with every webhook withheld, the reconciler alone brings the payout to its final state', async () => {
     stack.sandbox.faults.webhooks.withholdNext({ count: 1000 });
     const prefix = `withheld-${++n}`;

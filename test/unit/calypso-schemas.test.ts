@@ -205,3 +205,14 @@ describe('webhookSubscriptionListSchema', () => {
     expect(webhookSubscriptionListSchema.parse(read(`{"result":[${one}]}`))).toHaveLength(1);
   });
 });
+
+describe('webhook subscription lists', () => {
+  const sub = { requestId: 'r1', url: 'https://x', publicKey: 'p', secretKey: 's' };
+  it('reads a bare array, {result}, and {subscriptions}', () => {
+    for (const body of [[sub], { result: [sub] }, { subscriptions: [sub] }]) {
+      const parsed = webhookSubscriptionListSchema.safeParse(body);
+      expect(parsed.success && parsed.data.map((s) => s.requestId)).toEqual(['r1']);
+    }
+    expect(webhookSubscriptionListSchema.safeParse({ items: [sub] }).success).toBe(false);
+  });
+});
