@@ -63,16 +63,20 @@ export function toApiEvent(
   route: Route,
   pathParameters: Record<string, string>,
 ): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  const multiValueHeaders: Record<string, string[]> = Object.create(null) as Record<
+    string,
+    string[]
+  >;
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
     const values = Array.isArray(value) ? value : [value];
     headers[name] = values.join(',');
     multiValueHeaders[name] = values;
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  // No prototype: a query name like `constructor` or `__proto__` is just a name.
+  const query: Record<string, string> = Object.create(null) as Record<string, string>;
+  const multiQuery: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   for (const [name, value] of url.searchParams) {
     query[name] = value;
     (multiQuery[name] ??= []).push(value);

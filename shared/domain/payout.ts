@@ -159,7 +159,11 @@ export interface WebhookEventRecord {
   rawBody: string;
   eventType?: string;
   idempotencyKey?: string;
-  verdict: 'received' | 'applied' | 'stale' | 'unknown-payout' | 'unknown-type' | 'malformed';
+  /** `received` until a worker claims it (`applying`); then what applying it found. */
+  verdict:
+    'received' | 'applying' | 'applied' | 'stale' | 'unknown-payout' | 'unknown-type' | 'malformed';
+  /** When a worker claimed the event for applying. */
+  claimedAt?: string;
   detail?: string;
   payoutId?: string;
   batchIndex?: number;

@@ -1,4 +1,5 @@
 /** Reading payouts and withdrawals for the API. */
+import { EXTERNAL_ID_MAX } from '../domain/payout-request.js';
 import { problems } from '../http/problem.js';
 import { InvalidCursorError, type PayoutRepository } from '../store/payout-repository.js';
 import type { CalypsoProvider } from './ports.js';
@@ -72,6 +73,11 @@ export async function findWithdrawals(
   if (!query.externalId) {
     throw problems.badRequest('externalId is required', [
       { path: 'query:externalId', message: 'is required' },
+    ]);
+  }
+  if (query.externalId.length > EXTERNAL_ID_MAX) {
+    throw problems.badRequest('externalId is not valid', [
+      { path: 'query:externalId', message: `must be at most ${EXTERNAL_ID_MAX} characters` },
     ]);
   }
   const limit = parseLimit(query.limit);

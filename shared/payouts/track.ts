@@ -365,18 +365,24 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
   const now = deps.clock.now();
   const reserve = options.reserveMs ?? 10_000;
   const shards = Array.from({ length: TABLE.openBatchShards }, (_, i) => i);
-  const due = (
-    await Promise.all(
-      shards.map((s) => deps.repository.listDueBatches(s, now, options.perShard ?? 200)),
-    )
-  ).flat();
+  // One shard that cannot be read (throttled) waits for the next tick; the others go on.
+  const listed = await Promise.allSettled(
+    shards.map((shard) => deps.repository.listDueBatches(shard, now, options.perShard ?? 200)),
+  );
+  const due = listed.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+  const unreadShards = listed.filter((r) => r.status === 'rejected');
+  for (const r of unreadShards) {
+    logger.warn('could not list due batches of a shard', {
+      error: (r as PromiseRejectedResult).reason as Error,
+    });
+  }
   due.sort((a, b) => (a.nextLookAt ?? '').localeCompare(b.nextLookAt ?? ''));
   const summary: TickSummary = {
     due: due.length,
     submitted: 0,
     refreshed: 0,
     finalized: 0,
-    errors: 0,
+    errors: unreadShards.length,
     stuck: 0,
     stoppedEarly: false,
   };

@@ -13,6 +13,7 @@ import {
   batchTransition,
   withdrawalTransition,
   isTerminalCalypsoPayoutState,
+  isTerminalWithdrawalState,
   type AuditEntry,
   type BatchRecord,
   type ValidationIssue,
@@ -68,6 +69,9 @@ const envelopeSchema = z.object({
   ),
 });
 type Envelope = z.infer<typeof envelopeSchema>;
+
+/** Longer than the webhook function may run: a claim older than this was abandoned. */
+const WEBHOOK_CLAIM_LEASE_MS = 60_000;
 
 const text = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
 
@@ -128,41 +132,58 @@ export async function receiveWebhook(
     ...(eventType ? { eventType } : {}),
     ...(idempotencyKey ? { idempotencyKey } : {}),
   };
-  if (!(await deps.repository.putWebhookEvent(record, deps.retentionSeconds))) {
+  const isNew = await deps.repository.putWebhookEvent(record, deps.retentionSeconds);
+  // Claim it for applying: a copy seen before is applied only if no worker ever finished it
+  // (one died after storing it); a copy being applied right now is left to that worker.
+  if (!(await deps.repository.claimWebhookEvent(eventId, now, WEBHOOK_CLAIM_LEASE_MS))) {
+    const stored = isNew ? undefined : await deps.repository.getWebhookEvent(eventId);
+    if (stored?.verdict === 'applying') {
+      logger.info('webhook copy arrived while another is being applied; asking for redelivery', {
+        eventId,
+      });
+      return { status: 503, body: { retry: true } };
+    }
     logger.info('duplicate webhook ignored', { eventId });
     return { status: 200, body: { duplicate: true } };
   }
+  if (!isNew) logger.warn('applying a webhook stored earlier but never applied', { eventId });
 
-  // By our idempotencyKey; failing that, by Calypso's id of the mass payout (parentExternalId).
-  const calypsoId = text(envelope.data?.parentExternalId);
-  const target =
-    (idempotencyKey ? await deps.repository.resolveProviderKey(idempotencyKey) : undefined) ??
-    (calypsoId ? await deps.repository.resolveProviderId(calypsoId) : undefined);
-  if (!target) {
-    await deps.repository.setWebhookVerdict(eventId, 'unknown-payout');
-    logger.warn('webhook for a payout we do not know', { eventId, eventType });
-    return { status: 200, body: { stored: true, verdict: 'unknown-payout' } };
-  }
-  const batch = await deps.repository.getBatch(target.payoutId, target.batchIndex);
-  if (!batch) {
-    await deps.repository.setWebhookVerdict(eventId, 'unknown-payout', target);
-    return { status: 200, body: { stored: true, verdict: 'unknown-payout' } };
-  }
+  try {
+    // By our idempotencyKey; failing that, by Calypso's id of the mass payout (parentExternalId).
+    const calypsoId = text(envelope.data?.parentExternalId);
+    const target =
+      (idempotencyKey ? await deps.repository.resolveProviderKey(idempotencyKey) : undefined) ??
+      (calypsoId ? await deps.repository.resolveProviderId(calypsoId) : undefined);
+    if (!target) {
+      await deps.repository.setWebhookVerdict(eventId, 'unknown-payout');
+      logger.warn('webhook for a payout we do not know', { eventId, eventType });
+      return { status: 200, body: { stored: true, verdict: 'unknown-payout' } };
+    }
+    const batch = await deps.repository.getBatch(target.payoutId, target.batchIndex);
+    if (!batch) {
+      await deps.repository.setWebhookVerdict(eventId, 'unknown-payout', target);
+      return { status: 200, body: { stored: true, verdict: 'unknown-payout' } };
+    }
 
-  const outcome = await apply(deps, batch, envelope, eventType, now);
-  await deps.repository.setWebhookVerdict(eventId, outcome.verdict, {
-    payoutId: batch.payoutId,
-    batchIndex: batch.index,
-    ...(outcome.detail ? { detail: outcome.detail } : {}),
-  });
-  logger.info('webhook recorded', {
-    eventId,
-    eventType,
-    payoutId: batch.payoutId,
-    batch: batch.index,
-    verdict: outcome.verdict,
-  });
-  return { status: 200, body: { stored: true, verdict: outcome.verdict } };
+    const outcome = await apply(deps, batch, envelope, eventType, now);
+    await deps.repository.setWebhookVerdict(eventId, outcome.verdict, {
+      payoutId: batch.payoutId,
+      batchIndex: batch.index,
+      ...(outcome.detail ? { detail: outcome.detail } : {}),
+    });
+    logger.info('webhook recorded', {
+      eventId,
+      eventType,
+      payoutId: batch.payoutId,
+      batch: batch.index,
+      verdict: outcome.verdict,
+    });
+    return { status: 200, body: { stored: true, verdict: outcome.verdict } };
+  } catch (err) {
+    // Let Calypso's redelivery apply it now rather than after the claim's lease.
+    await deps.repository.releaseWebhookEvent(eventId).catch(() => undefined);
+    throw err;
+  }
 }
 
 async function apply(
@@ -192,7 +213,10 @@ async function apply(
           externalId,
         )
       : undefined;
-    if (withdrawal) {
+    if (withdrawal && isTerminalWithdrawalState(data.payoutStatus)) {
+      // Whether a payment ended, and how, is money: the lookup this event asks for confirms it.
+      detail = `withdrawal ${data.payoutStatus} awaits confirmation by lookup`;
+    } else if (withdrawal) {
       const next = forwardWithdrawalState(withdrawal.state, data.payoutStatus);
       if (next !== withdrawal.state) {
         const moved = await deps.repository.updateWithdrawal(

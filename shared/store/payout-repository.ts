@@ -90,23 +90,42 @@ function encodeCursor(key: Record<string, unknown> | undefined): string | undefi
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
 }
 
-function decodeCursor(cursor: string, expectedPartition?: { attribute: string; value: string }) {
+/** What a listing's cursor must look like: exactly these key attributes, with these values. */
+interface CursorShape {
+  /** Each attribute of the start key and the prefix (or exact value) its string must have. */
+  attributes: Record<string, { prefix?: string; equals?: string }>;
+}
+
+function decodeCursor(cursor: string, shape: CursorShape): QueryCommandInput['ExclusiveStartKey'] {
+  let key: unknown;
   try {
-    const key = JSON.parse(
-      Buffer.from(cursor, 'base64url').toString('utf8'),
-    ) as QueryCommandInput['ExclusiveStartKey'];
-    if (!key || typeof key !== 'object') throw new InvalidCursorError();
-    for (const attribute of Object.values(key)) {
-      if (typeof attribute?.S !== 'string' || Object.keys(attribute).length !== 1)
-        throw new InvalidCursorError();
-    }
-    if (expectedPartition && key[expectedPartition.attribute]?.S !== expectedPartition.value) {
-      throw new InvalidCursorError();
-    }
-    return key;
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     throw new InvalidCursorError();
   }
+  if (!key || typeof key !== 'object' || Array.isArray(key)) throw new InvalidCursorError();
+  const entries = Object.entries(key as Record<string, unknown>);
+  const expected = Object.keys(shape.attributes);
+  if (entries.length !== expected.length) throw new InvalidCursorError();
+  for (const [name, attribute] of entries) {
+    const rule = Object.hasOwn(shape.attributes, name) ? shape.attributes[name] : undefined;
+    if (!rule || typeof attribute !== 'object' || attribute === null)
+      throw new InvalidCursorError();
+    const value = (attribute as { S?: unknown }).S;
+    if (typeof value !== 'string' || Object.keys(attribute).length !== 1)
+      throw new InvalidCursorError();
+    if (rule.equals !== undefined && value !== rule.equals) throw new InvalidCursorError();
+    if (rule.prefix !== undefined && !value.startsWith(rule.prefix)) throw new InvalidCursorError();
+  }
+  return key as QueryCommandInput['ExclusiveStartKey'];
+}
+
+function isStartKeyRejection(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    err.name === 'ValidationException' &&
+    /start ?key|ExclusiveStartKey/i.test(err.message)
+  );
 }
 
 export class PayoutRepository {
@@ -380,7 +399,9 @@ export class PayoutRepository {
       ...expr.attributes(),
     };
     const start = options.cursor
-      ? decodeCursor(options.cursor, { attribute: 'PK', value: partition })
+      ? decodeCursor(options.cursor, {
+          attributes: { PK: { equals: partition }, SK: { prefix: keys.withdrawalPrefix } },
+        })
       : undefined;
     return this.queryPage(base, options.limit, start, (item) => strip<WithdrawalRecord>(item));
   }
@@ -424,7 +445,14 @@ export class PayoutRepository {
       ExpressionAttributeValues: { ':pk': { S: partition } },
     };
     const start = options.cursor
-      ? decodeCursor(options.cursor, { attribute: index.partitionKey, value: partition })
+      ? decodeCursor(options.cursor, {
+          attributes: {
+            [index.partitionKey]: { equals: partition },
+            [index.sortKey]: { prefix: 'PAYOUT#' },
+            PK: { prefix: 'PAYOUT#' },
+            SK: { prefix: keys.withdrawalPrefix },
+          },
+        })
       : undefined;
     return this.queryPage(base, options.limit, start, (item) => strip<WithdrawalRecord>(item));
   }
@@ -439,13 +467,21 @@ export class PayoutRepository {
     const items: T[] = [];
     let exclusiveStartKey = start;
     do {
-      const result = await this.db.send(
-        new QueryCommand({
-          ...base,
-          Limit: limit - items.length,
-          ExclusiveStartKey: exclusiveStartKey,
-        }),
-      );
+      let result;
+      try {
+        result = await this.db.send(
+          new QueryCommand({
+            ...base,
+            Limit: limit - items.length,
+            ExclusiveStartKey: exclusiveStartKey,
+          }),
+        );
+      } catch (err) {
+        // A well-formed cursor DynamoDB still refuses is a caller's mistake, not ours.
+        if (exclusiveStartKey === start && start && isStartKeyRejection(err))
+          throw new InvalidCursorError();
+        throw err;
+      }
       for (const item of result.Items ?? []) items.push(map(item));
       exclusiveStartKey = result.LastEvaluatedKey;
     } while (exclusiveStartKey && items.length < limit);
@@ -673,7 +709,9 @@ export class PayoutRepository {
       ExpressionAttributeValues: { ':pk': { S: partition }, ':prefix': { S: keys.auditPrefix } },
     };
     const start = options.cursor
-      ? decodeCursor(options.cursor, { attribute: 'PK', value: partition })
+      ? decodeCursor(options.cursor, {
+          attributes: { PK: { equals: partition }, SK: { prefix: keys.auditPrefix } },
+        })
       : undefined;
     return this.queryPage(base, options.limit, start, (item) => strip<AuditEntry>(item));
   }
@@ -691,6 +729,42 @@ export class PayoutRepository {
           [TABLE.ttlAttribute]: expiresAt,
         }),
         ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+  }
+
+  /**
+   * Claims a stored event for applying: one never applied (`received`), or one whose claim is
+   * older than `leaseMs` (its worker died). False when it is applied or being applied.
+   */
+  async claimWebhookEvent(eventId: string, now: Date, leaseMs: number): Promise<boolean> {
+    const expr = new ExpressionBuilder();
+    const verdict = expr.name('verdict');
+    const claimedAt = expr.name('claimedAt');
+    const staleBefore = new Date(now.getTime() - leaseMs).toISOString();
+    return this.conditionally(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.webhookEvent(eventId)),
+        UpdateExpression: expr.update({
+          set: { verdict: 'applying', claimedAt: now.toISOString() },
+        }),
+        ConditionExpression: `${verdict} = ${expr.value('received')} OR (${verdict} = ${expr.value('applying')} AND ${claimedAt} < ${expr.value(staleBefore)})`,
+        ...expr.attributes(),
+      }),
+    );
+  }
+
+  /** Gives up a claim after applying failed, so a redelivery can apply the event at once. */
+  async releaseWebhookEvent(eventId: string): Promise<void> {
+    const expr = new ExpressionBuilder();
+    await this.conditionally(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.webhookEvent(eventId)),
+        UpdateExpression: expr.update({ set: { verdict: 'received' }, remove: ['claimedAt'] }),
+        ConditionExpression: `${expr.name('verdict')} = ${expr.value('applying')}`,
+        ...expr.attributes(),
       }),
     );
   }
