@@ -1,0 +1,251 @@
+/**
+ * Webhooks as the internet delivers them: duplicated, reordered, late, forged, and replayed long
+ * after the payout is final. No event has a double effect, no state moves backwards, a forged
+ * delivery is refused and not stored, and the reconciler's lookups stay the truth.
+ */
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sign } from '../../shared/calypso/signing.js';
+import type { WebhookDeliverySnapshot } from '../../infra/local/calypso-sandbox/index.js';
+import { startFaultStack, TICK_MS, type FaultStack } from './support/fault-stack.js';
+import { btcPayout } from './support/payouts.js';
+
+let stack: FaultStack;
+beforeAll(async () => {
+  stack = await startFaultStack();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+beforeEach(() => {
+  stack.sandbox.faults.clear();
+});
+
+const TERMINAL = new Set([
+  'COMPLETED',
+  'FAILED',
+  'REPLACED',
+  'COMPLETED_WITH_FAILURES',
+  'CANCELED',
+  'REJECTED',
+  'PARTIAL',
+]);
+
+async function accept(tag: string, count = 3) {
+  const res = await stack.post(btcPayout(tag, count));
+  expect(res.status).toBe(202);
+  await stack.settle();
+  return res.body.id as string;
+}
+
+const view = async (id: string) => (await stack.request('GET', `/payouts/${id}`)).body;
+const trail = async (id: string) =>
+  (await stack.request('GET', `/payouts/${id}/events?limit=1000`)).body.items as any[];
+const withdrawals = async (id: string) =>
+  (await stack.request('GET', `/payouts/${id}/withdrawals?limit=1000`)).body.items as any[];
+
+/** Each state reached once per thing, and nothing ever left a final state. */
+function expectForwardOnly(entries: any[]) {
+  const reached = new Set<string>();
+  for (const e of entries) {
+    const thing = `${e.entity}/${e.ref ?? ''}/${e.field}`;
+    expect(reached.has(`${thing}=${e.to}`), `${thing} reached ${e.to} twice`).toBe(false);
+    reached.add(`${thing}=${e.to}`);
+    if (e.field === 'state' || e.field === 'calypsoState')
+      expect(TERMINAL.has(e.from), `${thing} left ${e.from} for ${e.to}`).toBe(false);
+    if (e.field === 'status') expect(e.from).not.toBe('FINAL');
+  }
+}
+
+/** Deliveries of this payout's events (its batches' keys appear in the body). */
+function deliveriesOf(keys: string[]): WebhookDeliverySnapshot[] {
+  return stack.sandbox.inspect
+    .webhookDeliveries()
+    .filter((d) => keys.some((key) => d.body.includes(key)));
+}
+
+const batchKeys = async (id: string) =>
+  ((await view(id)).batches as any[]).map((b) => b.idempotencyKey as string);
+
+/** A snapshot of everything a webhook could wrongly change. */
+async function snapshot(id: string) {
+  const v = await view(id);
+  return {
+    state: v.state,
+    counts: v.withdrawalCounts,
+    batches: v.batches.map((b: any) => [b.status, b.calypsoState, b.validationErrors]),
+    withdrawals: (await withdrawals(id)).map((w) => [w.state, w.transactionHash, w.fee]),
+    trail: (await trail(id)).length,
+  };
+}
+
+describe('unreliable delivery', () => {
+  it('every event delivered three times: one effect each', async () => {
+    stack.sandbox.faults.webhooks.duplicateNext({ count: 1000, copies: 2 });
+    const id = await accept('duplicated');
+    await stack.expectInvariants();
+    expect((await view(id)).state).toBe('COMPLETED');
+    const entries = await trail(id);
+    expectForwardOnly(entries);
+    expect(entries.filter((e) => e.entity === 'withdrawal' && e.to === 'COMPLETED')).toHaveLength(
+      3,
+    );
+
+    const delivered = deliveriesOf(await batchKeys(id)).filter((d) => d.state === 'delivered');
+    const byEvent = new Map<number, WebhookDeliverySnapshot[]>();
+    for (const d of delivered) byEvent.set(d.eventId, [...(byEvent.get(d.eventId) ?? []), d]);
+    expect(byEvent.size).toBeGreaterThan(0);
+    for (const copies of byEvent.values()) {
+      expect(copies).toHaveLength(3);
+      const answers = copies.map((d) => d.attempts.at(-1)!.responseBody ?? '');
+      expect(answers.filter((a) => a.includes('"duplicate":true'))).toHaveLength(2);
+    }
+    const published = stack.events.events.filter((e) => e.payoutId === id);
+    const transitions = published.map((e) =>
+      JSON.stringify([e.type, e.detail.position, e.detail.to]),
+    );
+    expect(new Set(transitions).size).toBe(transitions.length);
+  });
+
+  it('events delivered in reverse order: no regression, the right final states', async () => {
+    const prefix = 'reordered';
+    stack.sandbox.faults.failAddresses([btcPayout(prefix, 4).recipients[0]!.address]);
+    stack.sandbox.faults.webhooks.reorderNext(8);
+    const id = await accept(prefix, 4);
+    await stack.expectInvariants();
+    expect((await view(id)).state).toBe('COMPLETED_WITH_FAILURES');
+    expect((await withdrawals(id)).map((w) => w.state)).toEqual([
+      'FAILED',
+      'COMPLETED',
+      'COMPLETED',
+      'COMPLETED',
+    ]);
+    expectForwardOnly(await trail(id));
+    const deliveries = deliveriesOf(await batchKeys(id));
+    expect(deliveries.length).toBeGreaterThan(8);
+    for (const d of deliveries) expect(d.state).toBe('delivered');
+  });
+
+  it('events arriving after the reconciler finished the payout change nothing', async () => {
+    stack.sandbox.faults.webhooks.delayNext({ ms: 10 * 60_000, count: 1000 });
+    const id = await accept('late-webhooks');
+    await stack.expectInvariants();
+    expect((await view(id)).state).toBe('COMPLETED');
+    const keys = await batchKeys(id);
+    expect(deliveriesOf(keys).every((d) => d.attempts.length === 0)).toBe(true);
+    const before = await snapshot(id);
+
+    await stack.advance(11 * 60_000);
+    const late = deliveriesOf(keys);
+    expect(late.length).toBeGreaterThan(3);
+    for (const d of late) expect(d.attempts.map((a) => a.status)).toEqual([200]);
+    expect(await snapshot(id)).toEqual(before);
+    expectForwardOnly(await trail(id));
+    await stack.expectInvariants();
+  });
+});
+
+describe('hostile deliveries', () => {
+  it('a forged delivery is refused with 401 and not stored; the payout ends as Calypso says', async () => {
+    stack.sandbox.faults.webhooks.badSignatureNext({ count: 3 });
+    const prefix = 'forged';
+    stack.sandbox.faults.failAddresses([btcPayout(prefix, 2).recipients[1]!.address]);
+    const id = await accept(prefix, 2);
+    const [batch] = (await view(id)).batches;
+
+    // Someone who knows the public key claims both payments completed.
+    const secret = process.env.CALYPSO_WEBHOOK_SECRET_KEY!;
+    const publicKey = process.env.CALYPSO_WEBHOOK_PUBLIC_KEY!;
+    const forge = (n: number, externalId: string) =>
+      JSON.stringify({
+        requestId: 'f0f0f0f0-0000-4000-8000-000000000000',
+        id: 990_000 + n,
+        createdDate: '2030-01-01T00:00:10.000000',
+        level: 'SUCCESS',
+        service: 'PAYOUT',
+        eventType: 'PAYOUT_CHANGE_STATUS',
+        data: {
+          type: 'PAYOUT_CHANGE_STATUS',
+          payoutStatus: 'COMPLETED',
+          hash: '0xforged',
+          idempotencyKey: batch.idempotencyKey,
+          externalId,
+        },
+      });
+    const body = forge(1, `${prefix}-1`);
+    const attempts = [
+      { body, key: publicKey, sign: sign(body, 'not-the-secret') },
+      { body, key: 'someone-else', sign: sign(body, secret) },
+      // A genuine signature moved onto another body.
+      { body: forge(2, `${prefix}-0`), key: publicKey, sign: sign(body, secret) },
+      { body, key: publicKey, sign: '' },
+    ];
+    for (const a of attempts) {
+      const res = await stack.request('POST', '/webhooks/calypso', {
+        body: a.body,
+        headers: { key: a.key, sign: a.sign, 'content-type': 'application/json' },
+      });
+      expect(res.status).toBe(401);
+    }
+    for (const n of [1, 2])
+      expect(await stack.repository.getWebhookEvent(String(990_000 + n))).toBeUndefined();
+    expect((await withdrawals(id)).map((w) => w.state)).toEqual(['PENDING', 'PENDING']);
+
+    await stack.expectInvariants();
+    expect((await withdrawals(id)).map((w) => [w.state, w.transactionHash])).toEqual([
+      ['COMPLETED', expect.not.stringMatching(/forged/)],
+      ['FAILED', null],
+    ]);
+    const refused = deliveriesOf([batch.idempotencyKey]).filter((d) => !d.signatureValid);
+    expect(refused).toHaveLength(3);
+    for (const d of refused) {
+      expect(d.attempts.every((a) => a.status === 401)).toBe(true);
+      expect(await stack.repository.getWebhookEvent(String(d.eventId))).toBeUndefined();
+    }
+  });
+
+  it('genuine deliveries replayed after the payout is final: answered, no change', async () => {
+    // Short of funds first, so validation-error events are among those replayed.
+    stack.sandbox.setBalance('BTC', '0.00002');
+    const id = await accept('replayed', 3);
+    await stack.advance(10_000);
+    stack.sandbox.topUp('BTC', '1000');
+    await stack.expectInvariants();
+    expect((await view(id)).state).toBe('COMPLETED');
+    const delivered = deliveriesOf(await batchKeys(id)).filter((d) => d.state === 'delivered');
+    expect(delivered.map((d) => d.eventType)).toContain('PAYOUT_VALIDATION_ERROR');
+    const before = await snapshot(id);
+
+    const replay = async (d: WebhookDeliverySnapshot) =>
+      stack.request('POST', '/webhooks/calypso', {
+        body: d.body,
+        headers: { key: d.headers.Key, sign: d.headers.Sign, 'content-type': 'application/json' },
+      });
+    await stack.advance(TICK_MS);
+    for (const d of delivered) {
+      const res = await replay(d);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ duplicate: true });
+    }
+    expect(await snapshot(id)).toEqual(before);
+
+    // Long after, the dedupe records have expired (TTL): replayed again, newest first.
+    for (const d of delivered) {
+      await stack.db.send(
+        new DeleteItemCommand({
+          TableName: stack.tableName,
+          Key: { PK: { S: `EVENT#${d.eventId}` }, SK: { S: 'EVENT' } },
+        }),
+      );
+    }
+    for (const d of [...delivered].reverse()) {
+      const res = await replay(d);
+      expect(res.status).toBe(200);
+      expect(res.body.stored).toBe(true);
+    }
+    await stack.settle();
+    expect(await snapshot(id)).toEqual(before);
+    expectForwardOnly(await trail(id));
+    await stack.expectInvariants();
+  });
+});
