@@ -1,0 +1,251 @@
+/**
+ * end to end: from `POST /payouts` to the payout final in `GET /payouts/{id}`, with the Calypso
+ * sandbox on its real-time clock at a fixed speed factor sending signed webhooks to the local
+ * API, submission in-process, and the reconciler on a timer at the deployed schedule divided by
+ * the same speed; against the sandbox's own lifecycle duration at that speed.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import {
+  DEFAULT_TIMINGS,
+  startCalypsoSandbox,
+  type CalypsoSandbox,
+} from '../../infra/local/calypso-sandbox/index.js';
+import { CalypsoClient } from '../../shared/calypso/client.js';
+import { TERMINAL_PAYOUT_STATES, type PayoutState } from '../../shared/domain/payout.js';
+import { submitPayout } from '../../shared/payouts/submit.js';
+import { reconcileTick } from '../../shared/payouts/track.js';
+import { trackDeps } from '../../shared/runtime.js';
+import { createTable } from '../dynamo.js';
+import type { BenchOptions } from '../options.js';
+import { btcP2pkh, payoutBody, recipients } from '../recipients.js';
+import type { Figure } from '../report.js';
+import { configure, inProcessTrigger, request, type BenchContext } from '../stack.js';
+import { count, median, pairedRatio, ratio, seconds } from '../stats.js';
+
+const POLL_MS = 100;
+const WATCH_MS = 50;
+const TERMINAL_WITHDRAWAL = new Set(['COMPLETED', 'FAILED', 'REPLACED', 'CANCELED']);
+
+interface Milestones {
+  accepted: number;
+  allAtCalypso: number;
+  calypsoFinal: number;
+  webhooksDelivered: number;
+  final: number;
+  webhooks: number;
+  webhookFailures: number;
+  ticks: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function oneRun(
+  ctx: BenchContext,
+  options: BenchOptions['e2e'],
+  run: number,
+): Promise<Milestones> {
+  const sandbox: CalypsoSandbox = await startCalypsoSandbox({
+    clock: { mode: 'realtime', speed: options.speed },
+    seed: 100 + run,
+  });
+  const account = sandbox.accounts[0]!;
+  const intervalMs = Math.round(options.scheduleMs / options.speed);
+  let timer: NodeJS.Timeout | undefined;
+  let watcher: NodeJS.Timeout | undefined;
+  let ticking: Promise<unknown> | undefined;
+  const submissions = inProcessTrigger((payoutId) => submitPayout(trackDeps(), payoutId));
+  try {
+    const subscription = await new CalypsoClient({
+      baseUrl: sandbox.url,
+      pathPrefix: sandbox.pathPrefix,
+      ...account,
+    }).createWebhookSubscription({
+      requestId: randomUUID(),
+      url: `${ctx.apiUrl}/webhooks/calypso`,
+    });
+    const tableName = await createTable(ctx.db, 'e2e');
+    configure(ctx, {
+      tableName,
+      calypso: {
+        url: sandbox.url,
+        pathPrefix: sandbox.pathPrefix,
+        apiKey: account.apiKey,
+        secretKey: account.secretKey,
+        account: account.account,
+      },
+      webhookKeys: { publicKey: subscription.publicKey!, secretKey: subscription.secretKey! },
+      trigger: submissions.trigger,
+      env: { POLL_INTERVAL_MS: String(intervalMs) },
+    });
+    const body = JSON.stringify(
+      payoutBody(
+        'BTC',
+        recipients(options.recipients, (i) => btcP2pkh(run * 1_000_000 + i), 8),
+      ),
+    );
+
+    let ticks = 0;
+    const t0 = performance.now();
+    timer = setInterval(() => {
+      if (ticking) return; // never two ticks at once
+      ticks++;
+      ticking = reconcileTick(trackDeps(), { remainingMs: () => intervalMs * 10, reserveMs: 0 })
+        .catch((err: unknown) => console.error('reconcile tick failed:', err))
+        .finally(() => (ticking = undefined));
+    }, intervalMs);
+    const res = await request(ctx, 'POST', '/payouts', {
+      body,
+      headers: { 'idempotency-key': `bench-e2e-${run}-${Date.now()}`, 'x-caller-id': 'bench' },
+    });
+    if (res.status !== 202) throw new Error(`POST /payouts answered ${res.status}`);
+    const m: Partial<Milestones> = { accepted: performance.now() - t0 };
+    const payout = res.body as { id: string; batches: unknown[] };
+    const batches = payout.batches.length;
+
+    // Calypso's side, watched in memory on its own timer so a slow API read never delays it.
+    const watchCalypso = () => {
+      const now = performance.now() - t0;
+      const atCalypso = sandbox.inspect.massPayouts();
+      if (m.allAtCalypso === undefined && atCalypso.length >= batches) m.allAtCalypso = now;
+      if (
+        m.calypsoFinal === undefined &&
+        atCalypso.length >= batches &&
+        atCalypso.every(
+          (p) =>
+            p.withdrawals.length > 0 &&
+            p.withdrawals.every((w) => TERMINAL_WITHDRAWAL.has(w.state)),
+        )
+      ) {
+        m.calypsoFinal = now;
+      }
+      if (m.calypsoFinal !== undefined && m.webhooksDelivered === undefined) {
+        const deliveries = sandbox.inspect.webhookDeliveries();
+        if (deliveries.every((d) => d.state === 'delivered' || d.state === 'failed')) {
+          m.webhooksDelivered = now;
+        }
+      }
+    };
+    watcher = setInterval(watchCalypso, WATCH_MS);
+    const deadline = t0 + options.timeoutMs;
+    while (m.final === undefined) {
+      if (performance.now() > deadline) {
+        throw new Error(`the payout was not final after ${seconds(options.timeoutMs)}`);
+      }
+      const view = await request(ctx, 'GET', `/payouts/${payout.id}`);
+      const state = (view.body as { state?: PayoutState }).state;
+      if (state && TERMINAL_PAYOUT_STATES.includes(state)) m.final = performance.now() - t0;
+      else await sleep(POLL_MS);
+    }
+    // Webhooks may still be arriving: wait for the last one (bounded), for its milestone.
+    while (m.webhooksDelivered === undefined && performance.now() < deadline) {
+      watchCalypso();
+      await sleep(WATCH_MS);
+    }
+    const deliveries = sandbox.inspect.webhookDeliveries();
+    m.webhooks = deliveries.length;
+    m.webhookFailures = deliveries.reduce(
+      (n, d) => n + d.attempts.filter((a) => a.status !== 200).length,
+      0,
+    );
+    m.ticks = ticks;
+    if (submissions.errors.length) throw submissions.errors[0];
+    return m as Milestones;
+  } finally {
+    if (timer) clearInterval(timer);
+    if (watcher) clearInterval(watcher);
+    await ticking;
+    await submissions.settle();
+    await sandbox.close();
+  }
+}
+
+export interface EndToEndResult {
+  recipients: number;
+  speed: number;
+  lifecycleMs: number;
+  finalMs: number;
+  ratio: number;
+  webhooksMs: number;
+  webhooks: number;
+  calypsoFinalMs: number;
+  intervalMs: number;
+  milestones: Milestones[];
+}
+
+export async function runEndToEnd(
+  ctx: BenchContext,
+  options: BenchOptions['e2e'],
+): Promise<{ figure: Figure; result: EndToEndResult }> {
+  const t = DEFAULT_TIMINGS;
+  const lifecycleMs =
+    (t.withdrawalsCreatedAfterMs + t.inProgressAfterMs + t.completedAfterMs) / options.speed;
+  const intervalMs = Math.round(options.scheduleMs / options.speed);
+  ctx.progress(
+    `end to end: ${count(options.recipients)} BTC recipients, sandbox at ${options.speed}× (lifecycle ${seconds(lifecycleMs)}), reconciler every ${seconds(intervalMs)}`,
+  );
+  // Warm-up, untimed: the create path once, so the first run does not pay for it.
+  configure(ctx, { tableName: await createTable(ctx.db, 'e2e-warm') });
+  await request(ctx, 'POST', '/payouts', {
+    body: JSON.stringify(
+      payoutBody(
+        'BTC',
+        recipients(10, (i) => btcP2pkh(999_000 + i), 8),
+      ),
+    ),
+    headers: { 'idempotency-key': `bench-e2e-warm-${Date.now()}`, 'x-caller-id': 'bench' },
+  });
+  const runs: Milestones[] = [];
+  for (let run = 0; run < options.runs; run++) {
+    runs.push(await oneRun(ctx, options, run));
+    const m = runs.at(-1)!;
+    ctx.progress(
+      `  run ${run + 1}/${options.runs}: 202 in ${seconds(m.accepted)}, Calypso final at ${seconds(m.calypsoFinal)}, payout final at ${seconds(m.final)}`,
+    );
+  }
+  const med = (pick: (m: Milestones) => number) => median(runs.map(pick));
+  const result: EndToEndResult = {
+    recipients: options.recipients,
+    speed: options.speed,
+    lifecycleMs,
+    finalMs: med((m) => m.final),
+    webhooksMs: med((m) => m.webhooksDelivered),
+    webhooks: med((m) => m.webhooks),
+    calypsoFinalMs: med((m) => m.calypsoFinal),
+    intervalMs,
+    ratio: pairedRatio(
+      runs.map((m) => m.final),
+      runs.map(() => lifecycleMs),
+    ),
+    milestones: runs,
+  };
+  const row = (label: string, pick: (m: Milestones) => number) => [
+    label,
+    seconds(med(pick)),
+    ratio(med(pick) / lifecycleMs),
+  ];
+  const figure: Figure = {
+    id: 'e2e',
+    title: 'End to end: request to every payment final',
+    method: [
+      `One BTC payout of ${count(options.recipients)} recipients (${Math.ceil(options.recipients / 100)} batches of 100) POSTed to the local API, then \`GET /payouts/{id}\` every ${POLL_MS} ms until its state is final (the reconciler has confirmed every batch and counted every withdrawal). The sandbox runs on its real-time clock at ${options.speed}× speed: its lifecycle (withdrawals created after ${t.withdrawalsCreatedAfterMs / 1000} s, sent ${t.inProgressAfterMs / 1000} s later, completed ${t.completedAfterMs / 1000} s after that) takes **${seconds(lifecycleMs)}**, the baseline. It sends its signed webhooks to the local API. Submission runs in-process right after the 202; the reconciler runs on a timer every ${seconds(intervalMs)} (the deployed 1-minute schedule divided by the speed), started with the request, with \`POLL_INTERVAL_MS\` the same. Each run has a fresh table and sandbox; ${options.runs} run(s). Times are from sending the request; milestones are observed by polling, so each is up to ${POLL_MS} ms late.`,
+    ],
+    tables: [
+      {
+        headers: ['milestone', 'time (median)', 'ratio to the sandbox lifecycle'],
+        rows: [
+          row('202 Accepted', (m) => m.accepted),
+          row('every batch created at Calypso', (m) => m.allAtCalypso),
+          row('every withdrawal final at Calypso', (m) => m.calypsoFinal),
+          row('every webhook delivered', (m) => m.webhooksDelivered),
+          row('**payout final in GET /payouts/{id}**', (m) => m.final),
+        ],
+      },
+    ],
+    notes: [
+      `Webhook deliveries per run: ${count(med((m) => m.webhooks))}, of which attempts not answered 200: ${count(med((m) => m.webhookFailures))} (median). Reconciler ticks started per run: ${count(med((m) => m.ticks))}.`,
+      `The payout turns final at the first reconciler tick after Calypso finished: only the reconciler's lookup confirms a final state and counts the withdrawals. The timer here starts with the request; a deployed schedule has an arbitrary phase, so that wait is anywhere from nothing to one period (${seconds(intervalMs)} here, a minute at 1×), plus the look itself. The sandbox runs in the benchmark's process, so its own timers are late while that process is busy ingesting webhooks.`,
+    ],
+  };
+  return { figure, result };
+}

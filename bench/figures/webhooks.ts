@@ -1,0 +1,254 @@
+/**
+ * webhooks: signed Calypso events ingested (signature check on the raw body, dedupe record,
+ * lookup of the batch, forward-only apply, audit, verdict), against raw PutItem on the same
+ * DynamoDB at the same concurrency.
+ */
+import { randomUUID } from 'node:crypto';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { sign } from '../../shared/calypso/signing.js';
+import { createPayout } from '../../shared/payouts/create-payout.js';
+import { receiveWebhook } from '../../shared/payouts/webhooks.js';
+import { createDeps, runtime, webhookDeps } from '../../shared/runtime.js';
+import { createTable, describeCounts, totalRequests, type RequestCounts } from '../dynamo.js';
+import type { BenchOptions } from '../options.js';
+import { evmLowercase, payoutBody, recipients } from '../recipients.js';
+import type { Figure } from '../report.js';
+import { BENCH_WEBHOOK_KEYS, configure, request, type BenchContext } from '../stack.js';
+import { count, median, pairedRatio, pool, rate, ratio, timeMs } from '../stats.js';
+
+const CURRENCY = 'USDT';
+
+interface SignedEvent {
+  body: string;
+  headers: Record<string, string>;
+}
+
+let nextEventId = 1_000_000;
+
+/** A committed payout whose batches Calypso accepted, ready to receive events. */
+async function submittedPayout(n: number, tag: string) {
+  const rt = runtime();
+  const created = await createPayout(createDeps(rt), {
+    caller: 'bench',
+    idempotencyKey: `bench-webhooks-${tag}`,
+    body: payoutBody(
+      CURRENCY,
+      recipients(n, (i) => evmLowercase(`wh-${tag}-${i}`), 6),
+    ),
+  });
+  if (!('payout' in created)) throw new Error('expected a payout');
+  const payout = created.payout;
+  const at = new Date().toISOString();
+  for (const batch of payout.batches) {
+    await rt.repository.updateBatch(payout.id, batch.index, {
+      set: {
+        status: 'SUBMITTED',
+        calypsoId: String(500_000 + batch.index),
+        calypsoState: 'IN_PROGRESS',
+        updatedAt: at,
+      },
+    });
+  }
+  return payout;
+}
+
+/**
+ * What Calypso sends for the withdrawals of a mass payout (see the sandbox's README): a
+ * `PAYOUT_HASH_RECEIVED` when a payment is sent and a `PAYOUT_CHANGE_STATUS` when it is final.
+ * Event i is about withdrawal i, the two kinds in turn.
+ */
+function withdrawalEvents(
+  payout: { batches: { index: number; idempotencyKey: string; recipientCount: number }[] },
+  n: number,
+): SignedEvent[] {
+  const requestId = randomUUID();
+  const batchOf = payout.batches.flatMap((b) => Array.from({ length: b.recipientCount }, () => b));
+  return Array.from({ length: n }, (_, i) => {
+    const batch = batchOf[i]!;
+    const type = i % 2 === 0 ? 'PAYOUT_HASH_RECEIVED' : 'PAYOUT_CHANGE_STATUS';
+    const body = JSON.stringify({
+      requestId,
+      id: nextEventId++,
+      createdDate: new Date().toISOString(),
+      level: 'INFO',
+      service: 'PAYOUT',
+      eventType: type,
+      data: {
+        type,
+        hash: `0x${i.toString(16).padStart(64, '0')}`,
+        currency: CURRENCY,
+        createdDate: new Date().toISOString(),
+        payoutStatus: i % 2 === 0 ? 'IN_PROGRESS' : 'COMPLETED',
+        idempotencyKey: batch.idempotencyKey,
+        externalId: `r-${i}`,
+        parentExternalId: 500_000 + batch.index,
+      },
+    });
+    return {
+      body,
+      headers: {
+        Key: BENCH_WEBHOOK_KEYS.publicKey,
+        Sign: sign(body, BENCH_WEBHOOK_KEYS.secretKey),
+      },
+    };
+  });
+}
+
+export interface WebhookPath {
+  label: string;
+  perSecond: number;
+  /** Time of the path over time of the raw PutItems, per run, median. */
+  ratio: number;
+  /** DynamoDB requests and items read per event (the in-process paths). */
+  requests?: RequestCounts;
+  itemsRead?: number;
+}
+
+export interface WebhookResult {
+  events: number;
+  concurrency: number;
+  useCase: WebhookPath;
+  http: WebhookPath;
+  put: WebhookPath;
+}
+
+interface Path {
+  label: string;
+  /** Events for one run (their payout is set up here, untimed). */
+  prepare: (run: number) => Promise<SignedEvent[]>;
+  ingest: (events: SignedEvent[]) => Promise<void>;
+  counted: boolean;
+  times: number[];
+  requests?: RequestCounts;
+  itemsRead?: number;
+}
+
+export async function runWebhooks(
+  ctx: BenchContext,
+  options: BenchOptions['webhooks'],
+): Promise<{ figure: Figure; result: WebhookResult }> {
+  const tableName = await createTable(ctx.db, 'webhooks');
+  configure(ctx, { tableName });
+  const n = options.events;
+  const c = options.concurrency;
+  ctx.progress(`webhooks: ${count(n)} events per run and path, ${c} in flight`);
+
+  let applied = 0;
+  const check = (status: number, verdict: unknown) => {
+    if (status !== 200) throw new Error(`webhook answered ${status}`);
+    if (verdict !== 'applied') throw new Error(`webhook verdict ${String(verdict)}`);
+    applied++;
+  };
+  const viaUseCase = async (events: SignedEvent[]) => {
+    const deps = webhookDeps();
+    await pool(events, c, async (e) => {
+      const reply = await receiveWebhook(deps, e.body, e.headers);
+      check(reply.status, reply.body.verdict);
+    });
+  };
+  const viaHttp = async (events: SignedEvent[]) => {
+    await pool(events, c, async (e) => {
+      const reply = await request(ctx, 'POST', '/webhooks/calypso', {
+        body: e.body,
+        headers: e.headers,
+      });
+      check(reply.status, (reply.body as { verdict?: unknown }).verdict);
+    });
+  };
+  let putSeq = 0;
+  const rawPuts = async (events: SignedEvent[]) => {
+    await pool(events, c, async (e) => {
+      await ctx.db.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: { PK: { S: `RAW#${putSeq++}` }, SK: { S: 'RAW' }, rawBody: { S: e.body } },
+        }),
+      );
+    });
+  };
+  const tag = (name: string, run: number) => `${name}-${run}-${Date.now()}`;
+  const paths: Path[] = [
+    {
+      label: 'use case (`receiveWebhook`)',
+      prepare: async (run) => withdrawalEvents(await submittedPayout(n, tag('a', run)), n),
+      ingest: viaUseCase,
+      counted: true,
+      times: [],
+    },
+    {
+      label: 'HTTP (local API → handler)',
+      prepare: async (run) => withdrawalEvents(await submittedPayout(n, tag('h', run)), n),
+      ingest: viaHttp,
+      counted: false,
+      times: [],
+    },
+    {
+      label: 'raw PutItem (baseline)',
+      prepare: async (run) => withdrawalEvents(await submittedPayout(n, tag('p', run)), n),
+      ingest: rawPuts,
+      counted: false,
+      times: [],
+    },
+  ];
+
+  // Warm-up, untimed: every path once, on a small payout.
+  const warm = Math.min(n, 50);
+  for (const path of paths) {
+    await path.ingest(withdrawalEvents(await submittedPayout(warm, tag('warm', 0)), warm));
+  }
+
+  for (let run = 0; run < options.runs; run++) {
+    const prepared: SignedEvent[][] = [];
+    for (const path of paths) prepared.push(await path.prepare(run));
+    applied = 0;
+    // Rotate the order so no path always runs first.
+    for (let k = 0; k < paths.length; k++) {
+      const i = (k + run) % paths.length;
+      const path = paths[i]!;
+      const before = ctx.counter.snapshot();
+      const readBefore = ctx.counter.itemsRead;
+      path.times.push(await timeMs(() => path.ingest(prepared[i]!)));
+      if (path.counted) {
+        path.requests = ctx.counter.since(before);
+        path.itemsRead = (ctx.counter.itemsRead - readBefore) / n;
+      }
+    }
+    if (applied !== 2 * n) throw new Error(`expected ${2 * n} applied events, got ${applied}`);
+    ctx.progress(
+      `  run ${run + 1}/${options.runs}: ${paths.map((p) => `${rate((n / p.times.at(-1)!) * 1000)}/s`).join(', ')}`,
+    );
+  }
+  const baseline = paths[2]!.times;
+  const summary = (path: Path): WebhookPath => ({
+    label: path.label,
+    perSecond: (n / median(path.times)) * 1000,
+    ratio: pairedRatio(path.times, baseline),
+    ...(path.requests ? { requests: path.requests } : {}),
+    ...(path.itemsRead !== undefined ? { itemsRead: path.itemsRead } : {}),
+  });
+  const [useCase, http, put] = paths.map(summary) as [WebhookPath, WebhookPath, WebhookPath];
+  const result: WebhookResult = {
+    events: n,
+    concurrency: c,
+    useCase,
+    http,
+    put,
+  };
+  const figure: Figure = {
+    id: 'webhooks',
+    title: 'Webhooks: verified events ingested',
+    method: [
+      `${count(n)} distinct signed events per run and path, one per withdrawal of a submitted ${CURRENCY} payout of ${count(n)} recipients (a fresh payout per run and path), ${c} in flight: what Calypso sends for a mass payout's payments, \`PAYOUT_HASH_RECEIVED\` (sent, with its hash) and \`PAYOUT_CHANGE_STATUS\` (final) in turn. **Use case**: \`receiveWebhook\` called in-process: the signature check on the raw body, the dedupe record, and applying the event to its payout. **HTTP**: the same events POSTed to \`/webhooks/calypso\` on the local API (API Gateway event, middy middlewares, handler). **Baseline**: one raw PutItem per event (the event's body as the item) on the same DynamoDB Local, at the same concurrency. Ratio: time of the path over time of the PutItems. ${options.runs} runs, the order rotating; every event checked to be answered 200 with the verdict \`applied\`.`,
+    ],
+    tables: [
+      {
+        headers: ['path', 'events / s (median)', 'ratio to raw PutItem (time)'],
+        rows: [useCase, http, put].map((p) => [p.label, rate(p.perSecond), ratio(p.ratio)]),
+      },
+    ],
+    notes: [
+      `DynamoDB work per event on the use-case path: ${count(totalRequests(useCase.requests ?? {}) / n, 1)} requests (${describeCounts(useCase.requests ?? {}, n)}), ${count(useCase.itemsRead ?? 0, 1)} items read.`,
+    ],
+  };
+  return { figure, result };
+}

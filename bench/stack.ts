@@ -1,0 +1,141 @@
+/**
+ * The system in the benchmark's process, wired like the local stack (`infra/local/start.ts`):
+ * the handlers read their configuration from the environment through the composition root, the
+ * repository uses the benchmark's counting DynamoDB client, and submission runs in-process.
+ * Each figure calls `configure` with its own table, Calypso endpoint, clock and trigger.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EventPublisher } from '../shared/payouts/events.js';
+import type { Clock, SubmissionTrigger } from '../shared/payouts/ports.js';
+import { configureRuntime, resetRuntime, runtime, type Runtime } from '../shared/runtime.js';
+import { PayoutRepository } from '../shared/store/payout-repository.js';
+import type { RequestCounter } from './dynamo.js';
+
+/** What every figure shares: DynamoDB Local and the local API, started once. */
+export interface BenchContext {
+  dynamoEndpoint: string;
+  db: DynamoDBClient;
+  counter: RequestCounter;
+  /** The local API's base URL (the same handlers as the deployed stack). */
+  apiUrl: string;
+  progress(line: string): void;
+}
+
+/** Webhook keys for figures that sign events themselves. */
+export const BENCH_WEBHOOK_KEYS = {
+  publicKey: 'bench-webhook-public-key',
+  secretKey: 'bench-webhook-secret-key',
+};
+
+/** Variables this module sets; cleared before each figure so none leaks into the next. */
+const MANAGED = [
+  'TABLE_NAME',
+  'DYNAMODB_ENDPOINT',
+  'CALYPSO_BASE_URL',
+  'CALYPSO_PATH_PREFIX',
+  'CALYPSO_API_KEY',
+  'CALYPSO_SECRET_KEY',
+  'CALYPSO_ACCOUNT',
+  'CALYPSO_TIMEOUT_MS',
+  'CALYPSO_WEBHOOK_PUBLIC_KEY',
+  'CALYPSO_WEBHOOK_SECRET_KEY',
+  'CURRENCY_OVERRIDES',
+  'POLL_INTERVAL_MS',
+  'RECONCILE_CONCURRENCY',
+  'SUBMIT_CONCURRENCY',
+  'MAX_RECIPIENTS',
+];
+
+export const noEvents: EventPublisher = { publish: () => Promise.resolve() };
+export const noTrigger: SubmissionTrigger = { trigger: () => Promise.resolve() };
+
+export interface StackSettings {
+  tableName: string;
+  /** The Calypso API (the sandbox); figures that never call Calypso leave it out. */
+  calypso?: { url: string; pathPrefix: string; apiKey: string; secretKey: string; account: string };
+  webhookKeys?: { publicKey: string; secretKey: string };
+  clock?: Clock;
+  trigger?: SubmissionTrigger;
+  events?: EventPublisher;
+  env?: Record<string, string>;
+}
+
+export function configure(ctx: BenchContext, settings: StackSettings): Runtime {
+  for (const name of MANAGED) delete process.env[name];
+  const calypso = settings.calypso ?? {
+    // Never called by the figures that leave Calypso out; the configuration needs a URL.
+    url: 'http://127.0.0.1:9',
+    pathPrefix: '/api/v1',
+    apiKey: 'unused',
+    secretKey: 'unused',
+    account: 'unused',
+  };
+  const keys = settings.webhookKeys ?? BENCH_WEBHOOK_KEYS;
+  Object.assign(process.env, {
+    TABLE_NAME: settings.tableName,
+    DYNAMODB_ENDPOINT: ctx.dynamoEndpoint,
+    CALYPSO_BASE_URL: calypso.url,
+    CALYPSO_PATH_PREFIX: calypso.pathPrefix,
+    CALYPSO_API_KEY: calypso.apiKey,
+    CALYPSO_SECRET_KEY: calypso.secretKey,
+    CALYPSO_ACCOUNT: calypso.account,
+    CALYPSO_WEBHOOK_PUBLIC_KEY: keys.publicKey,
+    CALYPSO_WEBHOOK_SECRET_KEY: keys.secretKey,
+    ...settings.env,
+  });
+  resetRuntime();
+  configureRuntime({
+    repository: new PayoutRepository(ctx.db, settings.tableName),
+    events: settings.events ?? noEvents,
+    trigger: settings.trigger ?? noTrigger,
+    ...(settings.clock ? { clock: settings.clock } : {}),
+  });
+  return runtime();
+}
+
+/** A trigger that submits in-process, as the local stack does, and can be waited for. */
+export function inProcessTrigger(submit: (payoutId: string) => Promise<unknown>) {
+  const pending = new Set<Promise<unknown>>();
+  const errors: unknown[] = [];
+  const trigger: SubmissionTrigger = {
+    trigger: (payoutId) => {
+      const run: Promise<unknown> = submit(payoutId)
+        .catch((err: unknown) => errors.push(err))
+        .finally(() => pending.delete(run));
+      pending.add(run);
+      return Promise.resolve();
+    },
+  };
+  return {
+    trigger,
+    errors,
+    settle: async () => {
+      while (pending.size) await Promise.allSettled([...pending]);
+    },
+  };
+}
+
+/** A JSON request to the local API. */
+export async function request(
+  ctx: BenchContext,
+  method: string,
+  path: string,
+  options: { body?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${ctx.apiUrl}${path}`, {
+    method,
+    headers: {
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...options.headers,
+    },
+    ...(options.body !== undefined ? { body: options.body } : {}),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body };
+}
