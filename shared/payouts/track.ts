@@ -153,6 +153,9 @@ function withdrawalChange(
   return Object.keys(set).length ? set : undefined;
 }
 
+/** Withdrawal updates in flight at once during one look. */
+const WITHDRAWAL_WRITE_CONCURRENCY = 8;
+
 export type RefreshOutcome = 'final' | 'progressed' | 'unchanged' | 'error';
 
 /** Looks the batch up at Calypso and records what changed. */
@@ -185,38 +188,51 @@ export async function refreshBatch(
   const audit: AuditEntry[] = [];
   let lostWrites = false;
 
+  // Work out every change first, then write them a few at a time (a first look may change
+  // a thousand withdrawals at once).
+  const changes: { w: WithdrawalRecord; set: Partial<WithdrawalRecord>; created: boolean }[] = [];
   for (const w of ours) {
     const t = matched.get(w.position);
-    let set: Partial<WithdrawalRecord> | undefined;
     if (t) {
-      set = withdrawalChange(w, t, at);
+      const set = withdrawalChange(w, t, at);
+      if (set) changes.push({ w, set, created: true });
     } else if (
       massTerminal &&
       (massState === 'FAILED' || massState === 'CANCELED') &&
       !isTerminalWithdrawalState(w.state)
     ) {
       // Calypso ended the payout without ever creating this payment: nothing was paid.
-      set = { state: massState };
+      changes.push({ w, set: { state: massState }, created: false });
     }
-    if (!set) continue;
-    const applied = await deps.repository.updateWithdrawal(w, { ...set, updatedAt: at }, w.state);
-    if (!applied) {
-      lostWrites = true; // moved concurrently (a webhook); recounted below, looked at again next time
-      continue;
-    }
-    if (set.state && set.state !== w.state) {
-      audit.push(
-        withdrawalTransition(w, {
-          from: w.state,
-          to: set.state,
-          cause,
-          at,
-          ...(t ? {} : { detail: `never created by Calypso; the mass payout ended ${massState}` }),
-        }),
-      );
-    }
-    Object.assign(w, set);
   }
+  let next = 0;
+  const writer = async () => {
+    while (next < changes.length) {
+      const { w, set, created } = changes[next++]!;
+      const applied = await deps.repository.updateWithdrawal(w, { ...set, updatedAt: at }, w.state);
+      if (!applied) {
+        lostWrites = true; // moved concurrently (a webhook); recounted below, looked at again next time
+        continue;
+      }
+      if (set.state && set.state !== w.state) {
+        audit.push(
+          withdrawalTransition(w, {
+            from: w.state,
+            to: set.state,
+            cause,
+            at,
+            ...(created
+              ? {}
+              : { detail: `never created by Calypso; the mass payout ended ${massState}` }),
+          }),
+        );
+      }
+      Object.assign(w, set);
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(WITHDRAWAL_WRITE_CONCURRENCY, changes.length) }, writer),
+  );
 
   // Count what is stored, not what this look believed, when another writer got in between.
   const current = lostWrites
@@ -287,7 +303,9 @@ export async function refreshBatch(
     },
     remove: ['lastError'],
   });
-  await recordPayoutState(deps, batch.payoutId, now, cause, audit);
+  // The payout's state derives from its batches: it can only change when this one did.
+  if (progressed || audit.length > 0)
+    await recordPayoutState(deps, batch.payoutId, now, cause, audit);
   if (status === 'FINAL' && batch.status !== 'FINAL') emitMetrics({ BatchesCompleted: 1 });
   return status === 'FINAL' ? 'final' : progressed ? 'progressed' : 'unchanged';
 }
