@@ -6,23 +6,11 @@ import {
   stringifyForCalypso,
 } from '../../shared/calypso/json.js';
 import { Decimal } from '../../shared/domain/money.js';
+import { plainDecimalText } from '../support/arbitraries.js';
 
 const d = (text: string) => Decimal.parse(text);
 
-/** Plain decimal text as Decimal.parse accepts it (no negative zero). */
-const digit = fc.constantFrom(...'0123456789');
-const digits = (minLength: number, maxLength: number) =>
-  fc.array(digit, { minLength, maxLength }).map((chars) => chars.join(''));
-const wholePart = fc.oneof(
-  fc.constant('0'),
-  fc.tuple(fc.constantFrom(...'123456789'), digits(0, 30)).map(([first, rest]) => first + rest),
-);
-const decimalText = fc
-  .tuple(fc.boolean(), wholePart, fc.option(digits(1, 30), { nil: undefined }))
-  .map(([negative, whole, fraction]) => {
-    const unsigned = fraction === undefined ? whole : `${whole}.${fraction}`;
-    return negative && /[1-9]/.test(unsigned) ? `-${unsigned}` : unsigned;
-  });
+const decimalText = plainDecimalText(30);
 
 describe('parseJsonLossless', () => {
   it('keeps every number as its exact source text', () => {

@@ -1,23 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkAmount, Decimal, DecimalFormatError } from '../../shared/domain/money.js';
+import { plainDecimalText } from '../support/arbitraries.js';
 
 const d = (text: string) => Decimal.parse(text);
 
-/** Plain decimal text as the parser accepts it: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, no negative zero. */
-const digit = fc.constantFrom(...'0123456789');
-const digits = (minLength: number, maxLength: number) =>
-  fc.array(digit, { minLength, maxLength }).map((chars) => chars.join(''));
-const wholePart = fc.oneof(
-  fc.constant('0'),
-  fc.tuple(fc.constantFrom(...'123456789'), digits(0, 35)).map(([first, rest]) => first + rest),
-);
-const plainDecimalText = fc
-  .tuple(fc.boolean(), wholePart, fc.option(digits(1, 35), { nil: undefined }))
-  .map(([negative, whole, fraction]) => {
-    const unsigned = fraction === undefined ? whole : `${whole}.${fraction}`;
-    return negative && /[1-9]/.test(unsigned) ? `-${unsigned}` : unsigned;
-  });
+const decimalText = plainDecimalText(35);
 const decimal = fc
   .tuple(fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }), fc.integer({ min: 0, max: 30 }))
   .map(([units, scale]) => Decimal.fromUnits(units, scale));
@@ -104,7 +92,7 @@ describe('Decimal.parse', () => {
 
   it('round-trips any valid decimal text exactly (property)', () => {
     fc.assert(
-      fc.property(plainDecimalText, (text) => {
+      fc.property(decimalText, (text) => {
         expect(Decimal.parse(text).toString()).toBe(text);
       }),
       { numRuns: 500 },
