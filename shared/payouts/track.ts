@@ -158,12 +158,18 @@ const WITHDRAWAL_WRITE_CONCURRENCY = 8;
 
 export type RefreshOutcome = 'final' | 'progressed' | 'unchanged' | 'error';
 
+export interface RefreshResult {
+  outcome: RefreshOutcome;
+  /** Whether the batch is flagged stuck after this look. */
+  stuck: boolean;
+}
+
 /** Looks the batch up at Calypso and records what changed. */
 export async function refreshBatch(
   deps: TrackDeps,
   batch: BatchRecord,
   cause: Cause,
-): Promise<RefreshOutcome> {
+): Promise<RefreshResult> {
   const now = deps.clock.now();
   const at = now.toISOString();
   const log = { payoutId: batch.payoutId, batch: batch.index };
@@ -177,8 +183,13 @@ export async function refreshBatch(
     theirs = await client.listWithdrawals({ dealId: mass.id });
   } catch (err) {
     logger.warn('batch lookup failed; will look again', { ...log, error: (err as Error).message });
-    await scheduleQuiet(deps, batch, now, `lookup failed: ${(err as Error).message}`.slice(0, 300));
-    return 'error';
+    const stuck = await scheduleQuiet(
+      deps,
+      batch,
+      now,
+      `lookup failed: ${(err as Error).message}`.slice(0, 300),
+    );
+    return { outcome: 'error', stuck };
   }
 
   const ours = await deps.repository.listBatchWithdrawals(batch.payoutId, batch.index);
@@ -307,7 +318,7 @@ export async function refreshBatch(
   if (progressed || audit.length > 0)
     await recordPayoutState(deps, batch.payoutId, now, cause, audit);
   if (status === 'FINAL' && batch.status !== 'FINAL') emitMetrics({ BatchesCompleted: 1 });
-  return status === 'FINAL' ? 'final' : progressed ? 'progressed' : 'unchanged';
+  return { outcome: status === 'FINAL' ? 'final' : progressed ? 'progressed' : 'unchanged', stuck };
 }
 
 /** A batch Calypso still does not hold after stuckAfterMs is flagged stuck too. */
@@ -344,7 +355,12 @@ async function flagUnsubmittedStuck(
   return true;
 }
 
-async function scheduleQuiet(deps: TrackDeps, batch: BatchRecord, now: Date, lastError: string) {
+async function scheduleQuiet(
+  deps: TrackDeps,
+  batch: BatchRecord,
+  now: Date,
+  lastError: string,
+): Promise<boolean> {
   const quiet = now.getTime() - quietSinceMs(batch);
   const stuck = quiet > deps.stuckAfterMs;
   await deps.repository.updateBatch(batch.payoutId, batch.index, {
@@ -355,6 +371,7 @@ async function scheduleQuiet(deps: TrackDeps, batch: BatchRecord, now: Date, las
       updatedAt: now.toISOString(),
     },
   });
+  return stuck;
 }
 
 export interface TickOptions {
@@ -426,12 +443,11 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
           if (await flagUnsubmittedStuck(deps, batch.payoutId, batch.index, audit)) summary.stuck++;
           await recordPayoutState(deps, batch.payoutId, deps.clock.now(), 'reconcile', audit);
         } else {
-          const outcome = await refreshBatch(deps, batch, 'reconcile');
+          const { outcome, stuck } = await refreshBatch(deps, batch, 'reconcile');
           summary.refreshed++;
           if (outcome === 'final') summary.finalized++;
           if (outcome === 'error') summary.errors++;
-          const after = await deps.repository.getBatch(batch.payoutId, batch.index);
-          if (after?.stuck) summary.stuck++;
+          if (stuck) summary.stuck++;
         }
       } catch (err) {
         summary.errors++;
