@@ -1,6 +1,6 @@
 /** GET /payouts/{id}/events?limit=&cursor=: the payout's audit trail, oldest first. */
 import { apiHandler } from '../shared/http/api-handler.js';
-import { json } from '../shared/http/middleware.js';
+import { callerIdentity, json } from '../shared/http/middleware.js';
 import { listPayoutEvents } from '../shared/payouts/queries.js';
 import { runtime } from '../shared/runtime.js';
 
@@ -8,7 +8,8 @@ export const handler = apiHandler(async (event) =>
   json(
     200,
     await listPayoutEvents(
-      runtime().repository,
+      runtime(),
+      callerIdentity(event),
       event.pathParameters?.id,
       event.queryStringParameters ?? {},
     ),

@@ -1,6 +1,9 @@
-/** POST /payouts/{id}/retry-failed: a new payout of exactly the failed payments. */
+/**
+ * POST /payouts/{id}/retry-failed: a new payout of exactly the failed payments, once per payout
+ * (an Idempotency-Key may be sent; the retry is the same whatever it is).
+ */
 import { apiHandler } from '../shared/http/api-handler.js';
-import { callerIdentity, header, json } from '../shared/http/middleware.js';
+import { callerIdentity, json } from '../shared/http/middleware.js';
 import { retryFailed } from '../shared/payouts/retry-failed.js';
 import { createDeps, useAwsAdapters } from '../shared/runtime.js';
 import { lambdaSubmitTrigger } from '../shared/aws/lambda-trigger.js';
@@ -11,7 +14,6 @@ export const handler = apiHandler(async (event) => {
   const result = await retryFailed(createDeps(), {
     caller: callerIdentity(event),
     payoutId: event.pathParameters?.id,
-    idempotencyKey: header(event, 'idempotency-key'),
   });
   return json(result.status, result.payout, { location: `/payouts/${result.payout.id}` });
 });

@@ -17,6 +17,8 @@ export const METRIC_NAMES = {
   stuckBatches: 'StuckBatches',
   /** Webhook deliveries refused because `Key` or `Sign` did not verify (count). */
   webhookSignatureRejected: 'WebhookSignatureRejected',
+  /** Payments recorded FAILED that Calypso reported otherwise when a retry re-read them. */
+  retryDisagreements: 'RetryDisagreements',
 } as const satisfies Record<string, EmittedMetric>;
 
 export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];

@@ -312,6 +312,13 @@ export class PayoutsStack extends Stack {
         'Many webhook deliveries failed signature checks: forged calls, or webhookKeys in the secret out of date',
     });
 
+    alarms.add('RetryDisagreements', {
+      metric: customMetric(METRICS_NAMESPACE, METRIC_NAMES.retryDisagreements, dimensions, 'Sum'),
+      atLeast: 1,
+      description:
+        'A payment recorded FAILED was not FAILED at Calypso when a retry re-read it: it may have been paid; see the payout events',
+    });
+
     // The reconciler is the safety net: alarm when it stops running at all.
     for (const entry of background.filter((b) => b.trigger === 'schedule')) {
       const fn = this.functions.get(entry.handler);

@@ -4,6 +4,7 @@
  */
 import * as z from 'zod/mini';
 import { CurrencyRegistry, currencyOverridesSchema } from './domain/currencies.js';
+import { accessConfigProblems, NO_ACCESS_CONFIG, type AccessConfig } from './domain/identity.js';
 
 const positiveInt = (fallback: number) =>
   z._default(
@@ -46,6 +47,10 @@ const envSchema = z.object({
   POLL_INTERVAL_MS: positiveInt(60_000),
   RECONCILE_CONCURRENCY: positiveInt(8),
   WEBHOOK_RETENTION_DAYS: positiveInt(400),
+  /** JSON `{"team": ["arn:aws:iam::ACCT:role/NAME", ...]}`: who owns payouts together. */
+  TEAMS: z.optional(z.string()),
+  /** JSON `["arn:...", "team"]`: principals or teams that may read every payout. */
+  AUDITORS: z.optional(z.string()),
   SUBMIT_FUNCTION_NAME: z.optional(z.string()),
   EVENT_BUS_NAME: z.optional(z.string()),
 });
@@ -62,6 +67,8 @@ export interface Config {
     | { source: 'secrets-manager'; secretArn: string; cacheTtlMs: number }
     | { source: 'environment'; value: CalypsoCredentials };
   currencies: CurrencyRegistry;
+  /** Teams and auditors: who owns a payout and who may read all of them. */
+  access: AccessConfig;
   maxRecipients: number;
   maxBodyBytes: number;
   testnetAddresses: boolean;
@@ -111,6 +118,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
 
+  const access = parseAccess(e.TEAMS, e.AUDITORS, problems);
+
   let credentials: Config['credentials'] | undefined;
   if (e.CALYPSO_SECRET_ARN) {
     credentials = {
@@ -149,6 +158,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     credentials,
     currencies,
+    access,
     maxRecipients: e.MAX_RECIPIENTS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     testnetAddresses: e.TESTNET_ADDRESSES,
@@ -161,4 +171,39 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(e.SUBMIT_FUNCTION_NAME ? { submitFunctionName: e.SUBMIT_FUNCTION_NAME } : {}),
     ...(e.EVENT_BUS_NAME ? { eventBusName: e.EVENT_BUS_NAME } : {}),
   };
+}
+
+const teamsSchema = z.record(z.string(), z.array(z.string()));
+const auditorsSchema = z.array(z.string());
+
+function parseJson(text: string, field: string, problems: string[]): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    problems.push(`${field}: not JSON (${(err as Error).message})`);
+    return undefined;
+  }
+}
+
+/** TEAMS and AUDITORS, checked together (an auditor may name a team). */
+export function parseAccess(
+  teamsText: string | undefined,
+  auditorsText: string | undefined,
+  problems: string[],
+): AccessConfig {
+  const before = problems.length;
+  const teamsRaw = teamsText ? parseJson(teamsText, 'TEAMS', problems) : {};
+  const auditorsRaw = auditorsText ? parseJson(auditorsText, 'AUDITORS', problems) : [];
+  const teams = teamsSchema.safeParse(teamsRaw);
+  if (teamsRaw !== undefined && !teams.success) {
+    problems.push('TEAMS: must be an object of team name to a list of principal ARNs');
+  }
+  const auditors = auditorsSchema.safeParse(auditorsRaw);
+  if (auditorsRaw !== undefined && !auditors.success) {
+    problems.push('AUDITORS: must be a list of principal ARNs or team names');
+  }
+  if (problems.length > before || !teams.success || !auditors.success) return NO_ACCESS_CONFIG;
+  const access = { teams: teams.data, auditors: auditors.data };
+  problems.push(...accessConfigProblems(access));
+  return access;
 }

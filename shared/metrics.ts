@@ -13,7 +13,9 @@ export type MetricName =
   | 'WithdrawalsFailed'
   | 'StuckBatches'
   | 'WebhookSignatureRejected'
-  | 'WebhooksReceived';
+  | 'WebhooksReceived'
+  /** Payments we recorded FAILED that Calypso reports otherwise when a retry re-reads them. */
+  | 'RetryDisagreements';
 
 export function emitMetrics(
   values: Partial<Record<MetricName, number>>,

@@ -5,7 +5,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CalypsoClient } from './calypso/client.js';
 import { loadConfig, type CalypsoCredentials, type Config } from './config.js';
-import type { CreatePayoutDeps } from './payouts/create-payout.js';
+import { AccessPolicy } from './domain/identity.js';
+import type { RetryFailedDeps } from './payouts/retry-failed.js';
 import { MemoryEventPublisher, type EventPublisher } from './payouts/events.js';
 import type { TrackDeps } from './payouts/track.js';
 import type { WebhookDeps } from './payouts/webhooks.js';
@@ -22,6 +23,7 @@ import { PayoutRepository } from './store/payout-repository.js';
 
 export interface Runtime {
   config: Config;
+  access: AccessPolicy;
   repository: PayoutRepository;
   calypso: CalypsoProvider;
   clock: Clock;
@@ -99,6 +101,7 @@ export function runtime(): Runtime {
   };
   current = {
     config,
+    access: new AccessPolicy(config.access),
     repository: new PayoutRepository(db, config.tableName),
     calypso,
     clock,
@@ -117,9 +120,11 @@ export function runtime(): Runtime {
 }
 
 /** What the create and retry use cases need. */
-export function createDeps(rt: Runtime = runtime()): CreatePayoutDeps {
+export function createDeps(rt: Runtime = runtime()): RetryFailedDeps {
   return {
     repository: rt.repository,
+    access: rt.access,
+    events: rt.events,
     currencies: rt.config.currencies,
     clock: rt.clock,
     trigger: rt.trigger,

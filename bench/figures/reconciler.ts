@@ -169,7 +169,7 @@ export async function runReconciler(
       async (i) => {
         const n = BATCHES_PER_PAYOUT * per;
         const out = await createPayout(createDeps(rt), {
-          caller: 'bench',
+          caller: { principal: 'bench' },
           idempotencyKey: `bench-reconcile-${i}`,
           body: payoutBody(
             'BTC',
@@ -209,7 +209,7 @@ export async function runReconciler(
       },
     });
     const wideOut = await createPayout(createDeps(wideRt), {
-      caller: 'bench',
+      caller: { principal: 'bench' },
       idempotencyKey: 'bench-reconcile-wide',
       body: payoutBody(
         'BTC',
@@ -421,7 +421,7 @@ async function fullBatches(
         env: { POLL_INTERVAL_MS: String(POLL_INTERVAL_MS) },
       });
       const created = await createPayout(createDeps(rt), {
-        caller: 'bench',
+        caller: { principal: 'bench' },
         idempotencyKey: `bench-reconcile-full-${c.currency}`,
         body: payoutBody(c.currency, recipients(c.n, c.address, c.decimals)),
       });

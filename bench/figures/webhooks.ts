@@ -29,7 +29,7 @@ let nextEventId = 1_000_000;
 async function submittedPayout(n: number, tag: string) {
   const rt = runtime();
   const created = await createPayout(createDeps(rt), {
-    caller: 'bench',
+    caller: { principal: 'bench' },
     idempotencyKey: `bench-webhooks-${tag}`,
     body: payoutBody(
       CURRENCY,

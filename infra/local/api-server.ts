@@ -1,7 +1,10 @@
 /**
  * The local API: an HTTP server on 127.0.0.1 that turns requests into API Gateway (REST, proxy)
  * events for the same handlers, from the same route list the CDK stack uses. The caller's
- * identity comes from the `x-caller-id` header (default `local`), standing in for IAM.
+ * identity comes from the `x-caller-id` header, standing in for IAM: an ARN
+ * (`arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`, `arn:aws:iam::ACCT:user/NAME`) is passed as
+ * API Gateway would pass it, and normalised by the handlers exactly as on AWS; any other name
+ * becomes `local:<name>` (default `local:local`).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -81,7 +84,9 @@ export function toApiEvent(
     query[name] = value;
     (multiQuery[name] ??= []).push(value);
   }
-  const caller = route.auth === 'iam' ? `local:${headers['x-caller-id'] || 'local'}` : null;
+  const given = headers['x-caller-id'];
+  const caller =
+    route.auth !== 'iam' ? null : given?.startsWith('arn:') ? given : `local:${given || 'local'}`;
   const text = body.toString('utf8');
   const isText = Buffer.from(text, 'utf8').equals(body);
   return {

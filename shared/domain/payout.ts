@@ -65,7 +65,12 @@ export interface ValidationIssue {
 
 export interface PayoutRecord {
   id: string;
-  caller: string;
+  /** Who owns it: `team:<name>` or a principal (shared/domain/identity.ts). Reads are scoped by it. */
+  owner: string;
+  /** The principal that created it, and the session it used (detail only). */
+  createdBy: string;
+  createdBySession?: string;
+  /** The caller's Idempotency-Key (scoped by owner). */
   idempotencyKey: string;
   requestHash: string;
   currency: string;
@@ -81,8 +86,21 @@ export interface PayoutRecord {
   updatedAt: string;
   /** The payout this one re-pays the failed payments of. */
   retryOf?: string;
-  /** Payouts created to re-pay this one's failed payments. */
+  /** Payouts created to re-pay this one's failed payments (at most one). */
   retriedBy?: string[];
+  /**
+   * The single retry of this payout's failed payments, claimed with a conditional write before
+   * the retry payout is written: exactly which payments (request indexes) it re-pays. Whoever asks again, with whatever key, gets this retry.
+   */
+  retryClaim?: RetryClaim;
+}
+
+export interface RetryClaim {
+  /** Request indexes (0-based) of the re-paid withdrawals, ascending. */
+  requestIndexes: number[];
+  claimedBy: string;
+  claimedBySession?: string;
+  claimedAt: string;
 }
 
 export interface BatchRecord {
@@ -118,6 +136,8 @@ export interface BatchRecord {
 
 export interface WithdrawalRecord {
   payoutId: string;
+  /** The payout's owner, so a search by externalId can be scoped without reading each payout. */
+  owner?: string;
   batchIndex: number;
   /** Position within the batch (0-based); batchIndex × limit + position is the request index. */
   position: number;
@@ -149,6 +169,13 @@ export interface AuditEntry {
   from: string | null;
   to: string;
   cause: Cause;
+  /**
+   * Who: a caller's principal, or `system:reconciler` / `system:webhook` / `system:submitter`
+   * (filled in from the cause when absent).
+   */
+  actor?: string;
+  /** The caller's session name, when a caller acted through an assumed role. */
+  actorSession?: string;
   detail?: string;
 }
 
@@ -211,5 +238,21 @@ export function withdrawalTransition(
     to,
     cause,
     ...(detail ? { detail } : {}),
+  };
+}
+
+/** The first entry of a payout's audit trail: who created it, through which session. */
+export function payoutCreated(payout: PayoutRecord): AuditEntry {
+  return {
+    payoutId: payout.id,
+    at: payout.createdAt,
+    entity: 'payout',
+    field: 'state',
+    from: null,
+    to: payout.state,
+    cause: 'api',
+    actor: payout.createdBy,
+    ...(payout.createdBySession !== undefined ? { actorSession: payout.createdBySession } : {}),
+    detail: payout.retryOf ? `retry of the failed payments of ${payout.retryOf}` : 'created',
   };
 }

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { callerFromArn, type Caller } from '../domain/identity.js';
 import { logger } from '../observability.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problems } from './problem.js';
 
@@ -101,14 +102,15 @@ export function jsonBody(maxBytes: number): ApiMiddleware {
 }
 
 /**
- * The caller's identity: the IAM principal API Gateway authenticated. Idempotency keys are scoped
- * by it and it is recorded in the audit trail.
+ * The caller's identity: the IAM principal API Gateway authenticated, with an assumed role's
+ * session name split off (see shared/domain/identity.ts). Ownership, idempotency and the audit
+ * trail rest on the principal; the session is detail.
  */
-export function callerIdentity(event: APIGatewayProxyEvent): string {
+export function callerIdentity(event: APIGatewayProxyEvent): Caller {
   const identity = event.requestContext?.identity;
-  const caller = identity?.userArn ?? identity?.caller ?? identity?.user;
-  if (!caller) throw new HttpProblem(401, 'unauthenticated', 'No caller identity on the request');
-  return caller;
+  const arn = identity?.userArn ?? identity?.caller ?? identity?.user;
+  if (!arn) throw new HttpProblem(401, 'unauthenticated', 'No caller identity on the request');
+  return callerFromArn(arn);
 }
 
 export function json(

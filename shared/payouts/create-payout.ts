@@ -8,7 +8,8 @@
  * 3. commit: the payout item and the key's COMMITTED mark in one transaction.
  * Nothing can be submitted before step 3. A writer that dies mid-way leaves the key PENDING; a
  * retry of the same request after the lease finishes the work. The payout id is derived from
- * caller, key and request, so every writer of the same request writes the same items.
+ * owner, key and request, so every writer of the same request writes the same items, whatever
+ * AWS session it comes from (shared/domain/identity.ts).
  */
 import { createHash } from 'node:crypto';
 import { planBatches, type PayoutPlan } from '../domain/batching.js';
@@ -21,18 +22,20 @@ import {
   type PayoutRequest,
 } from '../domain/payout-request.js';
 import type { CurrencyRegistry } from '../domain/currencies.js';
+import type { AccessPolicy, Caller } from '../domain/identity.js';
 import { HttpProblem, problems } from '../http/problem.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
 import type { CalypsoProvider, Clock, SubmissionTrigger } from './ports.js';
 import { payoutView, type PayoutView } from './views.js';
 
-/** Namespace for payout ids derived from (caller, idempotency key, request). */
+/** Namespace for payout ids derived from (owner, idempotency key, request). */
 const PAYOUT_ID_NAMESPACE = 'a3c9d3f1-3d0e-4c57-9c55-6f0f1b8f2e41';
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
 
 export interface CreatePayoutDeps {
   repository: PayoutRepository;
+  access: AccessPolicy;
   currencies: CurrencyRegistry;
   clock: Clock;
   trigger: SubmissionTrigger;
@@ -44,7 +47,7 @@ export interface CreatePayoutDeps {
 }
 
 export interface CreatePayoutInput {
-  caller: string;
+  caller: Caller;
   idempotencyKey: string | undefined;
   body: unknown;
   dryRun?: boolean;
@@ -88,14 +91,15 @@ export async function createPayout(
   if (!validated.ok) throw problems.validation(validated.errors);
   const request = validated.value;
   const requestHash = createHash('sha256').update(canonicalRequest(request)).digest('hex');
-  const payoutId = uuidV5(`${input.caller}\n${key}\n${requestHash}`, PAYOUT_ID_NAMESPACE);
+  const owner = deps.access.ownerOf(input.caller);
+  const payoutId = uuidV5(`${owner}\n${key}\n${requestHash}`, PAYOUT_ID_NAMESPACE);
   const plan = planBatches(payoutId, request.recipients, request.currency);
 
   if (input.dryRun) return { status: 200, dryRun: await dryRunView(deps, request, plan) };
 
   const leaseUntil = new Date(now.getTime() + deps.writeLeaseMs).toISOString();
   const claim = await deps.repository.claimIdempotency({
-    caller: input.caller,
+    owner,
     key,
     requestHash,
     payoutId,
@@ -139,7 +143,7 @@ export async function createPayout(
     }
     // The first writer's lease ran out: finish its work (the items are identical).
     const tookOver = await deps.repository.takeOverIdempotency(
-      input.caller,
+      owner,
       key,
       existing.leaseUntil,
       leaseUntil,
@@ -160,6 +164,7 @@ export async function createPayout(
 
   const { payout, batches, withdrawals } = buildRecords(
     payoutId,
+    owner,
     input,
     key,
     requestHash,
@@ -191,6 +196,7 @@ export async function createPayout(
 
 function buildRecords(
   payoutId: string,
+  owner: string,
   input: CreatePayoutInput,
   key: string,
   requestHash: string,
@@ -201,7 +207,9 @@ function buildRecords(
   const at = now.toISOString();
   const payout: PayoutRecord = {
     id: payoutId,
-    caller: input.caller,
+    owner,
+    createdBy: input.caller.principal,
+    ...(input.caller.session !== undefined ? { createdBySession: input.caller.session } : {}),
     idempotencyKey: key,
     requestHash,
     currency: request.currency.code,
@@ -235,6 +243,7 @@ function buildRecords(
   const withdrawals: WithdrawalRecord[] = plan.batches.flatMap((b) =>
     b.recipients.map((r, position) => ({
       payoutId,
+      owner,
       batchIndex: b.index,
       position,
       requestIndex: r.index,

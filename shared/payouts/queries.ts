@@ -1,11 +1,15 @@
-/** Reading payouts and withdrawals for the API. */
+/**
+ * Reading payouts and withdrawals for the API. Every read is scoped by owner: a caller who neither
+ * owns a payout nor audits gets the same 404 as for a payout that does not exist.
+ */
+import type { AccessPolicy, Caller } from '../domain/identity.js';
 import { EXTERNAL_ID_MAX } from '../domain/payout-request.js';
 import { problems } from '../http/problem.js';
 import { InvalidCursorError, type PayoutRepository } from '../store/payout-repository.js';
 import type { CalypsoProvider } from './ports.js';
 import { payoutView, withdrawalView } from './views.js';
 
-const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const PAYOUT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function parseLimit(raw: string | undefined, fallback = 100, max = 1000): number {
   if (raw === undefined) return fallback;
@@ -17,8 +21,8 @@ export function parseLimit(raw: string | undefined, fallback = 100, max = 1000):
   return Number(raw);
 }
 
-function checkId(id: string | undefined): string {
-  if (!id || !ID.test(id))
+export function checkId(id: string | undefined): string {
+  if (!id || !PAYOUT_ID.test(id))
     throw problems.notFound(`payout ${JSON.stringify((id ?? '').slice(0, 64))}`);
   return id;
 }
@@ -36,15 +40,30 @@ async function withCursor<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function getPayout(repository: PayoutRepository, id: string | undefined) {
+export interface ReadDeps {
+  repository: PayoutRepository;
+  access: AccessPolicy;
+}
+
+/** The payout, if it exists and the caller may read it; else the same 404 either way. */
+async function readablePayout(deps: ReadDeps, caller: Caller, payoutId: string) {
+  const payout = await deps.repository.getPayout(payoutId);
+  if (!payout || !deps.access.mayRead(caller, payout.owner))
+    throw problems.notFound(`payout ${payoutId}`);
+  return payout;
+}
+
+export async function getPayout(deps: ReadDeps, caller: Caller, id: string | undefined) {
   const payoutId = checkId(id);
-  const stored = await repository.getPayoutWithBatches(payoutId);
-  if (!stored) throw problems.notFound(`payout ${payoutId}`);
+  const stored = await deps.repository.getPayoutWithBatches(payoutId);
+  if (!stored || !deps.access.mayRead(caller, stored.payout.owner))
+    throw problems.notFound(`payout ${payoutId}`);
   return payoutView(stored.payout, stored.batches);
 }
 
 export async function listPayoutWithdrawals(
-  repository: PayoutRepository,
+  deps: ReadDeps,
+  caller: Caller,
   id: string | undefined,
   query: { state?: string; limit?: string; cursor?: string },
 ) {
@@ -55,9 +74,9 @@ export async function listPayoutWithdrawals(
       { path: 'query:state', message: 'must be a withdrawal state such as COMPLETED or FAILED' },
     ]);
   }
-  if (!(await repository.getPayout(payoutId))) throw problems.notFound(`payout ${payoutId}`);
+  await readablePayout(deps, caller, payoutId);
   const page = await withCursor(() =>
-    repository.listWithdrawals(payoutId, {
+    deps.repository.listWithdrawals(payoutId, {
       limit,
       ...(query.state ? { state: query.state } : {}),
       ...(query.cursor ? { cursor: query.cursor } : {}),
@@ -67,7 +86,8 @@ export async function listPayoutWithdrawals(
 }
 
 export async function findWithdrawals(
-  repository: PayoutRepository,
+  deps: ReadDeps,
+  caller: Caller,
   query: { externalId?: string; limit?: string; cursor?: string },
 ) {
   if (!query.externalId) {
@@ -82,8 +102,10 @@ export async function findWithdrawals(
   }
   const limit = parseLimit(query.limit);
   const page = await withCursor(() =>
-    repository.findWithdrawalsByExternalId(query.externalId!, {
+    deps.repository.findWithdrawalsByExternalId(query.externalId!, {
       limit,
+      // Auditors search every owner's; anyone else only their own.
+      ...(deps.access.isAuditor(caller) ? {} : { owner: deps.access.ownerOf(caller) }),
       ...(query.cursor ? { cursor: query.cursor } : {}),
     }),
   );
@@ -99,15 +121,19 @@ export async function getBalances(calypso: CalypsoProvider) {
 }
 
 export async function listPayoutEvents(
-  repository: PayoutRepository,
+  deps: ReadDeps,
+  caller: Caller,
   id: string | undefined,
   query: { limit?: string; cursor?: string },
 ) {
   const payoutId = checkId(id);
   const limit = parseLimit(query.limit);
-  if (!(await repository.getPayout(payoutId))) throw problems.notFound(`payout ${payoutId}`);
+  await readablePayout(deps, caller, payoutId);
   const page = await withCursor(() =>
-    repository.listAudit(payoutId, { limit, ...(query.cursor ? { cursor: query.cursor } : {}) }),
+    deps.repository.listAudit(payoutId, {
+      limit,
+      ...(query.cursor ? { cursor: query.cursor } : {}),
+    }),
   );
   return {
     items: page.items.map((e) => ({
@@ -118,6 +144,8 @@ export async function listPayoutEvents(
       from: e.from,
       to: e.to,
       cause: e.cause,
+      actor: e.actor ?? null,
+      actorSession: e.actorSession ?? null,
       detail: e.detail ?? null,
     })),
     cursor: page.cursor ?? null,

@@ -32,6 +32,8 @@ export function payoutView(payout: PayoutRecord, batches: BatchRecord[]) {
     .map((b) => Decimal.parse(b.totalFee!));
   return {
     id: payout.id,
+    owner: payout.owner,
+    createdBy: { principal: payout.createdBy, session: payout.createdBySession ?? null },
     state: sorted.length ? derivePayoutState(sorted) : payout.state,
     currency: payout.currency,
     name: payout.name,

@@ -13,8 +13,9 @@ export const keys = {
     PK: `PAYOUT#${payoutId}`,
     SK: `WD#${pad(batchIndex, 4)}#${pad(position, 5)}`,
   }),
-  idempotency: (caller: string, key: string) => ({
-    PK: `IDEMPOTENCY#${caller}#${key}`,
+  /** A caller's Idempotency-Key, scoped by the payout owner (never by a session). */
+  idempotency: (owner: string, key: string) => ({
+    PK: `IDEMPOTENCY#${owner}#${key}`,
     SK: 'IDEMPOTENCY',
   }),
   providerKey: (idempotencyKey: string) => ({ PK: `CALYPSO#${idempotencyKey}`, SK: 'CALYPSO' }),

@@ -15,21 +15,25 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
-import type {
-  AuditEntry,
-  BatchRecord,
-  PayoutRecord,
-  PayoutState,
-  WebhookEventRecord,
-  WithdrawalRecord,
+import {
+  payoutCreated,
+  type AuditEntry,
+  type BatchRecord,
+  type PayoutRecord,
+  type PayoutState,
+  type RetryClaim,
+  type WebhookEventRecord,
+  type WithdrawalRecord,
 } from '../domain/payout.js';
+import { SYSTEM_ACTORS } from '../domain/identity.js';
 import { fromItem, toItem, type Item } from './attributes.js';
 import { ExpressionBuilder, type UpdateSpec } from './expressions.js';
 import { keys, shardOf } from './keys.js';
 import { TABLE } from './table.js';
 
 export interface IdempotencyRecord {
-  caller: string;
+  /** The payout owner the key is scoped by (a team or a principal, never a session). */
+  owner: string;
   key: string;
   requestHash: string;
   payoutId: string;
@@ -164,7 +168,7 @@ export class PayoutRepository {
         new PutItemCommand({
           TableName: this.tableName,
           Item: toItem({
-            ...keys.idempotency(record.caller, record.key),
+            ...keys.idempotency(record.owner, record.key),
             type: 'idempotency',
             ...record,
           }),
@@ -175,17 +179,17 @@ export class PayoutRepository {
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
-    const existing = await this.getIdempotency(record.caller, record.key);
+    const existing = await this.getIdempotency(record.owner, record.key);
     // Deleted between the two calls only if someone removed it by hand: treat as held.
     if (!existing) throw new Error('idempotency record vanished while being read');
     return { outcome: 'exists', record: existing };
   }
 
-  async getIdempotency(caller: string, key: string): Promise<IdempotencyRecord | undefined> {
+  async getIdempotency(owner: string, key: string): Promise<IdempotencyRecord | undefined> {
     const got = await this.db.send(
       new GetItemCommand({
         TableName: this.tableName,
-        Key: toItem(keys.idempotency(caller, key)),
+        Key: toItem(keys.idempotency(owner, key)),
         ConsistentRead: true,
       }),
     );
@@ -194,7 +198,7 @@ export class PayoutRepository {
 
   /** Takes over a pending key whose writer's lease ran out; false if someone else did first. */
   async takeOverIdempotency(
-    caller: string,
+    owner: string,
     key: string,
     expectedLeaseUntil: string,
     leaseUntil: string,
@@ -203,7 +207,7 @@ export class PayoutRepository {
     return this.conditionally(
       new UpdateItemCommand({
         TableName: this.tableName,
-        Key: toItem(keys.idempotency(caller, key)),
+        Key: toItem(keys.idempotency(owner, key)),
         UpdateExpression: expr.update({ set: { leaseUntil } }),
         ConditionExpression: `${expr.name('state')} = ${expr.value('PENDING')} AND ${expr.name('leaseUntil')} = ${expr.value(expectedLeaseUntil)}`,
         ...expr.attributes(),
@@ -288,7 +292,8 @@ export class PayoutRepository {
 
   /**
    * Makes the payout visible and its batches submittable, atomically with marking the caller's
-   * idempotency key committed. Returns false when the payout was already committed.
+   * idempotency key committed, and with its first audit entry (who created it). Returns false when
+   * the payout was already committed.
    */
   async commitPayout(payout: PayoutRecord): Promise<boolean> {
     const idem = new ExpressionBuilder();
@@ -306,10 +311,17 @@ export class PayoutRepository {
             {
               Update: {
                 TableName: this.tableName,
-                Key: toItem(keys.idempotency(payout.caller, payout.idempotencyKey)),
+                Key: toItem(keys.idempotency(payout.owner, payout.idempotencyKey)),
                 UpdateExpression: idem.update({ set: { state: 'COMMITTED' } }),
                 ConditionExpression: `${idem.name('requestHash')} = ${idem.value(payout.requestHash)} AND ${idem.name('payoutId')} = ${idem.value(payout.id)}`,
                 ...idem.attributes(),
+              },
+            },
+            // A fixed sort key: a second writer of the same payout cannot add a second entry.
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: this.auditItem(payoutCreated(payout), 'created'),
               },
             },
           ],
@@ -431,18 +443,22 @@ export class PayoutRepository {
     return item ? strip<WithdrawalRecord>(item) : undefined;
   }
 
-  /** Withdrawals with this externalId, across payouts. */
+  /** Withdrawals with this externalId, across payouts; only the owner's when one is given. */
   async findWithdrawalsByExternalId(
     externalId: string,
-    options: { limit: number; cursor?: string },
+    options: { limit: number; cursor?: string; owner?: string },
   ): Promise<Page<WithdrawalRecord>> {
     const index = TABLE.indexes.byExternalId;
     const partition = keys.externalId(externalId);
+    const expr = new ExpressionBuilder();
     const base: QueryCommandInput = {
       TableName: this.tableName,
       IndexName: index.name,
-      KeyConditionExpression: `${index.partitionKey} = :pk`,
-      ExpressionAttributeValues: { ':pk': { S: partition } },
+      KeyConditionExpression: `${index.partitionKey} = ${expr.value(partition)}`,
+      ...(options.owner !== undefined
+        ? { FilterExpression: `${expr.name('owner')} = ${expr.value(options.owner)}` }
+        : {}),
+      ...expr.attributes(),
     };
     const start = options.cursor
       ? decodeCursor(options.cursor, {
@@ -682,19 +698,21 @@ export class PayoutRepository {
     );
   }
 
+  /** An audit item; the actor defaults to the system part named by the cause. */
+  private auditItem(entry: AuditEntry, unique = randomBytes(6).toString('hex')): Item {
+    return toItem({
+      ...keys.audit(entry.payoutId, entry.at, unique),
+      type: 'audit',
+      ...entry,
+      actor: entry.actor ?? SYSTEM_ACTORS[entry.cause],
+    });
+  }
+
   /** Appends entries to payouts' audit trails. */
   async appendAudit(entries: AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await this.batchWrite(
-      entries.map((entry) => ({
-        PutRequest: {
-          Item: toItem({
-            ...keys.audit(entry.payoutId, entry.at, randomBytes(6).toString('hex')),
-            type: 'audit',
-            ...entry,
-          }),
-        },
-      })),
+      entries.map((entry) => ({ PutRequest: { Item: this.auditItem(entry) } })),
     );
   }
 
@@ -793,6 +811,35 @@ export class PayoutRepository {
         ...expr.attributes(),
       }),
     );
+  }
+
+  /**
+   * Claims the one retry of a payout's failed payments: a conditional write on the original that
+   * only the first claim passes. Returns the claim that holds (this one, or the earlier one, read
+   * from the same call's ALL_OLD answer).
+   */
+  async claimRetry(
+    payoutId: string,
+    claim: RetryClaim,
+  ): Promise<{ claimed: boolean; claim: RetryClaim } | undefined> {
+    const expr = new ExpressionBuilder();
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem(keys.payout(payoutId)),
+          UpdateExpression: expr.update({ set: { retryClaim: claim } }),
+          ConditionExpression: `attribute_exists(PK) AND attribute_not_exists(${expr.name('retryClaim')})`,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...expr.attributes(),
+        }),
+      );
+      return { claimed: true, claim };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      const old = err.Item ? strip<PayoutRecord>(err.Item) : undefined;
+      return old?.retryClaim ? { claimed: false, claim: old.retryClaim } : undefined;
+    }
   }
 
   /** Links a retry payout to its original. */

@@ -178,7 +178,7 @@ describe('throttling while accepting a payout', () => {
     };
     const first = createPayout(
       { ...createDeps(), repository: stalled },
-      { caller: 'local:local', idempotencyKey: key, body },
+      { caller: { principal: 'local:local' }, idempotencyKey: key, body },
     );
     while (!writing) await new Promise((resolve) => setImmediate(resolve));
 

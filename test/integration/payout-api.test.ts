@@ -127,7 +127,7 @@ describe('POST /payouts', () => {
     };
     const first = createPayout(
       { ...createDeps(), repository: stalled },
-      { caller: 'local:local', idempotencyKey, body },
+      { caller: { principal: 'local:local' }, idempotencyKey, body },
     );
     await vi.waitFor(
       async () =>

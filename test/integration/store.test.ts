@@ -23,7 +23,8 @@ function fixture(recipients: number, perBatch: number) {
   const batchCount = Math.ceil(recipients / perBatch);
   const payout: PayoutRecord = {
     id,
-    caller: 'caller-a',
+    owner: 'caller-a',
+    createdBy: 'caller-a',
     idempotencyKey: `key-${id}`,
     requestHash: 'hash-1',
     currency: 'BTC',
@@ -70,7 +71,7 @@ function claim(
   overrides: Partial<IdempotencyRecord> = {},
 ): IdempotencyRecord {
   return {
-    caller: payout.caller,
+    owner: payout.owner,
     key: payout.idempotencyKey,
     requestHash: payout.requestHash,
     payoutId: payout.id,
@@ -112,7 +113,7 @@ describe('idempotency claims', () => {
   it('scopes keys by caller', async () => {
     const { payout } = fixture(1, 1);
     expect((await repo.claimIdempotency(claim(payout))).outcome).toBe('claimed');
-    expect((await repo.claimIdempotency(claim(payout, { caller: 'caller-b' }))).outcome).toBe(
+    expect((await repo.claimIdempotency(claim(payout, { owner: 'caller-b' }))).outcome).toBe(
       'claimed',
     );
   });
@@ -123,8 +124,8 @@ describe('idempotency claims', () => {
     await repo.claimIdempotency(first);
     const later = new Date(T0.getTime() + 120_000).toISOString();
     const takeovers = await Promise.all([
-      repo.takeOverIdempotency(payout.caller, payout.idempotencyKey, first.leaseUntil, later),
-      repo.takeOverIdempotency(payout.caller, payout.idempotencyKey, first.leaseUntil, later + 'x'),
+      repo.takeOverIdempotency(payout.owner, payout.idempotencyKey, first.leaseUntil, later),
+      repo.takeOverIdempotency(payout.owner, payout.idempotencyKey, first.leaseUntil, later + 'x'),
     ]);
     expect(takeovers.filter(Boolean)).toHaveLength(1);
   });
@@ -140,7 +141,7 @@ describe('writing and committing a payout', () => {
     expect(await repo.getPayout(payout.id)).toBeUndefined();
     expect(await repo.commitPayout(payout)).toBe(true);
     expect(await repo.commitPayout(payout)).toBe(false);
-    expect((await repo.getIdempotency(payout.caller, payout.idempotencyKey))?.state).toBe(
+    expect((await repo.getIdempotency(payout.owner, payout.idempotencyKey))?.state).toBe(
       'COMMITTED',
     );
     const stored = await repo.getPayoutWithBatches(payout.id);
