@@ -7,8 +7,10 @@ import { callerIdentity, json } from '../shared/http/middleware.js';
 import { retryFailed } from '../shared/payouts/retry-failed.js';
 import { createDeps, useAwsAdapters } from '../shared/runtime.js';
 import { lambdaSubmitTrigger } from '../shared/aws/lambda-trigger.js';
+import { readSecret } from '../shared/aws/secrets-manager.js';
+import { eventBusPublisher } from '../shared/aws/event-bus.js';
 
-useAwsAdapters({ submitTrigger: lambdaSubmitTrigger });
+useAwsAdapters({ readSecret, submitTrigger: lambdaSubmitTrigger, eventBus: eventBusPublisher });
 
 export const handler = apiHandler(async (event) => {
   const result = await retryFailed(createDeps(), {

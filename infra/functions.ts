@@ -112,7 +112,8 @@ export const FUNCTION_SPECS: Readonly<Record<string, FunctionSpec>> = {
   'retry-failed': {
     memoryMb: 512,
     timeoutSeconds: API_TIMEOUT_SECONDS,
-    access: { ...NONE, table: WRITE, invokeSubmit: true, publishEvents: true },
+    // Reads the failed payments again at Calypso before re-paying any.
+    access: { ...NONE, table: WRITE, secret: true, invokeSubmit: true, publishEvents: true },
   },
   'submit-payouts': {
     memoryMb: 512,

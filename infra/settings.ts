@@ -2,6 +2,7 @@
  * The deployment's parameters, from CDK context (`cdk.json` or `-c key=value`), checked at synth
  * so a bad value fails `cdk synth` instead of a function's cold start.
  */
+import { parseAccess } from '../shared/config.js';
 import { CurrencyRegistry, currencyOverridesSchema } from '../shared/domain/currencies.js';
 
 export interface StackSettings {
@@ -13,6 +14,9 @@ export interface StackSettings {
   calypsoWithdrawalsPath?: string;
   /** Per-currency overrides as compact JSON (CURRENCY_OVERRIDES), already validated. */
   currencyOverrides?: string;
+  /** Teams (TEAMS) and auditors (AUDITORS) as compact JSON, already validated. */
+  teams?: string;
+  auditors?: string;
   /** Minutes between reconciler runs. */
   reconcileRateMinutes: number;
   alarmEmail?: string;
@@ -26,6 +30,8 @@ export const CONTEXT_KEYS = {
   calypsoPathPrefix: 'calypsoPathPrefix',
   calypsoWithdrawalsPath: 'calypsoWithdrawalsPath',
   currencyOverrides: 'currencyOverrides',
+  teams: 'teams',
+  auditors: 'auditors',
   reconcileRate: 'reconcileRate',
   alarmEmail: 'alarmEmail',
   apiRateLimit: 'apiRateLimit',
@@ -101,6 +107,19 @@ export function readSettings(context: (key: string) => unknown): StackSettings {
     problems,
   );
 
+  const teams = jsonContext(context(CONTEXT_KEYS.teams), CONTEXT_KEYS.teams, problems);
+  const auditors = jsonContext(context(CONTEXT_KEYS.auditors), CONTEXT_KEYS.auditors, problems);
+  if (teams !== undefined || auditors !== undefined) {
+    // The same check the functions run at cold start, with the context's names.
+    const found: string[] = [];
+    parseAccess(teams, auditors, found);
+    problems.push(
+      ...found.map((p) =>
+        p.replace(/^TEAMS/, CONTEXT_KEYS.teams).replace(/^AUDITORS/, CONTEXT_KEYS.auditors),
+      ),
+    );
+  }
+
   const reconcileRateMinutes = whole(
     CONTEXT_KEYS.reconcileRate,
     DEFAULTS.reconcileRateMinutes,
@@ -123,6 +142,8 @@ export function readSettings(context: (key: string) => unknown): StackSettings {
     calypsoPathPrefix,
     ...(calypsoWithdrawalsPath !== undefined ? { calypsoWithdrawalsPath } : {}),
     ...(currencyOverrides !== undefined ? { currencyOverrides } : {}),
+    ...(teams !== undefined ? { teams } : {}),
+    ...(auditors !== undefined ? { auditors } : {}),
     reconcileRateMinutes,
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
     throttle: { rateLimit, burstLimit },
@@ -134,6 +155,18 @@ function isHttpsUrl(value: string): boolean {
     return new URL(value).protocol === 'https:';
   } catch {
     return false;
+  }
+}
+
+/** A JSON value given as a string (from `-c`) or as JSON (from cdk.json); compact JSON back. */
+function jsonContext(value: unknown, key: string, problems: string[]): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') return JSON.stringify(value);
+  try {
+    return JSON.stringify(JSON.parse(value));
+  } catch {
+    problems.push(`${key}: not valid JSON`);
+    return undefined;
   }
 }
 

@@ -123,6 +123,8 @@ export class PayoutsStack extends Stack {
         ? { CALYPSO_WITHDRAWALS_PATH: settings.calypsoWithdrawalsPath }
         : {}),
       ...(settings.currencyOverrides ? { CURRENCY_OVERRIDES: settings.currencyOverrides } : {}),
+      ...(settings.teams ? { TEAMS: settings.teams } : {}),
+      ...(settings.auditors ? { AUDITORS: settings.auditors } : {}),
       // Configuration requires a credentials source in every function; the ARN alone grants
       // nothing, only the functions whose role allows GetSecretValue can read the value.
       CALYPSO_SECRET_ARN: this.secret.secretArn,

@@ -11,6 +11,29 @@ const context =
     values[key];
 
 describe('readSettings', () => {
+  it('reads teams and auditors, and refuses a bad one at synth naming the key', () => {
+    const settings = readSettings(
+      context({
+        calypsoBaseUrl: 'https://api.calypso.finance',
+        teams: { payroll: ['arn:aws:iam::123456789012:role/payroll-svc'] },
+        auditors: '["payroll"]',
+      }),
+    );
+    expect(JSON.parse(settings.teams!)).toEqual({
+      payroll: ['arn:aws:iam::123456789012:role/payroll-svc'],
+    });
+    expect(settings.auditors).toBe('["payroll"]');
+    expect(() =>
+      readSettings(
+        context({
+          calypsoBaseUrl: 'https://api.calypso.finance',
+          teams: { payroll: ['payroll-svc'] },
+          auditors: ['finance'],
+        }),
+      ),
+    ).toThrow(/teams\.payroll: "payroll-svc" is not a principal ARN[\s\S]*auditors: "finance"/);
+  });
+
   it('applies the defaults around the one required value', () => {
     expect(readSettings(context({ calypsoBaseUrl: 'https://api.calypso.finance' }))).toEqual({
       stage: 'dev',
@@ -131,6 +154,6 @@ describe('metric names', () => {
     expect(METRICS_NAMESPACE).toBe(EMITTED_NAMESPACE);
     // Type-checked: each alarm's metric is one the emitter knows.
     const names: MetricName[] = Object.values(METRIC_NAMES);
-    expect(names).toEqual(['StuckBatches', 'WebhookSignatureRejected']);
+    expect(names).toEqual(['StuckBatches', 'WebhookSignatureRejected', 'RetryDisagreements']);
   });
 });

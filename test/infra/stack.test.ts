@@ -48,6 +48,7 @@ const HANDLERS = [
 /** Handlers that sign Calypso requests or verify its webhooks; only these may read the secret. */
 const SECRET_READERS = [
   'create-payout',
+  'retry-failed',
   'get-balances',
   'submit-payouts',
   'calypso-webhook',
@@ -621,6 +622,11 @@ describe('alarms', () => {
     );
     expect(rejected).toHaveLength(1);
     expect(rejected[0]).toMatchObject({ Dimensions: dims, Statistic: 'Sum' });
+    const disagreements = alarms().filter(
+      (a) => a.Namespace === METRICS_NAMESPACE && a.MetricName === METRIC_NAMES.retryDisagreements,
+    );
+    expect(disagreements).toHaveLength(1);
+    expect(disagreements[0]).toMatchObject({ Dimensions: dims, Statistic: 'Sum', Threshold: 1 });
   });
 
   it('go to an encrypted, TLS-only topic with the e-mail from context', () => {
