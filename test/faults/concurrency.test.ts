@@ -53,6 +53,36 @@ describe('concurrent creates', () => {
     await stack.expectInvariants();
   });
 
+  it('100 identical requests at once from 100 sessions of one role: still one payout', async () => {
+    const body = btcPayout('hundred-sessions', 25);
+    const key = 'hundred-sessions-at-once';
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        stack.post(body, {
+          key,
+          caller: `arn:aws:sts::111122223333:assumed-role/payroll-svc/aws-sdk-js-${1764657600000 + i}`,
+        }),
+      ),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(1);
+    for (const s of statuses) expect([200, 202, 409]).toContain(s);
+    const ids = new Set(results.filter((r) => r.status !== 409).map((r) => r.body.id));
+    expect(ids.size).toBe(1);
+    await stack.settle();
+    const again = await stack.post(body, {
+      key,
+      caller: 'arn:aws:sts::111122223333:assumed-role/payroll-svc/a-new-session',
+    });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe([...ids][0]);
+    for (const batch of again.body.batches) {
+      expect(creates(batch.idempotencyKey)).toBe(1);
+      expect(createAttempts(batch.idempotencyKey)).toBe(1);
+    }
+    await stack.expectInvariants();
+  });
+
   it('different requests under one key at once: exactly one wins, the others are refused', async () => {
     const key = 'one-key-many-bodies';
     const bodies = Array.from({ length: 20 }, (_, i) => btcPayout(`variant-${i}`, 12));

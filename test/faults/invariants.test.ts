@@ -4,7 +4,9 @@
  */
 import { DeleteItemCommand, PutItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPayout } from '../../shared/payouts/create-payout.js';
 import type { CalypsoApi } from '../../shared/payouts/ports.js';
+import { createDeps } from '../../shared/runtime.js';
 import { startFaultStack, type FaultStack } from './support/fault-stack.js';
 import { checkInvariants, formatViolations } from './support/invariants.js';
 import { btcPayout } from './support/payouts.js';
@@ -62,6 +64,52 @@ describe('a deliberate double submission', () => {
       expect(paidTwice.some((v) => v.detail.includes(r.address))).toBe(true);
     }
     expect(report.violations.filter((v) => v.rule === 'unknown-mass-payout')).toHaveLength(2);
+  });
+});
+
+describe('a second retry of the same failed payment', () => {
+  let stack: FaultStack;
+  beforeAll(async () => {
+    stack = await startFaultStack();
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('is reported: retried twice, and the payment paid more often than asked', async () => {
+    const body = btcPayout('retried-twice', 3);
+    const failing = body.recipients[1]!;
+    stack.sandbox.faults.failAddresses([failing.address]);
+    const res = await stack.post(body);
+    await stack.drive();
+    stack.sandbox.faults.clear();
+    const retry = await stack.request('POST', `/payouts/${res.body.id}/retry-failed`, {
+      headers: { 'idempotency-key': 'first-retry' },
+    });
+    expect(retry.status).toBe(202);
+    await stack.drive();
+    await stack.expectInvariants();
+
+    // Around the once-per-payout claim: another retry payout of the same payment.
+    const bypass = await createPayout(createDeps(), {
+      caller: { principal: 'local:local' },
+      idempotencyKey: 'a-second-retry',
+      retryOf: res.body.id,
+      body: { currency: 'BTC', name: 'bypass', recipients: [failing] },
+    });
+    expect(bypass.status).toBe(202);
+    await stack.settle();
+    await stack.drive();
+    const report = await check(stack);
+    const rules = report.violations.map((v) => v.rule);
+    expect(rules).toContain('retry-once');
+    expect(report.violations).toContainEqual(
+      expect.objectContaining({
+        rule: 'retry-paid-twice',
+        payoutId: res.body.id,
+        detail: expect.stringContaining('paid 2 times'),
+      }),
+    );
   });
 });
 

@@ -10,6 +10,8 @@
  *   is the one mass payout under its key, that mass payout pays exactly the batch's recipients,
  *   and no recipient (deposit address and amount) was paid in two mass payouts;
  * - every mass payout at Calypso is one of our batches;
+ * - a payout is retried at most once, and across a payout and its retries (and theirs) no
+ *   recipient is paid more often than the original request asks;
  * - our final withdrawal states agree with Calypso's;
  * - the payout is final, or one of its batches is flagged stuck, and a batch that is not final is
  *   still in the reconciler's open-batch index (so nothing is forgotten).
@@ -40,6 +42,8 @@ export interface Violation {
     | 'rejected-not-created'
     | 'calypso-content'
     | 'paid-twice'
+    | 'retry-once'
+    | 'retry-paid-twice'
     | 'unknown-mass-payout'
     | 'state-truth'
     | 'not-final'
@@ -412,6 +416,8 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
     summaries.push({ id, state, stuck, batches: batches.length, withdrawals: withdrawals.length });
   }
 
+  checkRetries(byPayout, massByKey, add);
+
   // Every accepted request is a payout in the table.
   for (const id of input.ledger?.keys() ?? []) {
     if (!byPayout.has(id)) add('recipients-once', id, 'an accepted payout is not in the table');
@@ -419,4 +425,64 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   for (const error of sandbox.inspect.internalErrors()) add('sandbox-internal', undefined, error);
 
   return { violations, payouts: summaries };
+}
+
+/**
+ * Retries: one per payout, and across a lineage (a payout, its retry, the retry's retry) each
+ * recipient completed at Calypso no more often than the original request lists it.
+ */
+function checkRetries(
+  byPayout: Map<string, PayoutData>,
+  massByKey: Map<string, PayoutSnapshot>,
+  add: (rule: Violation['rule'], payoutId: string | undefined, detail: string) => void,
+) {
+  const retriesOf = new Map<string, string[]>();
+  for (const { payout } of byPayout.values()) {
+    if (!payout.retryOf) continue;
+    retriesOf.set(payout.retryOf, [...(retriesOf.get(payout.retryOf) ?? []), payout.id]);
+  }
+  for (const [original, retries] of retriesOf) {
+    if (retries.length > 1)
+      add('retry-once', original, `retried ${retries.length} times: ${retries.join(', ')}`);
+  }
+  const rootOf = (id: string): string => {
+    const seen = new Set<string>();
+    let current = id;
+    for (;;) {
+      const parent = byPayout.get(current)?.payout.retryOf;
+      if (!parent || seen.has(parent) || !byPayout.has(parent)) return current;
+      seen.add(current);
+      current = parent;
+    }
+  };
+  const lineages = new Map<string, string[]>();
+  for (const id of byPayout.keys()) {
+    const root = rootOf(id);
+    lineages.set(root, [...(lineages.get(root) ?? []), id]);
+  }
+  for (const [root, members] of lineages) {
+    if (members.length < 2) continue;
+    const asked = countBy(byPayout.get(root)!.withdrawals, (w) =>
+      recipientKey(w.address, w.amount),
+    );
+    const paid = new Map<string, number>();
+    for (const id of members) {
+      for (const b of byPayout.get(id)!.batches) {
+        for (const t of massByKey.get(b.idempotencyKey)?.withdrawals ?? []) {
+          if (t.state !== 'COMPLETED') continue;
+          const k = recipientKey(t.depositAddress, t.amount);
+          paid.set(k, (paid.get(k) ?? 0) + 1);
+        }
+      }
+    }
+    for (const [k, n] of paid) {
+      if (n > (asked.get(k) ?? 0)) {
+        add(
+          'retry-paid-twice',
+          root,
+          `recipient ${k} was paid ${n} times across the payout and its ${members.length - 1} retries; the request asks ${asked.get(k) ?? 0}`,
+        );
+      }
+    }
+  }
 }
