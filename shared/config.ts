@@ -4,6 +4,7 @@
  */
 import * as z from 'zod/mini';
 import { CurrencyRegistry, currencyOverridesSchema } from './domain/currencies.js';
+import { parsePolicy, type PayoutPolicyDocument } from './domain/policy.js';
 import { accessConfigProblems, NO_ACCESS_CONFIG, type AccessConfig } from './domain/identity.js';
 
 const positiveInt = (fallback: number) =>
@@ -47,6 +48,8 @@ const envSchema = z.object({
   POLL_INTERVAL_MS: positiveInt(60_000),
   RECONCILE_CONCURRENCY: positiveInt(8),
   WEBHOOK_RETENTION_DAYS: positiveInt(400),
+  /** JSON payout policy (shared/domain/policy.ts): approvals, limits, operators. */
+  PAYOUT_POLICY: z.optional(z.string()),
   /** JSON `{"team": ["arn:aws:iam::ACCT:role/NAME", ...]}`: who owns payouts together. */
   TEAMS: z.optional(z.string()),
   /** JSON `["arn:...", "team"]`: principals or teams that may read every payout. */
@@ -69,6 +72,8 @@ export interface Config {
   currencies: CurrencyRegistry;
   /** Teams and auditors: who owns a payout and who may read all of them. */
   access: AccessConfig;
+  /** The payout policy; absent: nothing is held or limited. */
+  policy?: PayoutPolicyDocument;
   maxRecipients: number;
   maxBodyBytes: number;
   testnetAddresses: boolean;
@@ -119,6 +124,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
 
   const access = parseAccess(e.TEAMS, e.AUDITORS, problems);
+  let policy: PayoutPolicyDocument | undefined;
+  if (e.PAYOUT_POLICY) {
+    const parsed = parsePolicy(parseJson(e.PAYOUT_POLICY, 'PAYOUT_POLICY', problems));
+    problems.push(...parsed.problems);
+    policy = parsed.policy;
+  }
 
   let credentials: Config['credentials'] | undefined;
   if (e.CALYPSO_SECRET_ARN) {
@@ -159,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     credentials,
     currencies,
     access,
+    ...(policy ? { policy } : {}),
     maxRecipients: e.MAX_RECIPIENTS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     testnetAddresses: e.TESTNET_ADDRESSES,

@@ -15,7 +15,9 @@ export type MetricName =
   | 'WebhookSignatureRejected'
   | 'WebhooksReceived'
   /** Payments we recorded FAILED that Calypso reports otherwise when a retry re-reads them. */
-  | 'RetryDisagreements';
+  | 'RetryDisagreements'
+  /** How long submission has been paused, in minutes (0: not paused); each reconciler tick. */
+  | 'SubmissionPausedMinutes';
 
 export function emitMetrics(
   values: Partial<Record<MetricName, number>>,

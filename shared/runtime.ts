@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CalypsoClient } from './calypso/client.js';
 import { loadConfig, type CalypsoCredentials, type Config } from './config.js';
 import { AccessPolicy } from './domain/identity.js';
+import { PayoutPolicy } from './domain/policy.js';
 import type { RetryFailedDeps } from './payouts/retry-failed.js';
 import { MemoryEventPublisher, type EventPublisher } from './payouts/events.js';
 import type { TrackDeps } from './payouts/track.js';
@@ -24,6 +25,7 @@ import { PayoutRepository } from './store/payout-repository.js';
 export interface Runtime {
   config: Config;
   access: AccessPolicy;
+  policy: PayoutPolicy;
   repository: PayoutRepository;
   calypso: CalypsoProvider;
   clock: Clock;
@@ -99,9 +101,11 @@ export function runtime(): Runtime {
     }
     return client.value;
   };
+  const access = new AccessPolicy(config.access);
   current = {
     config,
-    access: new AccessPolicy(config.access),
+    access,
+    policy: new PayoutPolicy(config.policy, access),
     repository: new PayoutRepository(db, config.tableName),
     calypso,
     clock,
@@ -124,6 +128,7 @@ export function createDeps(rt: Runtime = runtime()): RetryFailedDeps {
   return {
     repository: rt.repository,
     access: rt.access,
+    policy: rt.policy,
     events: rt.events,
     currencies: rt.config.currencies,
     clock: rt.clock,

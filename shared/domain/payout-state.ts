@@ -8,6 +8,9 @@ export function derivePayoutState(
   batches: Pick<BatchRecord, 'status' | 'calypsoState' | 'withdrawalCounts'>[],
 ): PayoutState {
   if (batches.length === 0) return 'ACCEPTED';
+  // Cancellation and approval hold a payout whole: nothing of it has been sent.
+  if (batches.every((b) => b.status === 'CANCELED')) return 'CANCELED';
+  if (batches.some((b) => b.status === 'HELD')) return 'PENDING_APPROVAL';
   if (batches.every((b) => b.status === 'REJECTED')) return 'REJECTED';
   if (batches.every((b) => b.status === 'FINAL' || b.status === 'REJECTED')) {
     let completed = 0;

@@ -28,13 +28,24 @@ export function isTerminalWithdrawalState(state: string | undefined): boolean {
  * - SUBMITTING: a create call may be under way (or died): resolve by lookup, never by a new key;
  * - SUBMITTED: Calypso holds it (see calypsoState for its progress);
  * - REJECTED: Calypso refused it as invalid: nothing was created, nothing will be paid;
- * - FINAL: Calypso's state is terminal and every withdrawal is final.
+ * - FINAL: Calypso's state is terminal and every withdrawal is final;
+ * - HELD: its payout awaits approval: nothing may be sent (looked at again at the deadline);
+ * - CANCELED: cancelled (or rejected, or its approval expired) before anything was sent.
  */
-export const BATCH_STATUSES = ['PENDING', 'SUBMITTING', 'SUBMITTED', 'REJECTED', 'FINAL'] as const;
+export const BATCH_STATUSES = [
+  'PENDING',
+  'SUBMITTING',
+  'SUBMITTED',
+  'REJECTED',
+  'FINAL',
+  'HELD',
+  'CANCELED',
+] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
 /** The payout's overall state, derived from its batches. */
 export const PAYOUT_STATES = [
+  'PENDING_APPROVAL',
   'ACCEPTED',
   'SUBMITTED',
   'IN_PROGRESS',
@@ -93,6 +104,24 @@ export interface PayoutRecord {
    * the retry payout is written: exactly which payments (request indexes) it re-pays. Whoever asks again, with whatever key, gets this retry.
    */
   retryClaim?: RetryClaim;
+  /**
+   * A fence no submission passes (checked atomically with each batch's claim): `approval` while
+   * approvals are missing, `canceled` once cancelled.
+   */
+  hold?: 'approval' | 'canceled';
+  /** What the policy asked when the payout was accepted, and the approvals given so far. */
+  approval?: ApprovalRecord;
+  /** Why and by whom the payout was cancelled before anything was sent. */
+  cancellation?: { reason: string; by: string; session?: string; at: string };
+}
+
+export interface ApprovalRecord {
+  required: number;
+  /** Principals or team names that may approve (the creator never may). */
+  approvers: string[];
+  /** Without enough approvals by then, the payout is cancelled (`approval-expired`). */
+  deadline: string;
+  approvals: { principal: string; session?: string; at: string }[];
 }
 
 export interface RetryClaim {

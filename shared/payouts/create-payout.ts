@@ -14,7 +14,12 @@
 import { createHash } from 'node:crypto';
 import { planBatches, type PayoutPlan } from '../domain/batching.js';
 import { uuidV5 } from '../domain/ids.js';
-import type { BatchRecord, PayoutRecord, WithdrawalRecord } from '../domain/payout.js';
+import type {
+  ApprovalRecord,
+  BatchRecord,
+  PayoutRecord,
+  WithdrawalRecord,
+} from '../domain/payout.js';
 import { WITHDRAWAL_NOT_CREATED } from '../domain/payout.js';
 import {
   canonicalRequest,
@@ -23,6 +28,9 @@ import {
 } from '../domain/payout-request.js';
 import type { CurrencyRegistry } from '../domain/currencies.js';
 import type { AccessPolicy, Caller } from '../domain/identity.js';
+import { Decimal } from '../domain/money.js';
+import type { PayoutPolicy, PolicyDecision } from '../domain/policy.js';
+import type { EventPublisher } from './events.js';
 import { HttpProblem, problems } from '../http/problem.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
@@ -36,6 +44,8 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
 export interface CreatePayoutDeps {
   repository: PayoutRepository;
   access: AccessPolicy;
+  policy: PayoutPolicy;
+  events: EventPublisher;
   currencies: CurrencyRegistry;
   clock: Clock;
   trigger: SubmissionTrigger;
@@ -94,8 +104,28 @@ export async function createPayout(
   const owner = deps.access.ownerOf(input.caller);
   const payoutId = uuidV5(`${owner}\n${key}\n${requestHash}`, PAYOUT_ID_NAMESPACE);
   const plan = planBatches(payoutId, request.recipients, request.currency);
+  const decision = deps.policy.decide(
+    owner,
+    request.currency.code,
+    plan.total,
+    request.recipients.map((r, index) => ({ index, amount: r.amount })),
+  );
+  if (decision.overRecipientLimit.length > 0) {
+    throw new HttpProblem(
+      422,
+      'recipient-limit-exceeded',
+      'Payments above the per-recipient maximum',
+      {
+        detail: `the payout policy allows at most ${decision.overRecipientLimit[0]!.max} ${request.currency.code} per recipient`,
+        errors: decision.overRecipientLimit.map((o) => ({
+          path: `recipients[${o.index}].amount`,
+          message: `${o.amount} is above the per-recipient maximum of ${o.max}`,
+        })),
+      },
+    );
+  }
 
-  if (input.dryRun) return { status: 200, dryRun: await dryRunView(deps, request, plan) };
+  if (input.dryRun) return { status: 200, dryRun: await dryRunView(deps, request, plan, decision) };
 
   const leaseUntil = new Date(now.getTime() + deps.writeLeaseMs).toISOString();
   const claim = await deps.repository.claimIdempotency({
@@ -162,6 +192,41 @@ export async function createPayout(
     logger.warn('finishing a payout whose first writer did not complete', { payoutId });
   }
 
+  if (decision.dailyLimit) {
+    const reserved = await deps.repository.reserveLimit({
+      owner,
+      currency: request.currency.code,
+      payoutId,
+      amount: plan.total,
+      limit: decision.dailyLimit,
+      now,
+    });
+    if (!reserved.ok) {
+      await deps.repository.releaseIdempotency(owner, key, payoutId);
+      const remaining = decision.dailyLimit.sub(reserved.used);
+      const left = remaining.isNegative() ? Decimal.ZERO : remaining;
+      throw new HttpProblem(422, 'daily-limit-exceeded', 'The daily limit would be exceeded', {
+        detail: `${left.toString()} ${request.currency.code} of the ${decision.dailyLimit.toString()} allowed in 24 hours remain; this payout is ${plan.total.toString()}`,
+        errors: [
+          {
+            path: 'recipients',
+            message: `total ${plan.total.toString()} is above the remaining daily allowance of ${left.toString()}`,
+          },
+        ],
+        extra: { remaining: left.toString(), limit: decision.dailyLimit.toString() },
+      });
+    }
+  }
+
+  const approval =
+    decision.approvalsRequired > 0
+      ? {
+          required: decision.approvalsRequired,
+          approvers: decision.approvers,
+          deadline: new Date(now.getTime() + deps.policy.approvalTtlMs).toISOString(),
+          approvals: [],
+        }
+      : undefined;
   const { payout, batches, withdrawals } = buildRecords(
     payoutId,
     owner,
@@ -171,6 +236,7 @@ export async function createPayout(
     request,
     plan,
     now,
+    approval,
   );
   await deps.repository.writePayoutParts(batches, withdrawals);
   const committed = await deps.repository.commitPayout(payout);
@@ -180,15 +246,18 @@ export async function createPayout(
     batches: batches.length,
   });
 
-  try {
-    await deps.trigger.trigger(payoutId);
-  } catch (err) {
-    // The reconciler submits anything left unsubmitted within one schedule period.
-    logger.warn('could not hand the payout to submission; the reconciler will', {
-      payoutId,
-      error: err as Error,
-    });
-  }
+  if (approval) {
+    if (committed) await publishApprovalRequested(deps, payout, approval);
+  } else
+    try {
+      await deps.trigger.trigger(payoutId);
+    } catch (err) {
+      // The reconciler submits anything left unsubmitted within one schedule period.
+      logger.warn('could not hand the payout to submission; the reconciler will', {
+        payoutId,
+        error: err as Error,
+      });
+    }
   const stored = await deps.repository.getPayoutWithBatches(payoutId);
   if (!stored) throw new Error(`payout ${payoutId} not found after commit`);
   return { status: committed ? 202 : 200, payout: payoutView(stored.payout, stored.batches) };
@@ -203,6 +272,7 @@ function buildRecords(
   request: PayoutRequest,
   plan: PayoutPlan,
   now: Date,
+  approval: ApprovalRecord | undefined,
 ) {
   const at = now.toISOString();
   const payout: PayoutRecord = {
@@ -219,7 +289,8 @@ function buildRecords(
     recipientCount: plan.recipientCount,
     total: plan.total.toString(),
     batchCount: plan.batches.length,
-    state: 'ACCEPTED',
+    state: approval ? 'PENDING_APPROVAL' : 'ACCEPTED',
+    ...(approval ? { hold: 'approval' as const, approval } : {}),
     createdAt: at,
     updatedAt: at,
     ...(input.retryOf ? { retryOf: input.retryOf } : {}),
@@ -231,9 +302,10 @@ function buildRecords(
     currency: request.currency.code,
     recipientCount: b.recipients.length,
     total: b.total.toString(),
-    status: 'PENDING',
+    // Held batches are looked at again when the approval runs out.
+    status: approval ? 'HELD' : 'PENDING',
     attempts: 0,
-    nextLookAt: at,
+    nextLookAt: approval ? approval.deadline : at,
     progressAt: at,
     ...(request.executionDate ? { executionDate: request.executionDate } : {}),
     withdrawalCounts: { [WITHDRAWAL_NOT_CREATED]: b.recipients.length },
@@ -263,6 +335,8 @@ export interface DryRunView {
   currency: string;
   recipientCount: number;
   total: string;
+  /** Approvals the payout policy would ask for (0: none). */
+  approvalsRequired: number;
   batches: { index: number; recipientCount: number; total: string }[];
   balance: { available: string | null; covers: boolean | null; error?: string };
 }
@@ -271,6 +345,7 @@ async function dryRunView(
   deps: CreatePayoutDeps,
   request: PayoutRequest,
   plan: PayoutPlan,
+  decision: PolicyDecision,
 ): Promise<DryRunView> {
   let balance: DryRunView['balance'];
   try {
@@ -289,6 +364,7 @@ async function dryRunView(
     currency: request.currency.code,
     recipientCount: plan.recipientCount,
     total: plan.total.toString(),
+    approvalsRequired: decision.approvalsRequired,
     batches: plan.batches.map((b) => ({
       index: b.index,
       recipientCount: b.recipients.length,
@@ -296,4 +372,38 @@ async function dryRunView(
     })),
     balance,
   };
+}
+
+/** Tells approvers (a chat bot, mail) that a payout waits for them. */
+async function publishApprovalRequested(
+  deps: CreatePayoutDeps,
+  payout: PayoutRecord,
+  approval: ApprovalRecord,
+) {
+  try {
+    await deps.events.publish([
+      {
+        type: 'PayoutApprovalRequested',
+        payoutId: payout.id,
+        at: payout.createdAt,
+        detail: {
+          payoutId: payout.id,
+          owner: payout.owner,
+          createdBy: payout.createdBy,
+          currency: payout.currency,
+          total: payout.total,
+          recipientCount: payout.recipientCount,
+          approvalsRequired: approval.required,
+          approvers: approval.approvers,
+          deadline: approval.deadline,
+        },
+      },
+    ]);
+  } catch (err) {
+    // The payout waits either way; approvers also find it with GET /approvals.
+    logger.error('publishing PayoutApprovalRequested failed', {
+      payoutId: payout.id,
+      error: err as Error,
+    });
+  }
 }

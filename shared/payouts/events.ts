@@ -6,7 +6,15 @@ import type { AuditEntry } from '../domain/payout.js';
 import { logger } from '../observability.js';
 
 export interface DomainEvent {
-  type: 'PayoutStateChanged' | 'WithdrawalStateChanged';
+  type:
+    | 'PayoutStateChanged'
+    | 'WithdrawalStateChanged'
+    | 'PayoutApprovalRequested'
+    | 'PayoutApproved'
+    | 'PayoutRejected'
+    | 'PayoutCanceled'
+    | 'SubmissionPaused'
+    | 'SubmissionResumed';
   payoutId: string;
   at: string;
   detail: Record<string, unknown>;

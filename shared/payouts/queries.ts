@@ -58,7 +58,7 @@ export async function getPayout(deps: ReadDeps, caller: Caller, id: string | und
   const stored = await deps.repository.getPayoutWithBatches(payoutId);
   if (!stored || !deps.access.mayRead(caller, stored.payout.owner))
     throw problems.notFound(`payout ${payoutId}`);
-  return payoutView(stored.payout, stored.batches);
+  return payoutView(stored.payout, stored.batches, await deps.repository.getPause());
 }
 
 export async function listPayoutWithdrawals(

@@ -20,6 +20,8 @@ export async function recordPayoutState(
   now: Date,
   cause: Cause,
   audit: AuditEntry[],
+  /** Who moved it, when a caller did (approval, cancel); else the system part of the cause. */
+  actor: Pick<AuditEntry, 'actor' | 'actorSession'> = {},
 ): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const stored = await deps.repository.getPayoutWithBatches(payoutId);
@@ -35,6 +37,7 @@ export async function recordPayoutState(
         from: stored.payout.state,
         to: state,
         cause,
+        ...actor,
       });
       break;
     }

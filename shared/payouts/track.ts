@@ -25,6 +25,7 @@ import type { EventPublisher } from './events.js';
 import { recordPayoutState } from './record.js';
 import type { CalypsoProvider, Clock } from './ports.js';
 import { submitBatch, type SubmitDeps } from './submit.js';
+import { cancelBatch, expireApproval, releaseHeldBatches } from './controls.js';
 
 export interface TrackDeps extends SubmitDeps {
   events: EventPublisher;
@@ -392,6 +393,8 @@ export interface TickSummary {
   finalized: number;
   errors: number;
   stuck: number;
+  /** Unsubmitted batches left alone because submission is paused or the payout is held. */
+  held: number;
   stoppedEarly: boolean;
 }
 
@@ -419,9 +422,17 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
     finalized: 0,
     errors: unreadShards.length,
     stuck: 0,
+    held: 0,
     stoppedEarly: false,
   };
   const payouts = new Map<string, Promise<PayoutRecord | undefined>>();
+  const payoutOf = (id: string) => {
+    if (!payouts.has(id)) payouts.set(id, deps.repository.getPayout(id));
+    return payouts.get(id)!;
+  };
+  // The emergency pause: nothing new goes to Calypso; lookups of what is there go on.
+  const pause = await deps.repository.getPause();
+  const paused = pause?.paused === true;
   let next = 0;
   const worker = async () => {
     while (next < due.length) {
@@ -431,11 +442,23 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
       }
       const batch = due[next++]!;
       try {
-        if (batch.status === 'PENDING' || batch.status === 'SUBMITTING') {
-          if (!payouts.has(batch.payoutId))
-            payouts.set(batch.payoutId, deps.repository.getPayout(batch.payoutId));
-          const payout = await payouts.get(batch.payoutId)!;
+        if (batch.status === 'HELD') {
+          const payout = await payoutOf(batch.payoutId);
+          if (payout) await lookAtHeld(deps, payout, batch);
+        } else if (batch.status === 'PENDING' || batch.status === 'SUBMITTING') {
+          const payout = await payoutOf(batch.payoutId);
           if (!payout) continue; // never committed: nothing may be submitted
+          if (payout.hold === 'canceled') {
+            // A cancel that stopped half-way: the fence holds, finish the batch.
+            await cancelBatch(deps, batch, deps.clock.now().toISOString(), 'reconcile', []);
+            await recordPayoutState(deps, batch.payoutId, deps.clock.now(), 'reconcile', []);
+            continue;
+          }
+          if (paused || payout.hold === 'approval') {
+            summary.held++;
+            await deferSubmission(deps, batch);
+            continue;
+          }
           const outcome = await submitBatch(deps, payout, batch.index, 'reconcile');
           if (outcome === 'created' || outcome === 'adopted') summary.submitted++;
           if (outcome === 'failed-will-retry') summary.errors++;
@@ -461,6 +484,9 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, due.length) }, worker));
   emitMetrics({
+    SubmissionPausedMinutes: paused
+      ? Math.floor((now.getTime() - Date.parse(pause.at)) / 60_000)
+      : 0,
     StuckBatches: summary.stuck,
     BatchesSubmitted: summary.submitted,
     BatchesCompleted: summary.finalized,
@@ -468,4 +494,50 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
   if (summary.stoppedEarly)
     logger.warn('reconcile tick stopped early to finish in time', { ...summary });
   return summary;
+}
+
+/** While paused, an unsubmitted batch is looked at again this much later (not every tick). */
+const PAUSED_RECHECK_MS = 5 * 60_000;
+
+async function deferSubmission(deps: TrackDeps, batch: BatchRecord) {
+  const now = deps.clock.now();
+  await deps.repository.updateBatch(
+    batch.payoutId,
+    batch.index,
+    {
+      set: {
+        nextLookAt: new Date(now.getTime() + PAUSED_RECHECK_MS).toISOString(),
+        updatedAt: now.toISOString(),
+      },
+    },
+    { status: [batch.status] },
+  );
+}
+
+/**
+ * A batch held for approval comes due at the approval deadline: expire the payout then; release
+ * it once approved (if the approver's own release did not finish); finish a cancel.
+ */
+async function lookAtHeld(deps: TrackDeps, payout: PayoutRecord, batch: BatchRecord) {
+  const now = deps.clock.now();
+  if (payout.hold === 'approval') {
+    if (await expireApproval(deps, payout)) return;
+    const deadline = payout.approval?.deadline;
+    if (deadline && Date.parse(deadline) > now.getTime()) {
+      await deps.repository.updateBatch(
+        batch.payoutId,
+        batch.index,
+        { set: { nextLookAt: deadline, updatedAt: now.toISOString() } },
+        { status: ['HELD'] },
+      );
+    }
+    return;
+  }
+  const audit: AuditEntry[] = [];
+  if (payout.hold === 'canceled') {
+    await cancelBatch(deps, batch, now.toISOString(), 'reconcile', audit);
+  } else {
+    await releaseHeldBatches(deps, payout.id, audit, 'reconcile');
+  }
+  await recordPayoutState(deps, payout.id, now, 'reconcile', audit);
 }

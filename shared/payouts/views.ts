@@ -20,7 +20,11 @@ export function batchView(batch: BatchRecord) {
   };
 }
 
-export function payoutView(payout: PayoutRecord, batches: BatchRecord[]) {
+export function payoutView(
+  payout: PayoutRecord,
+  batches: BatchRecord[],
+  pause?: { paused: boolean; at: string; reason?: string },
+) {
   const sorted = [...batches].sort((a, b) => a.index - b.index);
   const counts: Record<string, number> = {};
   for (const batch of sorted) {
@@ -45,6 +49,27 @@ export function payoutView(payout: PayoutRecord, batches: BatchRecord[]) {
     withdrawalCounts: counts,
     batches: sorted.map(batchView),
     stuck: sorted.some((b) => b.stuck === true),
+    approval: payout.approval
+      ? {
+          required: payout.approval.required,
+          approvers: payout.approval.approvers,
+          deadline: payout.approval.deadline,
+          approvals: payout.approval.approvals.map((a) => ({
+            principal: a.principal,
+            session: a.session ?? null,
+            at: a.at,
+          })),
+        }
+      : null,
+    cancellation: payout.cancellation
+      ? {
+          reason: payout.cancellation.reason,
+          by: payout.cancellation.by,
+          at: payout.cancellation.at,
+        }
+      : null,
+    /** Submission to Calypso is paused (the emergency stop): nothing new is sent meanwhile. */
+    submissionPaused: pause?.paused ? { since: pause.at, reason: pause.reason ?? null } : null,
     retryOf: payout.retryOf ?? null,
     retriedBy: payout.retriedBy ?? [],
     createdAt: payout.createdAt,

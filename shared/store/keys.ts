@@ -38,6 +38,16 @@ export const keys = {
     GSI2SK: `${dueAt}#${payoutId}#${pad(index, 4)}`,
   }),
   openShard: (shard: number) => `OPEN#${shard}`,
+  /** Sparse pending-approval index entry of a payout awaiting approval. */
+  pendingApproval: 'PENDING_APPROVAL',
+  pendingApprovalEntry: (createdAt: string, payoutId: string) => ({
+    GSI3PK: 'PENDING_APPROVAL',
+    GSI3SK: `${createdAt}#${payoutId}`,
+  }),
+  /** An owner's rolling daily total in one currency. */
+  limit: (owner: string, currency: string) => ({ PK: `LIMIT#${owner}#${currency}`, SK: 'LIMIT' }),
+  /** The emergency pause of all submission. */
+  pause: () => ({ PK: 'CONTROL', SK: 'PAUSE' }),
 };
 
 export function shardOf(payoutId: string): number {

@@ -3,6 +3,7 @@
  */
 import {
   BatchWriteItemCommand,
+  DeleteItemCommand,
   ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
@@ -26,6 +27,7 @@ import {
   type WithdrawalRecord,
 } from '../domain/payout.js';
 import { SYSTEM_ACTORS } from '../domain/identity.js';
+import { Decimal } from '../domain/money.js';
 import { fromItem, toItem, type Item } from './attributes.js';
 import { ExpressionBuilder, type UpdateSpec } from './expressions.js';
 import { keys, shardOf } from './keys.js';
@@ -57,6 +59,25 @@ export interface Page<T> {
   cursor?: string;
 }
 
+/** The rolling 24-hour total of one owner in one currency (policy dailyLimit). */
+interface LimitItem {
+  version: number;
+  entries: { payoutId: string; amount: string; at: string }[];
+}
+
+/** The emergency pause of all submission. */
+export interface PauseRecord {
+  paused: boolean;
+  by: string;
+  session?: string;
+  reason?: string;
+  at: string;
+  /** Every pause and resume, newest last. */
+  history?: Omit<PauseRecord, 'history'>[];
+}
+
+const APPROVAL_INDEX = TABLE.indexes.pendingApproval;
+
 export class InvalidCursorError extends Error {
   constructor() {
     super('cursor is not valid for this listing');
@@ -70,7 +91,17 @@ export interface RepositoryOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const INTERNAL_ATTRIBUTES = ['PK', 'SK', 'type', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'];
+const INTERNAL_ATTRIBUTES = [
+  'PK',
+  'SK',
+  'type',
+  'GSI1PK',
+  'GSI1SK',
+  'GSI2PK',
+  'GSI2SK',
+  'GSI3PK',
+  'GSI3SK',
+];
 const OPEN_INDEX_ATTRIBUTES = [
   TABLE.indexes.openBatches.partitionKey,
   TABLE.indexes.openBatches.sortKey,
@@ -219,7 +250,10 @@ export class PayoutRepository {
 
   private batchItem(batch: BatchRecord): Item {
     const open =
-      batch.status !== 'REJECTED' && batch.status !== 'FINAL' && batch.nextLookAt
+      batch.status !== 'REJECTED' &&
+      batch.status !== 'FINAL' &&
+      batch.status !== 'CANCELED' &&
+      batch.nextLookAt
         ? keys.openBatch(batch.payoutId, batch.index, batch.nextLookAt)
         : {};
     return toItem({ ...keys.batch(batch.payoutId, batch.index), type: 'batch', ...open, ...batch });
@@ -304,7 +338,14 @@ export class PayoutRepository {
             {
               Put: {
                 TableName: this.tableName,
-                Item: toItem({ ...keys.payout(payout.id), type: 'payout', ...payout }),
+                Item: toItem({
+                  ...keys.payout(payout.id),
+                  type: 'payout',
+                  ...(payout.hold === 'approval'
+                    ? keys.pendingApprovalEntry(payout.createdAt, payout.id)
+                    : {}),
+                  ...payout,
+                }),
                 ConditionExpression: 'attribute_not_exists(PK)',
               },
             },
@@ -552,10 +593,23 @@ export class PayoutRepository {
         new TransactWriteItemsCommand({
           TransactItems: [
             {
+              // Committed, not held for approval, not cancelled: checked in the same transaction
+              // as the claim, so a cancel or a hold that wins the race stops the call.
               ConditionCheck: {
                 TableName: this.tableName,
                 Key: toItem(keys.payout(payoutId)),
-                ConditionExpression: 'attribute_exists(PK)',
+                ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#hold)',
+                ExpressionAttributeNames: { '#hold': 'hold' },
+              },
+            },
+            {
+              // Not paused (the emergency stop).
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: toItem(keys.pause()),
+                ConditionExpression: 'attribute_not_exists(#paused) OR #paused = :no',
+                ExpressionAttributeNames: { '#paused': 'paused' },
+                ExpressionAttributeValues: { ':no': { BOOL: false } },
               },
             },
             {
@@ -587,7 +641,7 @@ export class PayoutRepository {
     const expr = new ExpressionBuilder();
     const set: Record<string, unknown> = { ...spec.set };
     const remove = [...(spec.remove ?? [])];
-    const closes = set.status === 'REJECTED' || set.status === 'FINAL';
+    const closes = set.status === 'REJECTED' || set.status === 'FINAL' || set.status === 'CANCELED';
     if (closes) {
       remove.push('nextLookAt', ...OPEN_INDEX_ATTRIBUTES);
       delete set.nextLookAt;
@@ -808,6 +862,230 @@ export class PayoutRepository {
         TableName: this.tableName,
         Key: toItem(keys.webhookEvent(eventId)),
         UpdateExpression: expr.update({ set: { verdict, ...extra } }),
+        ...expr.attributes(),
+      }),
+    );
+  }
+
+  // ---- controls: approvals, cancellation, limits, the pause ------------------------------
+
+  /** Forgets a key claimed by a request that was then refused (nothing else was written). */
+  async releaseIdempotency(owner: string, key: string, payoutId: string): Promise<void> {
+    const expr = new ExpressionBuilder();
+    await this.conditionally(
+      new DeleteItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.idempotency(owner, key)),
+        ConditionExpression: `${expr.name('state')} = ${expr.value('PENDING')} AND ${expr.name('payoutId')} = ${expr.value(payoutId)}`,
+        ...expr.attributes(),
+      }),
+    );
+  }
+
+  /**
+   * Records one approval, optimistic on the approvals read: false when another approval, a
+   * cancel or the expiry got in first (read again and retry). The last approval needed lifts the
+   * hold in the same write, and takes the payout out of the pending-approval index; its held
+   * batches are released next (or by the reconciler, at the latest by the approval deadline).
+   */
+  async addApproval(
+    payoutId: string,
+    seen: number,
+    approval: { principal: string; session?: string; at: string },
+    completes: boolean,
+  ): Promise<boolean> {
+    const expr = new ExpressionBuilder();
+    const approvals = `${expr.name('approval')}.${expr.name('approvals')}`;
+    const sets = [
+      `${approvals} = list_append(${approvals}, ${expr.value([approval])})`,
+      `${expr.name('updatedAt')} = ${expr.value(approval.at)}`,
+    ];
+    const update =
+      `SET ${sets.join(', ')}` +
+      (completes
+        ? ` REMOVE ${expr.name('hold')}, ${expr.name(APPROVAL_INDEX.partitionKey)}, ${expr.name(APPROVAL_INDEX.sortKey)}`
+        : '');
+    return this.conditionally(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.payout(payoutId)),
+        UpdateExpression: update,
+        ConditionExpression: `${expr.name('hold')} = ${expr.value('approval')} AND size(${approvals}) = ${expr.value(seen)}`,
+        ...expr.attributes(),
+      }),
+    );
+  }
+
+  /**
+   * Fences a payout off from submission for good (`hold = canceled`), if it is still held for
+   * approval or accepted and not yet fenced. False when it is already cancelled, or was never
+   * held and is past acceptance.
+   */
+  async fenceForCancel(
+    payoutId: string,
+    cancellation: NonNullable<PayoutRecord['cancellation']>,
+  ): Promise<boolean> {
+    const expr = new ExpressionBuilder();
+    const hold = expr.name('hold');
+    return this.conditionally(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.payout(payoutId)),
+        UpdateExpression: expr.update({
+          set: { hold: 'canceled', cancellation, updatedAt: cancellation.at },
+          remove: [APPROVAL_INDEX.partitionKey, APPROVAL_INDEX.sortKey],
+        }),
+        ConditionExpression: `attribute_exists(PK) AND (attribute_not_exists(${hold}) OR ${hold} = ${expr.value('approval')})`,
+        ...expr.attributes(),
+      }),
+    );
+  }
+
+  /** Takes a cancel fence away again (something had been sent before it went up). */
+  async liftCancelFence(payoutId: string, restore: PayoutRecord['hold'], at: string) {
+    const expr = new ExpressionBuilder();
+    await this.conditionally(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.payout(payoutId)),
+        UpdateExpression: expr.update({
+          set: { updatedAt: at, ...(restore ? { hold: restore } : {}) },
+          remove: restore ? ['cancellation'] : ['cancellation', 'hold'],
+        }),
+        ConditionExpression: `${expr.name('hold')} = ${expr.value('canceled')}`,
+        ...expr.attributes(),
+      }),
+    );
+  }
+
+  /** Payouts awaiting approval, oldest first (a small sparse index). */
+  async listPendingApproval(options: {
+    limit: number;
+    cursor?: string;
+  }): Promise<Page<PayoutRecord>> {
+    const base: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: APPROVAL_INDEX.name,
+      KeyConditionExpression: `${APPROVAL_INDEX.partitionKey} = :pk`,
+      ExpressionAttributeValues: { ':pk': { S: keys.pendingApproval } },
+    };
+    const start = options.cursor
+      ? decodeCursor(options.cursor, {
+          attributes: {
+            [APPROVAL_INDEX.partitionKey]: { equals: keys.pendingApproval },
+            [APPROVAL_INDEX.sortKey]: { prefix: '' },
+            PK: { prefix: 'PAYOUT#' },
+            SK: { equals: 'PAYOUT' },
+          },
+        })
+      : undefined;
+    return this.queryPage(base, options.limit, start, (item) => strip<PayoutRecord>(item));
+  }
+
+  /**
+   * Adds a payout's amount to its owner's rolling 24-hour total in the currency, if the total
+   * stays within `limit`; idempotent per payout. One item per owner and currency, written with a
+   * version check, so concurrent payouts that fit alone but not together cannot both pass.
+   */
+  async reserveLimit(input: {
+    owner: string;
+    currency: string;
+    payoutId: string;
+    amount: Decimal;
+    limit: Decimal;
+    now: Date;
+  }): Promise<{ ok: true } | { ok: false; used: Decimal }> {
+    const key = keys.limit(input.owner, input.currency);
+    const since = new Date(input.now.getTime() - 24 * 3_600_000).toISOString();
+    for (let attempt = 0; attempt < 60; attempt++) {
+      const got = await this.db.send(
+        new GetItemCommand({ TableName: this.tableName, Key: toItem(key), ConsistentRead: true }),
+      );
+      const item = got.Item ? (fromItem(got.Item) as unknown as LimitItem) : undefined;
+      const entries = (item?.entries ?? []).filter((e) => e.at > since);
+      if (entries.some((e) => e.payoutId === input.payoutId)) return { ok: true };
+      const used = Decimal.sum(entries.map((e) => Decimal.parse(e.amount)));
+      if (used.add(input.amount).compare(input.limit) > 0) return { ok: false, used };
+      const written = await this.writeLimit(key, item?.version, [
+        ...entries,
+        { payoutId: input.payoutId, amount: input.amount.toString(), at: input.now.toISOString() },
+      ]);
+      if (written) return { ok: true };
+      await this.sleep(Math.min(200, 5 * 2 ** Math.min(attempt, 5)) * Math.random());
+    }
+    throw new Error(`limit counter ${key.PK} too contended`);
+  }
+
+  /** Gives a payout's amount back to its owner's daily allowance (cancelled, rejected, failed). */
+  async releaseLimit(owner: string, currency: string, payoutId: string): Promise<void> {
+    const key = keys.limit(owner, currency);
+    for (let attempt = 0; attempt < 60; attempt++) {
+      const got = await this.db.send(
+        new GetItemCommand({ TableName: this.tableName, Key: toItem(key), ConsistentRead: true }),
+      );
+      const item = got.Item ? (fromItem(got.Item) as unknown as LimitItem) : undefined;
+      if (!item?.entries.some((e) => e.payoutId === payoutId)) return;
+      const kept = item.entries.filter((e) => e.payoutId !== payoutId);
+      if (await this.writeLimit(key, item.version, kept)) return;
+      await this.sleep(Math.min(200, 5 * 2 ** Math.min(attempt, 5)) * Math.random());
+    }
+    throw new Error(`limit counter ${key.PK} too contended`);
+  }
+
+  private async writeLimit(
+    key: { PK: string; SK: string },
+    version: number | undefined,
+    entries: LimitItem['entries'],
+  ): Promise<boolean> {
+    const expr = new ExpressionBuilder();
+    return this.conditionally(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: toItem({ ...key, type: 'limit', entries, version: (version ?? 0) + 1 }),
+        ConditionExpression:
+          version === undefined
+            ? 'attribute_not_exists(PK)'
+            : `${expr.name('version')} = ${expr.value(version)}`,
+        ...expr.attributes(),
+      }),
+    );
+  }
+
+  /** The emergency pause: whether all submission to Calypso is stopped, and by whom. */
+  async getPause(): Promise<PauseRecord | undefined> {
+    const got = await this.db.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.pause()),
+        ConsistentRead: true,
+      }),
+    );
+    return got.Item ? strip<PauseRecord>(got.Item) : undefined;
+  }
+
+  /**
+   * Sets the pause; false when it already was in that position (nothing changed). Each change is
+   * kept in the item's history (newest last), the audit trail of the pause.
+   */
+  async setPause(record: PauseRecord): Promise<boolean> {
+    const expr = new ExpressionBuilder();
+    const paused = expr.name('paused');
+    const history = expr.name('history');
+    const { paused: to, ...rest } = record;
+    const sets = Object.entries({ ...rest, paused: to, type: 'control' }).map(
+      ([k, v]) => `${expr.name(k)} = ${expr.value(v)}`,
+    );
+    const removed = (['session', 'reason'] as const).filter((k) => record[k] === undefined);
+    return this.conditionally(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.pause()),
+        UpdateExpression:
+          `SET ${sets.join(', ')}, ${history} = list_append(if_not_exists(${history}, ${expr.value([])}), ${expr.value([record])})` +
+          (removed.length ? ` REMOVE ${removed.map((k) => expr.name(k)).join(', ')}` : ''),
+        ConditionExpression: record.paused
+          ? `attribute_not_exists(${paused}) OR ${paused} = ${expr.value(false)}`
+          : `${paused} = ${expr.value(true)}`,
         ...expr.attributes(),
       }),
     );

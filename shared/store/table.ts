@@ -14,6 +14,8 @@ export const TABLE = {
     byExternalId: { name: 'byExternalId', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
     /** Batches that are not final, by due time; partition key sharded (sparse). */
     openBatches: { name: 'openBatches', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+    /** Payouts awaiting approval, oldest first (sparse; small). */
+    pendingApproval: { name: 'pendingApproval', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
   },
   /** Shards of the open-batch index: the reconciler queries each, so no partition runs hot. */
   openBatchShards: 8,
