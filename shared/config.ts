@@ -30,6 +30,8 @@ const envSchema = z.object({
   CALYPSO_PATH_PREFIX: z._default(z.string(), '/api/v1'),
   CALYPSO_WITHDRAWALS_PATH: z._default(z.string(), '/payout/withdrawal/all'),
   CALYPSO_TIMEOUT_MS: positiveInt(10_000),
+  /** The index of a listing's first page; Calypso does not say (its guide's example shows 1). */
+  CALYPSO_FIRST_PAGE: z._default(z.enum(['0', '1']), '0'),
   /** Secrets Manager secret with the Calypso credentials (AWS); else the variables below. */
   CALYPSO_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
   CALYPSO_API_KEY: z.optional(z.string()),
@@ -65,6 +67,8 @@ export interface Config {
     pathPrefix: string;
     withdrawalsPath: string;
     timeoutMs: number;
+    /** The index of the first page of a withdrawal listing: 0 or 1. */
+    firstPage: 0 | 1;
   };
   credentials:
     | { source: 'secrets-manager'; secretArn: string; cacheTtlMs: number }
@@ -166,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pathPrefix: e.CALYPSO_PATH_PREFIX,
       withdrawalsPath: e.CALYPSO_WITHDRAWALS_PATH,
       timeoutMs: e.CALYPSO_TIMEOUT_MS,
+      firstPage: e.CALYPSO_FIRST_PAGE === '1' ? 1 : 0,
     },
     credentials,
     currencies,

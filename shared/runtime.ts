@@ -91,6 +91,7 @@ export function runtime(): Runtime {
             pathPrefix: config.calypso.pathPrefix,
             withdrawalsPath: config.calypso.withdrawalsPath,
             timeoutMs: config.calypso.timeoutMs,
+            firstPage: config.calypso.firstPage,
             apiKey: creds.apiKey,
             secretKey: creds.secretKey,
             account: creds.account,

@@ -84,6 +84,8 @@ async function main() {
     sandbox = await startCalypsoSandbox({
       port: Number(env.SANDBOX_PORT ?? 0),
       clock: { mode: 'realtime', speed: sandboxSpeed },
+      // The sandbox numbers listing pages as the functions are told Calypso does.
+      firstPage: env.CALYPSO_FIRST_PAGE === '1' ? 1 : 0,
     });
     stops.push(() => sandbox!.close());
     env.CALYPSO_BASE_URL = sandbox.url;

@@ -74,8 +74,23 @@ export interface CalypsoClientDeps {
 }
 
 /**
+ * Every withdrawal state Calypso names. The guide: "you must specify states of payments you want
+ * to get"; a listing without `stateNames` may be refused, so every listing sends these unless the
+ * caller narrows them.
+ */
+export const ALL_WITHDRAWAL_STATE_NAMES: readonly string[] = Object.freeze([
+  'DRAFT',
+  'IN_PROGRESS',
+  'COMPLETED',
+  'REPLACED',
+  'FAILED',
+  'CANCELED',
+]);
+
+/**
  * Selects withdrawals: `dealId` (the mass payout's id) or `idempotencyKey` selects one payout's,
- * `externalId` alone selects across payouts, `stateNames` narrows by state.
+ * `externalId` alone selects across payouts, `stateNames` narrows by state (default: every
+ * state, `ALL_WITHDRAWAL_STATE_NAMES`).
  */
 export type WithdrawalFilter = {
   dealId?: string;
@@ -284,7 +299,7 @@ export class CalypsoClient {
         dealId: filter.dealId === undefined ? undefined : idValue(filter.dealId),
         idempotencyKey: filter.idempotencyKey,
         externalId: filter.externalId,
-        stateNames: filter.stateNames,
+        stateNames: stateNamesOf(filter),
         page: wholeNumber(page, 'page'),
         size: positiveInt(size, 'size'),
       },
@@ -293,10 +308,13 @@ export class CalypsoClient {
   }
 
   /**
-   * Every withdrawal matching the filter: pages from `firstPage` until a page comes back short
-   * (fewer items than the page size). A withdrawal seen on two pages (the list moved while it was
-   * read) appears once, as last seen. Withdrawals are created asynchronously after their payout,
-   * so the list may still be incomplete.
+   * Every withdrawal matching the filter: pages from `firstPage` until `totalElements`
+   * withdrawals are read or a page comes back short (fewer items than the page size), whichever
+   * comes first. A `totalElements` that is missing, or below what was already read (the guide's
+   * own example answers 0 beside two withdrawals), is not believed: then only a short page ends
+   * the listing. A withdrawal seen on two pages (the list moved while it was read) appears once,
+   * as last seen. Withdrawals are created asynchronously after their payout, so the list may
+   * still be incomplete.
    */
   async listWithdrawals(
     filter: WithdrawalFilter,
@@ -311,6 +329,9 @@ export class CalypsoClient {
       // A server that caps the page size says so in `size`: a page that full is not short.
       const fullPage = page.size !== undefined && page.size > 0 ? Math.min(size, page.size) : size;
       if (page.result.length === 0 || page.result.length < fullPage) return [...byId.values()];
+      if (page.totalElements !== undefined && byId.size === page.totalElements) {
+        return [...byId.values()];
+      }
     }
     throw new CalypsoError({
       errorCode: 'too-many-pages',
@@ -620,6 +641,15 @@ function createdSubscriptionSchema(requestId: string): ResponseSchema<WebhookSub
           : value,
       ),
   };
+}
+
+/** The states a listing asks for: the caller's, or every state. Never none (Calypso refuses it). */
+function stateNamesOf(filter: WithdrawalFilter): readonly string[] {
+  if (filter.stateNames === undefined) return ALL_WITHDRAWAL_STATE_NAMES;
+  if (filter.stateNames.length === 0) {
+    throw new RangeError('CalypsoClient: stateNames must name at least one state');
+  }
+  return filter.stateNames;
 }
 
 /** Ids Calypso sent as numbers go back as numbers; anything else as a string. */

@@ -1,5 +1,6 @@
 /** The Calypso Pay client and the helpers that go with it. */
 export {
+  ALL_WITHDRAWAL_STATE_NAMES,
   CalypsoClient,
   parseRetryAfter,
   type CalypsoClientConfig,

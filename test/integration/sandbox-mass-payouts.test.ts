@@ -12,6 +12,7 @@ import {
   allWithdrawals,
   call,
   createMassPayout,
+  listing,
   massPayoutPayload,
   num,
   recipients,
@@ -219,8 +220,13 @@ describe('withdrawals', () => {
     const pages: Json[] = [];
     for (const page of [0, 1, 2, 3]) {
       pages.push(
-        (await call(sandbox, '/payout/withdrawal/all', { dealId: created.id, page, size: 20 }))
-          .json,
+        (
+          await call(
+            sandbox,
+            '/payout/withdrawal/all',
+            listing({ dealId: created.id, page, size: 20 }),
+          )
+        ).json,
       );
     }
     expect(pages.map((p) => [p.page, p.size, p.total, p.totalElements, p.result.length])).toEqual([
@@ -231,12 +237,15 @@ describe('withdrawals', () => {
     ]);
     const addresses = pages.flatMap((p) => p.result.map((w: Json) => w.depositAddress));
     expect(addresses).toEqual(recipients(45).map((r) => r.depositAddress));
-    const defaults = (await call(sandbox, '/payout/withdrawal/all', { dealId: created.id })).json;
+    const defaults = (
+      await call(sandbox, '/payout/withdrawal/all', listing({ dealId: created.id }))
+    ).json;
     expect([defaults.page, defaults.size, defaults.result.length]).toEqual(['0', '20', 20]);
-    const tooBig = await call(sandbox, '/payout/withdrawal/all', {
-      dealId: created.id,
-      size: 1001,
-    });
+    const tooBig = await call(
+      sandbox,
+      '/payout/withdrawal/all',
+      listing({ dealId: created.id, size: 1001 }),
+    );
     expect(tooBig.json.errorCode).toBe('001');
   });
 
@@ -267,11 +276,77 @@ describe('withdrawals', () => {
     expect(await addresses({ dealId: a.id, stateNames: ['FAILED'] })).toEqual(['a2']);
     expect(await addresses({ stateNames: ['COMPLETED', 'FAILED'] })).toEqual(['a1', 'a2', 'b1']);
     expect(await addresses({ dealId: 'no-such-payout' })).toEqual([]);
-    const badState = await call(sandbox, '/payout/withdrawal/all', { stateNames: ['DONE'] });
-    expect(badState.json.errorCode).toBe('001');
+    expect(await addresses({ dealId: a.id, stateNames: ['DRAFT', 'IN_PROGRESS'] })).toEqual([]);
     // The guide's other name for the same search.
-    const find = await call(sandbox, '/payout/withdrawal/find', { externalId: 'only-a' });
+    const find = await call(sandbox, '/payout/withdrawal/find', listing({ externalId: 'only-a' }));
     expect(find.json.result.map((w: Json) => w.state)).toEqual(['FAILED']);
+  });
+});
+
+describe('withdrawal listings name their states', () => {
+  it('refuses a listing without stateNames, with none, or with an unknown one (001)', async () => {
+    const created = (await createMassPayout(sandbox, uuid(25), recipients(2))).json;
+    await sandbox.advance(TIMINGS.withdrawalsCreatedAfterMs);
+    for (const payload of [
+      { dealId: created.id },
+      { dealId: created.id, stateNames: [] },
+      { dealId: created.id, stateNames: ['DRAFT', 'DONE'] },
+    ]) {
+      for (const path of ['/payout/withdrawal/all', '/payout/withdrawal/find']) {
+        const answer = await call(sandbox, path, payload);
+        expect([answer.status, answer.json.errorCode]).toEqual([400, '001']);
+      }
+    }
+    const all = await call(sandbox, '/payout/withdrawal/all', listing({ dealId: created.id }));
+    expect(all.json.result.map((w: Json) => w.state)).toEqual(['DRAFT', 'DRAFT']);
+    expect(all.json.totalElements).toBe('2');
+  });
+
+  it('counts only the states asked for, in totalElements too', async () => {
+    sandbox.faults.failAddresses(['0xaddr2']);
+    const created = (await createMassPayout(sandbox, uuid(26), recipients(3))).json;
+    await sandbox.advance(13_000);
+    const only = async (stateNames: string[]) =>
+      (await call(sandbox, '/payout/withdrawal/all', { dealId: created.id, stateNames })).json;
+    const failed = await only(['FAILED']);
+    expect(failed.result.map((w: Json) => w.depositAddress)).toEqual(['0xaddr2']);
+    expect([failed.total, failed.totalElements]).toEqual(['1', '1']);
+    const draft = await only(['DRAFT']);
+    expect([draft.result, draft.total, draft.totalElements]).toEqual([[], '0', '0']);
+    expect((await only(['COMPLETED', 'REPLACED'])).totalElements).toBe('2');
+  });
+
+  it('can number pages from 1, refusing page 0', async () => {
+    const fromOne = await startTestSandbox({ firstPage: 1 });
+    try {
+      const created = (await createMassPayout(fromOne, uuid(27), recipients(5))).json;
+      await fromOne.advance(TIMINGS.withdrawalsCreatedAfterMs);
+      const page = async (n: number | undefined) =>
+        call(
+          fromOne,
+          '/payout/withdrawal/all',
+          listing({ dealId: created.id, size: 2, ...(n === undefined ? {} : { page: n }) }),
+        );
+      const answers = [await page(1), await page(2), await page(3), await page(4)];
+      expect(answers.map((a) => [a.json.page, a.json.result.length])).toEqual([
+        ['1', 2],
+        ['2', 2],
+        ['3', 1],
+        ['4', 0],
+      ]);
+      expect(answers.flatMap((a) => a.json.result.map((w: Json) => w.depositAddress))).toEqual(
+        recipients(5).map((r) => r.depositAddress),
+      );
+      expect((await page(undefined)).json.page).toBe('1');
+      const zero = await page(0);
+      expect([zero.status, zero.json.errorCode]).toEqual([400, '001']);
+    } finally {
+      await fromOne.close();
+    }
+  });
+
+  it('refuses a firstPage other than 0 or 1', async () => {
+    await expect(startTestSandbox({ firstPage: 2 as 1 })).rejects.toThrow(/firstPage/);
   });
 });
 
@@ -315,7 +390,7 @@ describe('lifecycle on the sandbox clock', () => {
     );
   });
 
-  it('ends PARTIAL when some payments failed (failing addresses get no hash and their funds back)', async () => {
+  it('ends COMPLETED, by the guide, when some payments completed and some failed (failing addresses get no hash and their funds back)', async () => {
     sandbox.faults.failAddresses(['0xaddr2']);
     const created = (await createMassPayout(sandbox, uuid(31), recipients(3))).json;
     await sandbox.advance(3_000);
@@ -326,7 +401,7 @@ describe('lifecycle on the sandbox clock', () => {
       ['IN_PROGRESS', false],
     ]);
     await sandbox.advance(10_000);
-    expect((await getMass({ id: created.id })).json.state).toBe('PARTIAL');
+    expect((await getMass({ id: created.id })).json.state).toBe('COMPLETED');
     const done = await allWithdrawals(sandbox, { dealId: created.id });
     expect(done.map((w: Json) => w.state)).toEqual(['COMPLETED', 'FAILED', 'COMPLETED']);
     // Only 1.5 + 3.5 and their fees (0.0075 + 0.0175) left the balance.
@@ -341,27 +416,30 @@ describe('lifecycle on the sandbox clock', () => {
     expect(sandbox.inspect.balances().USDT).toBe('1000000000');
   });
 
-  it('can follow the older guide instead: COMPLETED although some payments failed', async () => {
-    const older = await startTestSandbox({ mixedOutcomeState: 'COMPLETED' });
+  it('can end PARTIAL instead when some payments failed, with mixedOutcomeState', async () => {
+    const partial = await startTestSandbox({ mixedOutcomeState: 'PARTIAL' });
     try {
-      older.faults.failAddresses(['0xaddr1']);
-      const created = (await createMassPayout(older, uuid(33), recipients(2))).json;
-      await older.advance(13_000);
-      expect((await call(older, '/payout/mass', { id: created.id })).json.state).toBe('COMPLETED');
-      expect(older.inspect.massPayouts()[0]!.withdrawals.map((w) => w.state)).toEqual([
+      partial.faults.failAddresses(['0xaddr1']);
+      const created = (await createMassPayout(partial, uuid(33), recipients(2))).json;
+      await partial.advance(13_000);
+      expect((await call(partial, '/payout/mass', { id: created.id })).json.state).toBe('PARTIAL');
+      expect(partial.inspect.massPayouts()[0]!.withdrawals.map((w) => w.state)).toEqual([
         'FAILED',
         'COMPLETED',
       ]);
     } finally {
-      await older.close();
+      await partial.close();
     }
   });
 
   it('aggregates withdrawal states by the guide’s rule', () => {
     const cases: [WithdrawalState[], string | undefined][] = [
       [['COMPLETED', 'COMPLETED'], 'COMPLETED'],
-      [['COMPLETED', 'FAILED'], 'PARTIAL'],
+      [['COMPLETED', 'FAILED'], 'COMPLETED'],
+      [['FAILED', 'COMPLETED', 'FAILED'], 'COMPLETED'],
+      [['COMPLETED', 'FAILED', 'CANCELED'], 'COMPLETED'],
       [['COMPLETED', 'CANCELED'], 'COMPLETED'],
+      [['REPLACED', 'COMPLETED'], 'COMPLETED'],
       [['FAILED', 'FAILED'], 'FAILED'],
       [['FAILED', 'CANCELED'], 'FAILED'],
       [['CANCELED'], 'CANCELED'],
@@ -370,9 +448,12 @@ describe('lifecycle on the sandbox clock', () => {
       [[], undefined],
     ];
     for (const [states, expected] of cases) {
-      expect(aggregatePayoutState(states, 'PARTIAL')).toBe(expected);
+      expect(aggregatePayoutState(states, 'COMPLETED')).toBe(expected);
     }
-    expect(aggregatePayoutState(['COMPLETED', 'FAILED'], 'COMPLETED')).toBe('COMPLETED');
+    // PARTIAL only where completed and failed payments meet.
+    expect(aggregatePayoutState(['COMPLETED', 'FAILED'], 'PARTIAL')).toBe('PARTIAL');
+    expect(aggregatePayoutState(['COMPLETED', 'CANCELED'], 'PARTIAL')).toBe('COMPLETED');
+    expect(aggregatePayoutState(['FAILED', 'CANCELED'], 'PARTIAL')).toBe('FAILED');
   });
 
   it('sends nothing before executionDate', async () => {
@@ -495,7 +576,7 @@ describe('exact amounts', () => {
     ).json;
     expect(created.totalCalypsoFee).toBe('617283.945617283945061728');
     await sandbox.advance(TIMINGS.withdrawalsCreatedAfterMs);
-    const answer = await call(sandbox, '/payout/withdrawal/all', { dealId: created.id });
+    const answer = await call(sandbox, '/payout/withdrawal/all', listing({ dealId: created.id }));
     expect(answer.text).toContain('"amount":123456789.123456789012345678,');
     expect(answer.text).toContain('"calypsoFee":617283.945617283945061728,');
     expect(answer.text).toContain('"amount":0.000000000000000001,');

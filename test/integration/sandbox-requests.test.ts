@@ -13,6 +13,7 @@ import {
 import {
   call,
   envelope,
+  listing,
   massPayoutPayload,
   recipients,
   startTestSandbox,
@@ -223,7 +224,7 @@ describe('configuration', () => {
     try {
       expect((await call(custom, '/account')).status).toBe(200);
       for (const path of ['/payout/withdrawals/search', '/payout/withdrawal/find']) {
-        const answer = await call(custom, path, { externalId: 'nobody' });
+        const answer = await call(custom, path, listing({ externalId: 'nobody' }));
         expect(answer.status).toBe(200);
         expect(answer.json.totalElements).toBe('0');
       }

@@ -146,6 +146,14 @@ export async function createMassPayout(
   return call(sandbox, '/payout/mass/create', massPayoutPayload(idempotencyKey, list, extra));
 }
 
+/** Every withdrawal state: a listing must name the states it wants (the guide). */
+export const ALL_STATES = ['DRAFT', 'IN_PROGRESS', 'COMPLETED', 'REPLACED', 'FAILED', 'CANCELED'];
+
+/** A withdrawal listing's payload: the filter, asking for every state unless it names some. */
+export function listing(filter: Record<string, unknown>): Record<string, unknown> {
+  return { stateNames: ALL_STATES, ...filter };
+}
+
 /** Every withdrawal of a payout, reading page after page until a short one. */
 export async function allWithdrawals(
   sandbox: CalypsoSandbox,
@@ -154,7 +162,11 @@ export async function allWithdrawals(
 ): Promise<Json[]> {
   const all: Json[] = [];
   for (let page = 0; ; page++) {
-    const answer = await call(sandbox, '/payout/withdrawal/all', { ...filter, page, size });
+    const answer = await call(
+      sandbox,
+      '/payout/withdrawal/all',
+      listing({ ...filter, page, size }),
+    );
     if (answer.status !== 200) throw new Error(`withdrawals: ${answer.status} ${answer.text}`);
     all.push(...(answer.json.result as Json[]));
     if (answer.json.result.length < size) return all;

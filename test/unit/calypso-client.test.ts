@@ -671,16 +671,19 @@ describe('listWithdrawals paging', () => {
   const ALL = [1, 2, 3, 4, 5].map(withdrawal);
   const path = `${P}/payout/withdrawal/all`;
 
-  /** Serves `items` in pages as asked, the page index counted from `first`. */
-  function pages(items: string[], first = 0, cap = Infinity) {
+  /**
+   * Serves `items` in pages as asked, the page index counted from `first`; `totalElements` is
+   * the item count unless given (`null`: left out).
+   */
+  function pages(items: string[], first = 0, cap = Infinity, totalElements?: number | null) {
     return (request: StubRequest): StubReply => {
       const payload = payloadOf(request) as { page: string; size: string };
       const size = Math.min(Number(payload.size), cap);
       const index = Number(payload.page) - first;
       const slice = items.slice(index * size, index * size + size);
-      return ok(
-        `{"result":[${slice.join(',')}],"page":${payload.page},"size":${size},"totalElements":${items.length}}`,
-      );
+      const total =
+        totalElements === null ? '' : `,"totalElements":${totalElements ?? items.length}`;
+      return ok(`{"result":[${slice.join(',')}],"page":${payload.page},"size":${size}${total}}`);
     };
   }
 
@@ -695,10 +698,48 @@ describe('listWithdrawals paging', () => {
     expect(payloadOf(stub.requests[0] as StubRequest)['dealId']).toBe('987');
   });
 
-  it('asks for one more page when the last one is exactly full', async () => {
+  it('stops once totalElements withdrawals are read, even on a full page', async () => {
     stub.reply(path, pages(ALL.slice(0, 4)));
     const list = await harness().client.listWithdrawals({ idempotencyKey: KEY }, { pageSize: 2 });
+    expect(list.map((w) => w.id)).toEqual(['1', '2', '3', '4']);
+    expect(stub.requests.map((r) => payloadOf(r)['page'])).toEqual(['0', '1']);
+  });
+
+  it('stops on a short page before totalElements are read (the list is still growing)', async () => {
+    stub.reply(path, pages(ALL.slice(0, 3), 0, Infinity, 10));
+    const list = await harness().client.listWithdrawals({ dealId: '987' }, { pageSize: 2 });
+    expect(list).toHaveLength(3);
+    expect(stub.requests).toHaveLength(2);
+  });
+
+  it('without totalElements, asks for one more page when the last one is exactly full', async () => {
+    stub.reply(path, pages(ALL.slice(0, 4), 0, Infinity, null));
+    const list = await harness().client.listWithdrawals({ idempotencyKey: KEY }, { pageSize: 2 });
     expect(list).toHaveLength(4);
+    expect(stub.requests).toHaveLength(3);
+  });
+
+  it('does not believe a totalElements below what was read (the guide’s example answers 0)', async () => {
+    stub.reply(path, pages(ALL, 0, Infinity, 0));
+    const list = await harness().client.listWithdrawals({ dealId: '987' }, { pageSize: 2 });
+    expect(list).toHaveLength(5);
+    expect(stub.requests).toHaveLength(3);
+  });
+
+  it('asks for every withdrawal state unless narrowed, and never for none', async () => {
+    stub.reply(path, pages(ALL));
+    const { client } = harness();
+    await client.listWithdrawals({ dealId: '987' });
+    await client.listWithdrawalsPage({ dealId: '987' }, 0, 10);
+    await client.listWithdrawals({ dealId: '987', stateNames: ['FAILED'] });
+    expect(stub.requests.map((r) => r.rawBody.match(/"stateNames":(\[[^\]]*\])/)?.[1])).toEqual([
+      '["DRAFT","IN_PROGRESS","COMPLETED","REPLACED","FAILED","CANCELED"]',
+      '["DRAFT","IN_PROGRESS","COMPLETED","REPLACED","FAILED","CANCELED"]',
+      '["FAILED"]',
+    ]);
+    await expect(client.listWithdrawals({ dealId: '987', stateNames: [] })).rejects.toThrow(
+      RangeError,
+    );
     expect(stub.requests).toHaveLength(3);
   });
 

@@ -44,6 +44,17 @@ describe('derivePayoutState', () => {
     );
   });
 
+  it('says a mass payout Calypso ended COMPLETED with failed payments among them COMPLETED_WITH_FAILURES', () => {
+    // The guide: "The mass payout can have state COMPLETED but some payments could finish with errors."
+    expect(derivePayoutState([b('FINAL', { COMPLETED: 2, FAILED: 1 }, 'COMPLETED')])).toBe(
+      'COMPLETED_WITH_FAILURES',
+    );
+    expect(derivePayoutState([b('FINAL', { COMPLETED: 2, CANCELED: 1 }, 'COMPLETED')])).toBe(
+      'COMPLETED_WITH_FAILURES',
+    );
+    expect(derivePayoutState([b('FINAL', { COMPLETED: 3 }, 'COMPLETED')])).toBe('COMPLETED');
+  });
+
   it('is FAILED, CANCELED or REJECTED when nothing was paid', () => {
     expect(derivePayoutState([b('FINAL', { FAILED: 3 }), b('FINAL', { CANCELED: 1 })])).toBe(
       'FAILED',

@@ -45,6 +45,8 @@ export interface CalypsoApiDeps {
   clock: SandboxClock;
   currencies: CurrencyRegistry;
   withdrawalsPath: string;
+  /** The index of the first page of a listing: 0 or 1. */
+  firstPage: 0 | 1;
 }
 
 const MAX_PAGE_SIZE = 1000;
@@ -253,13 +255,17 @@ function listWithdrawals(deps: CalypsoApiDeps, account: AccountState, payload: J
   const dealId = fields.optionalId('dealId');
   const idempotencyKey = fields.optionalString('idempotencyKey', 100);
   const externalId = fields.optionalString('externalId', 200);
+  // The guide: "you must specify states of payments you want to get".
   const stateNames = fields.optionalStringArray('stateNames');
-  for (const state of stateNames ?? []) {
+  if (stateNames === undefined) throw badRequest('payload.stateNames is required');
+  if (stateNames.length === 0) throw badRequest('payload.stateNames must name a state');
+  for (const state of stateNames) {
     if (!(WITHDRAWAL_STATES as readonly string[]).includes(state)) {
       throw badRequest(`payload.stateNames: unknown state ${state}`);
     }
   }
-  const page = fields.optionalInteger('page', 0, 1_000_000) ?? 0;
+  const { firstPage } = deps;
+  const page = fields.optionalInteger('page', firstPage, 1_000_000) ?? firstPage;
   const size = fields.optionalInteger('size', 1, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE;
 
   // dealId and idempotencyKey select a payout (both: the same one); externalId alone searches
@@ -277,9 +283,10 @@ function listWithdrawals(deps: CalypsoApiDeps, account: AccountState, payload: J
       w.account === account.account &&
       (dealIds === undefined || dealIds.has(w.dealId)) &&
       (externalId === undefined || w.externalId === externalId) &&
-      (stateNames === undefined || stateNames.length === 0 || stateNames.includes(w.state)),
+      stateNames.includes(w.state),
   );
-  const result = matching.slice(page * size, page * size + size);
+  const skip = (page - firstPage) * size;
+  const result = matching.slice(skip, skip + size);
   return {
     result: result.map((w) => withdrawalView(w, account)),
     page,

@@ -50,6 +50,8 @@ export async function startCalypsoSandbox(options: SandboxOptions = {}): Promise
     options.withdrawalsPath ?? '/payout/withdrawal/all',
     'withdrawalsPath',
   );
+  const firstPage = options.firstPage ?? 0;
+  if (firstPage !== 0 && firstPage !== 1) throw new SandboxUsageError('firstPage must be 0 or 1');
   const timings: LifecycleTimings = { ...DEFAULT_TIMINGS, ...definedOnly(options.timings ?? {}) };
   for (const [name, ms] of Object.entries(timings)) checkDuration(ms, `timings.${name}`);
   const retryScheduleMs = options.webhookRetryScheduleMs ?? CALYPSO_RETRY_SCHEDULE_MS;
@@ -96,7 +98,7 @@ export async function startCalypsoSandbox(options: SandboxOptions = {}): Promise
     webhooks,
     timings,
     feePercentage,
-    mixedOutcomeState: options.mixedOutcomeState ?? 'PARTIAL',
+    mixedOutcomeState: options.mixedOutcomeState ?? 'COMPLETED',
   });
   const requests = new RequestLog();
 
@@ -125,7 +127,7 @@ export async function startCalypsoSandbox(options: SandboxOptions = {}): Promise
   const built: { sandbox?: CalypsoSandbox } = {};
   const server = new SandboxServer({
     pathPrefix,
-    routes: calypsoRoutes({ store, engine, ids, clock, currencies, withdrawalsPath }),
+    routes: calypsoRoutes({ store, engine, ids, clock, currencies, withdrawalsPath, firstPage }),
     store,
     clock,
     faults,

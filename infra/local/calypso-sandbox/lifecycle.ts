@@ -41,8 +41,13 @@ export interface LifecycleTimings {
 
 /**
  * The mass payout's state once none of its withdrawals is still moving, by the guide's rule
- * (calypso-api.md §4), except that completed and failed together give `mixedOutcome`.
- * Undefined while any withdrawal is DRAFT or IN_PROGRESS: the payout stays IN_PROGRESS.
+ * (calypso-api.md §4), in its order:
+ *   1. none IN_PROGRESS, at least one COMPLETED             -> COMPLETED (failed ones or not)
+ *   2. none IN_PROGRESS/COMPLETED, at least one FAILED      -> FAILED
+ *   3. none IN_PROGRESS/COMPLETED/FAILED, one CANCELED      -> CANCELED
+ * `mixedOutcome: 'PARTIAL'` turns rule 1 into PARTIAL when some payments also failed.
+ * Undefined while any withdrawal is DRAFT or IN_PROGRESS (the guide: a payout waiting on a
+ * validation error "remains in state IN_PROGRESS"), and when no rule applies.
  */
 export function aggregatePayoutState(
   states: readonly WithdrawalState[],
@@ -51,7 +56,7 @@ export function aggregatePayoutState(
   if (states.length === 0 || !states.every(isTerminalWithdrawalState)) return undefined;
   const completed = states.includes('COMPLETED');
   const failed = states.includes('FAILED');
-  if (completed) return failed ? mixedOutcome : 'COMPLETED';
+  if (completed) return failed && mixedOutcome === 'PARTIAL' ? 'PARTIAL' : 'COMPLETED';
   if (failed) return 'FAILED';
   if (states.includes('CANCELED')) return 'CANCELED';
   return undefined;

@@ -47,6 +47,11 @@ export interface SandboxOptions {
   pathPrefix?: string;
   /** Default `/payout/withdrawal/all`; `/payout/withdrawal/find` is answered as well. */
   withdrawalsPath?: string;
+  /**
+   * The index of a listing's first page: 0 (default) or 1, as the guide's example answers
+   * `"page": 1`. A page below it is refused with `001`.
+   */
+  firstPage?: 0 | 1;
   /** Default: one account with the documented test-vector keys, account `sandbox-account`. */
   accounts?: SandboxAccount[];
   /**
@@ -65,8 +70,9 @@ export interface SandboxOptions {
   /** How long one webhook POST may take (real ms) before it counts as failed. Default 10 s. */
   webhookTimeoutMs?: number;
   /**
-   * The mass payout's final state when some payments completed and some failed. Newer Calypso
-   * documentation names `PARTIAL`; the older guide's rule gives `COMPLETED`. Default `PARTIAL`.
+   * The mass payout's final state when some payments completed and some failed. The guide's
+   * rule gives `COMPLETED` (the default); `PARTIAL`, a state Calypso also names, is available
+   * for clients that must cope with it.
    */
   mixedOutcomeState?: 'PARTIAL' | 'COMPLETED';
   /** Calypso's fee as a percentage of each payment, a decimal string. Default `0.5`. */

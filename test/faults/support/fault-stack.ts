@@ -89,6 +89,7 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       secretKey: account.secretKey,
       account: account.account,
       timeoutMs: rt.config.calypso.timeoutMs,
+      firstPage: rt.config.calypso.firstPage,
     },
     {
       now: () => base.sandbox.now(),
