@@ -28,14 +28,17 @@ const envSchema = z.object({
   CALYPSO_PATH_PREFIX: z._default(z.string(), '/api/v1'),
   CALYPSO_WITHDRAWALS_PATH: z._default(z.string(), '/payout/withdrawal/all'),
   CALYPSO_TIMEOUT_MS: positiveInt(10_000),
-  /** Secrets Manager secret with the Calypso credentials (AWS); else the variables below. */
+  /** Secrets Manager secret with the Calypso API signing key (AWS); else the variables below. */
   CALYPSO_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
+  /** Secrets Manager secret with the webhook verification keys (AWS); else the variables below. */
+  CALYPSO_WEBHOOK_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
   CALYPSO_API_KEY: z.optional(z.string()),
   CALYPSO_SECRET_KEY: z.optional(z.string()),
   CALYPSO_ACCOUNT: z.optional(z.string()),
   CALYPSO_WEBHOOK_PUBLIC_KEY: z.optional(z.string()),
   CALYPSO_WEBHOOK_SECRET_KEY: z.optional(z.string()),
   SECRET_CACHE_TTL_MS: positiveInt(300_000),
+  WEBHOOK_KEYS_REFRESH_MIN_INTERVAL_MS: positiveInt(30_000),
   CURRENCY_OVERRIDES: z.optional(z.string()),
   MAX_RECIPIENTS: positiveInt(10_000),
   MAX_BODY_BYTES: positiveInt(5_000_000),
@@ -47,6 +50,7 @@ const envSchema = z.object({
   RECONCILE_CONCURRENCY: positiveInt(8),
   WEBHOOK_RETENTION_DAYS: positiveInt(400),
   SUBMIT_FUNCTION_NAME: z.optional(z.string()),
+  BALANCES_FUNCTION_NAME: z.optional(z.string()),
   EVENT_BUS_NAME: z.optional(z.string()),
 });
 
@@ -58,9 +62,25 @@ export interface Config {
     withdrawalsPath: string;
     timeoutMs: number;
   };
+  /**
+   * The API signing key. `none` in a function that was given no access to it (on AWS only the
+   * functions that call Calypso get it); using it there fails, naming the reason.
+   */
   credentials:
     | { source: 'secrets-manager'; secretArn: string; cacheTtlMs: number }
-    | { source: 'environment'; value: CalypsoCredentials };
+    | { source: 'environment'; value: CalypsoCredentials }
+    | { source: 'none' };
+  /** The webhook subscriptions' keys, kept apart from the signing key (only the webhook reads them). */
+  webhookKeys:
+    | {
+        source: 'secrets-manager';
+        secretArn: string;
+        cacheTtlMs: number;
+        /** An unknown Key header re-reads the secret at most this often per container. */
+        refreshMinIntervalMs: number;
+      }
+    | { source: 'environment'; value: WebhookKey[] }
+    | { source: 'none' };
   currencies: CurrencyRegistry;
   maxRecipients: number;
   maxBodyBytes: number;
@@ -74,15 +94,22 @@ export interface Config {
   reconcileConcurrency: number;
   webhookRetentionSeconds: number;
   submitFunctionName?: string;
+  /** The get-balances function, read by a dry run that has no signing key of its own. */
+  balancesFunctionName?: string;
   eventBusName?: string;
 }
 
+/** What signs Calypso API requests. */
 export interface CalypsoCredentials {
   apiKey: string;
   secretKey: string;
   account: string;
-  /** Webhook subscription keys; several during a rotation. */
-  webhookKeys: { publicKey: string; secretKey: string }[];
+}
+
+/** One webhook subscription's keys; several are accepted at once during a rotation. */
+export interface WebhookKey {
+  publicKey: string;
+  secretKey: string;
 }
 
 export class ConfigError extends Error {
@@ -111,7 +138,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
 
-  let credentials: Config['credentials'] | undefined;
+  const apiEnv = [e.CALYPSO_API_KEY, e.CALYPSO_SECRET_KEY, e.CALYPSO_ACCOUNT];
+  let credentials: Config['credentials'] = { source: 'none' };
   if (e.CALYPSO_SECRET_ARN) {
     credentials = {
       source: 'secrets-manager',
@@ -119,25 +147,38 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       cacheTtlMs: e.SECRET_CACHE_TTL_MS,
     };
   } else if (e.CALYPSO_API_KEY && e.CALYPSO_SECRET_KEY && e.CALYPSO_ACCOUNT) {
-    const webhookKeys =
-      e.CALYPSO_WEBHOOK_PUBLIC_KEY && e.CALYPSO_WEBHOOK_SECRET_KEY
-        ? [{ publicKey: e.CALYPSO_WEBHOOK_PUBLIC_KEY, secretKey: e.CALYPSO_WEBHOOK_SECRET_KEY }]
-        : [];
     credentials = {
       source: 'environment',
       value: {
         apiKey: e.CALYPSO_API_KEY,
         secretKey: e.CALYPSO_SECRET_KEY,
         account: e.CALYPSO_ACCOUNT,
-        webhookKeys,
       },
     };
-  } else {
+  } else if (apiEnv.some(Boolean)) {
     problems.push(
-      'Calypso credentials: set CALYPSO_SECRET_ARN, or CALYPSO_API_KEY, CALYPSO_SECRET_KEY and CALYPSO_ACCOUNT',
+      'Calypso credentials: set all of CALYPSO_API_KEY, CALYPSO_SECRET_KEY and CALYPSO_ACCOUNT, or CALYPSO_SECRET_ARN',
     );
   }
-  if (problems.length > 0 || !credentials) throw new ConfigError(problems);
+
+  let webhookKeys: Config['webhookKeys'] = { source: 'none' };
+  if (e.CALYPSO_WEBHOOK_SECRET_ARN) {
+    webhookKeys = {
+      source: 'secrets-manager',
+      secretArn: e.CALYPSO_WEBHOOK_SECRET_ARN,
+      cacheTtlMs: e.SECRET_CACHE_TTL_MS,
+      refreshMinIntervalMs: e.WEBHOOK_KEYS_REFRESH_MIN_INTERVAL_MS,
+    };
+  } else if (e.CALYPSO_WEBHOOK_PUBLIC_KEY && e.CALYPSO_WEBHOOK_SECRET_KEY) {
+    webhookKeys = {
+      source: 'environment',
+      value: [{ publicKey: e.CALYPSO_WEBHOOK_PUBLIC_KEY, secretKey: e.CALYPSO_WEBHOOK_SECRET_KEY }],
+    };
+  } else if (credentials.source === 'environment') {
+    // Locally, before the webhook is registered: no keys yet, every delivery is refused.
+    webhookKeys = { source: 'environment', value: [] };
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
 
   return {
     tableName: e.TABLE_NAME,
@@ -148,6 +189,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeoutMs: e.CALYPSO_TIMEOUT_MS,
     },
     credentials,
+    webhookKeys,
     currencies,
     maxRecipients: e.MAX_RECIPIENTS,
     maxBodyBytes: e.MAX_BODY_BYTES,
@@ -159,6 +201,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reconcileConcurrency: e.RECONCILE_CONCURRENCY,
     webhookRetentionSeconds: e.WEBHOOK_RETENTION_DAYS * 86_400,
     ...(e.SUBMIT_FUNCTION_NAME ? { submitFunctionName: e.SUBMIT_FUNCTION_NAME } : {}),
+    ...(e.BALANCES_FUNCTION_NAME ? { balancesFunctionName: e.BALANCES_FUNCTION_NAME } : {}),
     ...(e.EVENT_BUS_NAME ? { eventBusName: e.EVENT_BUS_NAME } : {}),
   };
 }
