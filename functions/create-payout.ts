@@ -3,10 +3,11 @@ import { apiHandler } from '../shared/http/api-handler.js';
 import { callerIdentity, header, json } from '../shared/http/middleware.js';
 import { createPayout } from '../shared/payouts/create-payout.js';
 import { createDeps, runtime, useAwsAdapters } from '../shared/runtime.js';
-import { readSecret } from '../shared/aws/secrets-manager.js';
+import { balancesFunctionCalypso } from '../shared/aws/balances-function.js';
 import { lambdaSubmitTrigger } from '../shared/aws/lambda-trigger.js';
 
-useAwsAdapters({ readSecret, submitTrigger: lambdaSubmitTrigger });
+// No signing key here: the dry run reads the balance through the get-balances function.
+useAwsAdapters({ submitTrigger: lambdaSubmitTrigger, balancesFunction: balancesFunctionCalypso });
 
 export const handler = apiHandler(
   async (event) => {

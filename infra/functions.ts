@@ -29,10 +29,14 @@ export interface FunctionAccess {
   table: readonly TableAction[];
   /** Global secondary indexes it queries. */
   indexes: readonly IndexKey[];
-  /** Reads the Calypso credentials secret (signs requests or verifies webhooks). */
-  secret: boolean;
+  /** Reads the Calypso API signing key (signs requests to Calypso). */
+  signingKey: boolean;
+  /** Reads the webhook subscriptions' keys (verifies Calypso's webhooks). */
+  webhookKeys: boolean;
   /** Async-invokes the submit function. */
   invokeSubmit: boolean;
+  /** Invokes the get-balances function (reads balances without holding the signing key). */
+  invokeBalances: boolean;
   /** Publishes domain events to the stack's event bus. */
   publishEvents: boolean;
 }
@@ -46,8 +50,10 @@ export interface FunctionSpec {
 const NONE: FunctionAccess = {
   table: [],
   indexes: [],
-  secret: false,
+  signingKey: false,
+  webhookKeys: false,
   invokeSubmit: false,
+  invokeBalances: false,
   publishEvents: false,
 };
 const READ: readonly TableAction[] = ['GetItem', 'Query'];
@@ -73,8 +79,8 @@ export const FUNCTION_SPECS: Readonly<Record<string, FunctionSpec>> = {
     access: {
       ...NONE,
       table: WRITE,
-      // Only the dry run reads the account balance from Calypso.
-      secret: true,
+      // No signing key: the dry run reads the balance through get-balances.
+      invokeBalances: true,
       invokeSubmit: true,
       publishEvents: true,
     },
@@ -102,18 +108,18 @@ export const FUNCTION_SPECS: Readonly<Record<string, FunctionSpec>> = {
   'get-balances': {
     memoryMb: 256,
     timeoutSeconds: API_TIMEOUT_SECONDS,
-    access: { ...NONE, secret: true },
+    access: { ...NONE, signingKey: true },
   },
   'calypso-webhook': {
     memoryMb: 256,
     timeoutSeconds: 10,
-    access: { ...NONE, table: WRITE, secret: true, publishEvents: true },
+    access: { ...NONE, table: WRITE, webhookKeys: true, publishEvents: true },
   },
   'retry-failed': {
     memoryMb: 512,
     timeoutSeconds: API_TIMEOUT_SECONDS,
     // Reads the failed payments again at Calypso before re-paying any.
-    access: { ...NONE, table: WRITE, secret: true, invokeSubmit: true, publishEvents: true },
+    access: { ...NONE, table: WRITE, signingKey: true, invokeSubmit: true, publishEvents: true },
   },
   'submit-payouts': {
     memoryMb: 512,
@@ -122,7 +128,7 @@ export const FUNCTION_SPECS: Readonly<Record<string, FunctionSpec>> = {
     access: {
       ...NONE,
       table: WRITE,
-      secret: true,
+      signingKey: true,
       publishEvents: true,
     },
   },
@@ -134,11 +140,14 @@ export const FUNCTION_SPECS: Readonly<Record<string, FunctionSpec>> = {
       ...NONE,
       table: WRITE,
       indexes: ['openBatches'],
-      secret: true,
+      signingKey: true,
       publishEvents: true,
     },
   },
 };
+
+/** The handler that reads balances for functions without the signing key (create-payout's dry run). */
+export const BALANCES_HANDLER = 'get-balances';
 
 /**
  * The spec of a handler, or for a route handler without an entry: read-only on the base table

@@ -3,6 +3,7 @@
  * so a bad value fails `cdk synth` instead of a function's cold start.
  */
 import { parseAccess } from '../shared/config.js';
+import { isIPv4, isIPv6 } from 'node:net';
 import { CurrencyRegistry, currencyOverridesSchema } from '../shared/domain/currencies.js';
 
 export interface StackSettings {
@@ -21,6 +22,15 @@ export interface StackSettings {
   reconcileRateMinutes: number;
   alarmEmail?: string;
   throttle: { rateLimit: number; burstLimit: number };
+  /** Calypso's webhook route under a flood: its own limits, and WAF in front of it. */
+  webhook: {
+    /** POST /webhooks/calypso's own method throttling. */
+    throttle: { rateLimit: number; burstLimit: number };
+    /** Requests per source IP per 5 minutes to the webhook path before WAF blocks that source. */
+    wafRateLimit: number;
+    /** When not empty, WAF blocks webhook requests from any other source (CIDR blocks). */
+    allowedCidrs: string[];
+  };
 }
 
 /** The context keys this app reads, with what each means (the deploy guide lists them too). */
@@ -36,6 +46,10 @@ export const CONTEXT_KEYS = {
   alarmEmail: 'alarmEmail',
   apiRateLimit: 'apiRateLimit',
   apiBurstLimit: 'apiBurstLimit',
+  webhookRateLimit: 'webhookRateLimit',
+  webhookBurstLimit: 'webhookBurstLimit',
+  webhookWafRateLimit: 'webhookWafRateLimit',
+  webhookAllowedCidrs: 'webhookAllowedCidrs',
 } as const;
 
 export const DEFAULTS = {
@@ -44,6 +58,10 @@ export const DEFAULTS = {
   reconcileRateMinutes: 1,
   apiRateLimit: 50,
   apiBurstLimit: 100,
+  webhookRateLimit: 25,
+  webhookBurstLimit: 50,
+  /** 5 per second on average from one source: one source alone cannot use up the throttle. */
+  webhookWafRateLimit: 1500,
 } as const;
 
 export class SettingsError extends Error {
@@ -135,6 +153,27 @@ export function readSettings(context: (key: string) => unknown): StackSettings {
   const rateLimit = whole(CONTEXT_KEYS.apiRateLimit, DEFAULTS.apiRateLimit, 1, 10_000);
   const burstLimit = whole(CONTEXT_KEYS.apiBurstLimit, DEFAULTS.apiBurstLimit, 1, 5_000);
 
+  const webhookRateLimit = whole(
+    CONTEXT_KEYS.webhookRateLimit,
+    DEFAULTS.webhookRateLimit,
+    1,
+    10_000,
+  );
+  const webhookBurstLimit = whole(
+    CONTEXT_KEYS.webhookBurstLimit,
+    DEFAULTS.webhookBurstLimit,
+    1,
+    5_000,
+  );
+  // WAF's own bounds for a rate-based rule over its default 5-minute window.
+  const wafRateLimit = whole(
+    CONTEXT_KEYS.webhookWafRateLimit,
+    DEFAULTS.webhookWafRateLimit,
+    10,
+    2_000_000_000,
+  );
+  const allowedCidrs = readCidrs(context(CONTEXT_KEYS.webhookAllowedCidrs), problems);
+
   if (problems.length > 0) throw new SettingsError(problems);
   return {
     stage,
@@ -147,7 +186,59 @@ export function readSettings(context: (key: string) => unknown): StackSettings {
     reconcileRateMinutes,
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
     throttle: { rateLimit, burstLimit },
+    webhook: {
+      throttle: { rateLimit: webhookRateLimit, burstLimit: webhookBurstLimit },
+      wafRateLimit,
+      allowedCidrs,
+    },
   };
+}
+
+/**
+ * CIDR blocks as a JSON array or comma-separated text (from `-c`) or an array (from cdk.json);
+ * each IPv4 `a.b.c.d/n` (n 1-32) or IPv6 `x::/n` (n 1-128), as WAF IP sets take them.
+ */
+function readCidrs(value: unknown, problems: string[]): string[] {
+  if (value === undefined || value === null || value === '') return [];
+  let list: unknown = value;
+  if (typeof value === 'string') {
+    const trimmed = value.trim();
+    if (trimmed.startsWith('[')) {
+      try {
+        list = JSON.parse(trimmed);
+      } catch {
+        problems.push('webhookAllowedCidrs: not valid JSON');
+        return [];
+      }
+    } else {
+      list = trimmed.split(',').map((part) => part.trim());
+    }
+  }
+  if (!Array.isArray(list) || list.some((entry) => typeof entry !== 'string')) {
+    problems.push('webhookAllowedCidrs: must be a list of CIDR blocks');
+    return [];
+  }
+  const cidrs = (list as string[]).map((entry) => entry.trim()).filter(Boolean);
+  const bad = cidrs.filter((cidr) => !isCidr(cidr));
+  if (bad.length > 0) {
+    problems.push(`webhookAllowedCidrs: not CIDR blocks: ${bad.join(', ')}`);
+    return [];
+  }
+  return [...new Set(cidrs)];
+}
+
+function isCidr(value: string): boolean {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(value);
+  if (!match) return false;
+  const bits = Number(match[2]);
+  if (isIPv4(match[1]!)) return bits >= 1 && bits <= 32;
+  if (isIPv6(match[1]!)) return bits >= 1 && bits <= 128;
+  return false;
+}
+
+/** IPv4 or IPv6, for WAF's one-version IP sets. */
+export function isIPv4Cidr(cidr: string): boolean {
+  return isIPv4(cidr.split('/')[0]!);
 }
 
 function isHttpsUrl(value: string): boolean {

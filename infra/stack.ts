@@ -1,6 +1,7 @@
 /**
- * The whole service in one stack: the table, the Calypso secret, one function per handler, the
- * API built from ROUTES, async submission with a failure queue, the reconciler's schedule, the
+ * The whole service in one stack: the table, the Calypso secrets (the API signing key, and apart
+ * from it the webhook keys), one function per handler, the API built from ROUTES with WAF in
+ * front of its webhook, async submission with a failure queue, the reconciler's schedule, the
  * domain-event bus, and the alarms.
  */
 import {
@@ -20,11 +21,12 @@ import {
   TableEncryption,
   type Attribute,
 } from 'aws-cdk-lib/aws-dynamodb';
+import { Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { FilterPattern, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -32,8 +34,10 @@ import { TABLE, createTableInput } from '../shared/store/table.js';
 import { ALARM_PERIOD, Alarms, customMetric } from './constructs/alarms.js';
 import { PayoutFunction, type PayoutFunctionResources } from './constructs/payout-function.js';
 import { PayoutsApi } from './constructs/payouts-api.js';
+import { WEBHOOK_RULES, WebhookFirewall } from './constructs/webhook-firewall.js';
 import {
   BACKGROUND_FUNCTIONS,
+  BALANCES_HANDLER,
   functionSpec,
   hasSpec,
   type BackgroundFunction,
@@ -42,9 +46,11 @@ import { METRICS_NAMESPACE, METRIC_NAMES, SERVICE_DIMENSION } from './metric-nam
 import { ROUTES, type Route } from './routes.js';
 import type { StackSettings } from './settings.js';
 
-/** The secret's JSON shape; the placeholder has a generated secretKey and must be replaced. */
-export const SECRET_SHAPE =
-  '{"apiKey": "...", "secretKey": "...", "account": "...", "webhookKeys": [{"publicKey": "...", "secretKey": "..."}]}';
+/** The signing secret's JSON shape; the placeholder has a generated secretKey and must be replaced. */
+export const SECRET_SHAPE = '{"apiKey": "...", "secretKey": "...", "account": "..."}';
+
+/** The webhook secret's JSON shape; several keys during a rotation, none until registered. */
+export const WEBHOOK_SECRET_SHAPE = '{"webhookKeys": [{"publicKey": "...", "secretKey": "..."}]}';
 
 /**
  * Submission lease (SUBMISSION_LEASE_MS): a batch being submitted is not taken over before it
@@ -61,6 +67,18 @@ export const MAX_BODY_BYTES = 5_000_000;
 /** Rejected webhook signatures in one alarm period that count as an attack or a key mix-up. */
 export const WEBHOOK_REJECTIONS_ALARM_AT = 10;
 
+/**
+ * Webhook 4XX answers in one 5-minute alarm period worth waking someone for: Calypso blocks the
+ * subscription after more than 100 failed deliveries in 10 minutes without a success.
+ */
+export const WEBHOOK_4XX_ALARM_AT = 25;
+
+/** Webhook requests throttled (429) or blocked by WAF in one alarm period. */
+export const WEBHOOK_THROTTLED_ALARM_AT = 10;
+
+/** Counted from the API access logs: 429 answers on the webhook route. */
+export const WEBHOOK_THROTTLED_METRIC = 'WebhookThrottled';
+
 export const LOG_RETENTION = RetentionDays.THREE_MONTHS;
 
 export interface PayoutsStackProps extends StackProps {
@@ -73,9 +91,13 @@ export interface PayoutsStackProps extends StackProps {
 
 export class PayoutsStack extends Stack {
   readonly table: Table;
+  /** The Calypso API signing key: only the functions that call Calypso read it. */
   readonly secret: Secret;
+  /** The webhook subscriptions' keys: only the webhook function reads them. */
+  readonly webhookSecret: Secret;
   readonly eventBus: EventBus;
   readonly api: PayoutsApi;
+  readonly firewall: WebhookFirewall;
   readonly alarms: Alarms;
   readonly submitFailures: Queue;
   /** Every function, by handler name. */
@@ -91,23 +113,33 @@ export class PayoutsStack extends Stack {
     this.table = payoutTable(this);
 
     this.secret = new Secret(this, 'CalypsoCredentials', {
-      description: `Calypso API and webhook credentials for ${serviceName}. JSON: ${SECRET_SHAPE}`,
+      description: `Calypso API signing key for ${serviceName}. JSON: ${SECRET_SHAPE}`,
       generateSecretString: {
-        secretStringTemplate: JSON.stringify({
-          apiKey: 'REPLACE_ME',
-          account: 'REPLACE_ME',
-          webhookKeys: [],
-        }),
+        secretStringTemplate: JSON.stringify({ apiKey: 'REPLACE_ME', account: 'REPLACE_ME' }),
         generateStringKey: 'secretKey',
         excludePunctuation: true,
       },
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(this.secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Calypso issues these keys in its own UI; they are rotated there, then put here by hand.',
+    // Apart from the signing key, so the webhook (a public route) cannot read what signs payouts.
+    this.webhookSecret = new Secret(this, 'CalypsoWebhookKeys', {
+      description: `Calypso webhook subscription keys for ${serviceName}. JSON: ${WEBHOOK_SECRET_SHAPE}`,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ webhookKeys: [] }),
+        // Secrets Manager generates one field; the functions ignore it.
+        generateStringKey: 'unused',
+        excludePunctuation: true,
+        passwordLength: 8,
+      },
+      removalPolicy: RemovalPolicy.RETAIN,
     });
+    for (const secret of [this.secret, this.webhookSecret]) {
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Calypso issues these keys in its own UI; they are rotated there, then put here by hand.',
+      });
+    }
 
     this.eventBus = new EventBus(this, 'DomainEvents', {
       eventBusName: serviceName,
@@ -125,15 +157,13 @@ export class PayoutsStack extends Stack {
       ...(settings.currencyOverrides ? { CURRENCY_OVERRIDES: settings.currencyOverrides } : {}),
       ...(settings.teams ? { TEAMS: settings.teams } : {}),
       ...(settings.auditors ? { AUDITORS: settings.auditors } : {}),
-      // Configuration requires a credentials source in every function; the ARN alone grants
-      // nothing, only the functions whose role allows GetSecretValue can read the value.
-      CALYPSO_SECRET_ARN: this.secret.secretArn,
       MAX_BODY_BYTES: String(MAX_BODY_BYTES),
       SUBMISSION_LEASE_MS: String(SUBMISSION_LEASE_MS),
     };
     const resources: PayoutFunctionResources = {
       table: this.table,
-      secret: this.secret,
+      signingSecret: this.secret,
+      webhookSecret: this.webhookSecret,
       eventBus: this.eventBus,
     };
     const build = (handler: string, description: string, method?: Route['method']) => {
@@ -171,8 +201,16 @@ export class PayoutsStack extends Stack {
       resources.submitFunction = submit.function;
     }
 
-    for (const route of routes) {
+    // Then the functions others read balances through, before those that need their name.
+    const needsBalances = (route: Route) =>
+      functionSpec(route.handler, route.method).access.invokeBalances;
+    for (const route of [
+      ...routes.filter((r) => !needsBalances(r)),
+      ...routes.filter(needsBalances),
+    ]) {
       if (!this.functions.has(route.handler)) {
+        if (needsBalances(route))
+          resources.balancesFunction = this.functions.get(BALANCES_HANDLER)?.function;
         build(route.handler, `${route.method} ${route.path}`, route.method);
       }
     }
@@ -195,7 +233,16 @@ export class PayoutsStack extends Stack {
       routes,
       functionFor: (handler) => this.functionOf(handler),
       throttle: settings.throttle,
+      unauthenticatedThrottle: settings.webhook.throttle,
       logRetention: LOG_RETENTION,
+    });
+    const webhookRoute = routes.find((r) => r.auth === 'none');
+    this.firewall = new WebhookFirewall(this, 'WebhookFirewall', {
+      serviceName,
+      stageArn: this.api.api.deploymentStage.stageArn,
+      webhookPath: webhookRoute?.path ?? '/webhooks/calypso',
+      rateLimit: settings.webhook.wafRateLimit,
+      allowedCidrs: settings.webhook.allowedCidrs,
     });
 
     this.alarms = new Alarms(this, 'Alarms', {
@@ -203,21 +250,28 @@ export class PayoutsStack extends Stack {
       ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
     });
     this.addAlarms(serviceName, background, settings.reconcileRateMinutes);
+    if (webhookRoute) {
+      const allowList = settings.webhook.allowedCidrs.length > 0;
+      this.addWebhookAlarms(serviceName, settings.stage, webhookRoute, allowList);
+    }
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the internal API (IAM SigV4, service execute-api)',
       value: this.api.api.url,
     });
-    const webhook = routes.find((r) => r.auth === 'none');
-    if (webhook) {
+    if (webhookRoute) {
       new CfnOutput(this, 'WebhookUrl', {
         description: 'Register this URL with Calypso (notificationServiceTypes: ["PAYOUT"])',
-        value: this.api.api.urlForPath(webhook.path),
+        value: this.api.api.urlForPath(webhookRoute.path),
       });
     }
     new CfnOutput(this, 'CalypsoSecretArn', {
-      description: `Put the Calypso credentials here as JSON: ${SECRET_SHAPE}`,
+      description: `Put the Calypso API keys here as JSON: ${SECRET_SHAPE}`,
       value: this.secret.secretArn,
+    });
+    new CfnOutput(this, 'CalypsoWebhookSecretArn', {
+      description: `Put the webhook subscription keys here as JSON: ${WEBHOOK_SECRET_SHAPE}`,
+      value: this.webhookSecret.secretArn,
     });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
@@ -311,7 +365,7 @@ export class PayoutsStack extends Stack {
       ),
       atLeast: WEBHOOK_REJECTIONS_ALARM_AT,
       description:
-        'Many webhook deliveries failed signature checks: forged calls, or webhookKeys in the secret out of date',
+        'Many webhook deliveries failed signature checks: forged calls, or webhookKeys in the webhook secret out of date',
     });
 
     alarms.add('RetryDisagreements', {
@@ -330,6 +384,68 @@ export class PayoutsStack extends Stack {
         metric: fn.function.metricInvocations({ period, statistic: 'Sum' }),
         below: 1,
         description: `functions/${entry.handler}.ts did not run for ${period.toMinutes()} min`,
+      });
+    }
+  }
+
+  /**
+   * The webhook under a flood or refusing Calypso: its 4XX answers (bad signatures, WAF, 429),
+   * its 429s (counted from the access logs), and WAF's blocks. Calypso blocks the subscription
+   * after more than 100 failed deliveries in 10 minutes without a success.
+   */
+  private addWebhookAlarms(serviceName: string, stage: string, route: Route, allowList: boolean) {
+    const alarms = this.alarms;
+    alarms.add('Webhook4xx', {
+      metric: new Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName: '4XXError',
+        dimensionsMap: {
+          ApiName: this.api.api.restApiName,
+          Stage: stage,
+          Resource: route.path,
+          Method: route.method,
+        },
+        statistic: 'Sum',
+        period: ALARM_PERIOD,
+      }),
+      atLeast: WEBHOOK_4XX_ALARM_AT,
+      description: `${route.method} ${route.path} answered 4XX often: Calypso may block the subscription (README: webhook alarms)`,
+    });
+
+    new MetricFilter(this, 'WebhookThrottledFilter', {
+      logGroup: this.api.accessLogs,
+      filterPattern: FilterPattern.all(
+        FilterPattern.stringValue('$.resourcePath', '=', route.path),
+        FilterPattern.stringValue('$.status', '=', '429'),
+      ),
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: WEBHOOK_THROTTLED_METRIC,
+      metricValue: '1',
+      dimensions: { [SERVICE_DIMENSION]: '$.service' },
+    });
+    alarms.add('WebhookThrottled', {
+      metric: customMetric(
+        METRICS_NAMESPACE,
+        WEBHOOK_THROTTLED_METRIC,
+        { [SERVICE_DIMENSION]: serviceName },
+        'Sum',
+      ),
+      atLeast: WEBHOOK_THROTTLED_ALARM_AT,
+      description: `${route.method} ${route.path} answered 429: its method throttle is used up (README: webhook alarms)`,
+    });
+
+    const rules = [WEBHOOK_RULES.rate, ...(allowList ? [WEBHOOK_RULES.notAllowed] : [])];
+    for (const rule of rules) {
+      alarms.add(`WebhookWaf${rule.replace(/^Webhook/, '')}`, {
+        metric: new Metric({
+          namespace: 'AWS/WAFV2',
+          metricName: 'BlockedRequests',
+          dimensionsMap: { WebACL: this.firewall.aclName, Region: this.region, Rule: rule },
+          statistic: 'Sum',
+          period: ALARM_PERIOD,
+        }),
+        atLeast: WEBHOOK_THROTTLED_ALARM_AT,
+        description: `WAF rule ${rule} blocked webhook requests: a flood, or Calypso itself (README: webhook alarms)`,
       });
     }
   }

@@ -32,14 +32,17 @@ const envSchema = z.object({
   CALYPSO_TIMEOUT_MS: positiveInt(10_000),
   /** The index of a listing's first page; Calypso does not say (its guide's example shows 1). */
   CALYPSO_FIRST_PAGE: z._default(z.enum(['0', '1']), '0'),
-  /** Secrets Manager secret with the Calypso credentials (AWS); else the variables below. */
+  /** Secrets Manager secret with the Calypso API signing key (AWS); else the variables below. */
   CALYPSO_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
+  /** Secrets Manager secret with the webhook verification keys (AWS); else the variables below. */
+  CALYPSO_WEBHOOK_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
   CALYPSO_API_KEY: z.optional(z.string()),
   CALYPSO_SECRET_KEY: z.optional(z.string()),
   CALYPSO_ACCOUNT: z.optional(z.string()),
   CALYPSO_WEBHOOK_PUBLIC_KEY: z.optional(z.string()),
   CALYPSO_WEBHOOK_SECRET_KEY: z.optional(z.string()),
   SECRET_CACHE_TTL_MS: positiveInt(300_000),
+  WEBHOOK_KEYS_REFRESH_MIN_INTERVAL_MS: positiveInt(30_000),
   CURRENCY_OVERRIDES: z.optional(z.string()),
   MAX_RECIPIENTS: positiveInt(10_000),
   MAX_BODY_BYTES: positiveInt(5_000_000),
@@ -57,6 +60,7 @@ const envSchema = z.object({
   /** JSON `["arn:...", "team"]`: principals or teams that may read every payout. */
   AUDITORS: z.optional(z.string()),
   SUBMIT_FUNCTION_NAME: z.optional(z.string()),
+  BALANCES_FUNCTION_NAME: z.optional(z.string()),
   EVENT_BUS_NAME: z.optional(z.string()),
 });
 
@@ -70,9 +74,25 @@ export interface Config {
     /** The index of the first page of a withdrawal listing: 0 or 1. */
     firstPage: 0 | 1;
   };
+  /**
+   * The API signing key. `none` in a function that was given no access to it (on AWS only the
+   * functions that call Calypso get it); using it there fails, naming the reason.
+   */
   credentials:
     | { source: 'secrets-manager'; secretArn: string; cacheTtlMs: number }
-    | { source: 'environment'; value: CalypsoCredentials };
+    | { source: 'environment'; value: CalypsoCredentials }
+    | { source: 'none' };
+  /** The webhook subscriptions' keys, kept apart from the signing key (only the webhook reads them). */
+  webhookKeys:
+    | {
+        source: 'secrets-manager';
+        secretArn: string;
+        cacheTtlMs: number;
+        /** An unknown Key header re-reads the secret at most this often per container. */
+        refreshMinIntervalMs: number;
+      }
+    | { source: 'environment'; value: WebhookKey[] }
+    | { source: 'none' };
   currencies: CurrencyRegistry;
   /** Teams and auditors: who owns a payout and who may read all of them. */
   access: AccessConfig;
@@ -90,15 +110,22 @@ export interface Config {
   reconcileConcurrency: number;
   webhookRetentionSeconds: number;
   submitFunctionName?: string;
+  /** The get-balances function, read by a dry run that has no signing key of its own. */
+  balancesFunctionName?: string;
   eventBusName?: string;
 }
 
+/** What signs Calypso API requests. */
 export interface CalypsoCredentials {
   apiKey: string;
   secretKey: string;
   account: string;
-  /** Webhook subscription keys; several during a rotation. */
-  webhookKeys: { publicKey: string; secretKey: string }[];
+}
+
+/** One webhook subscription's keys; several are accepted at once during a rotation. */
+export interface WebhookKey {
+  publicKey: string;
+  secretKey: string;
 }
 
 export class ConfigError extends Error {
@@ -135,7 +162,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     policy = parsed.policy;
   }
 
-  let credentials: Config['credentials'] | undefined;
+  const apiEnv = [e.CALYPSO_API_KEY, e.CALYPSO_SECRET_KEY, e.CALYPSO_ACCOUNT];
+  let credentials: Config['credentials'] = { source: 'none' };
   if (e.CALYPSO_SECRET_ARN) {
     credentials = {
       source: 'secrets-manager',
@@ -143,25 +171,38 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       cacheTtlMs: e.SECRET_CACHE_TTL_MS,
     };
   } else if (e.CALYPSO_API_KEY && e.CALYPSO_SECRET_KEY && e.CALYPSO_ACCOUNT) {
-    const webhookKeys =
-      e.CALYPSO_WEBHOOK_PUBLIC_KEY && e.CALYPSO_WEBHOOK_SECRET_KEY
-        ? [{ publicKey: e.CALYPSO_WEBHOOK_PUBLIC_KEY, secretKey: e.CALYPSO_WEBHOOK_SECRET_KEY }]
-        : [];
     credentials = {
       source: 'environment',
       value: {
         apiKey: e.CALYPSO_API_KEY,
         secretKey: e.CALYPSO_SECRET_KEY,
         account: e.CALYPSO_ACCOUNT,
-        webhookKeys,
       },
     };
-  } else {
+  } else if (apiEnv.some(Boolean)) {
     problems.push(
-      'Calypso credentials: set CALYPSO_SECRET_ARN, or CALYPSO_API_KEY, CALYPSO_SECRET_KEY and CALYPSO_ACCOUNT',
+      'Calypso credentials: set all of CALYPSO_API_KEY, CALYPSO_SECRET_KEY and CALYPSO_ACCOUNT, or CALYPSO_SECRET_ARN',
     );
   }
-  if (problems.length > 0 || !credentials) throw new ConfigError(problems);
+
+  let webhookKeys: Config['webhookKeys'] = { source: 'none' };
+  if (e.CALYPSO_WEBHOOK_SECRET_ARN) {
+    webhookKeys = {
+      source: 'secrets-manager',
+      secretArn: e.CALYPSO_WEBHOOK_SECRET_ARN,
+      cacheTtlMs: e.SECRET_CACHE_TTL_MS,
+      refreshMinIntervalMs: e.WEBHOOK_KEYS_REFRESH_MIN_INTERVAL_MS,
+    };
+  } else if (e.CALYPSO_WEBHOOK_PUBLIC_KEY && e.CALYPSO_WEBHOOK_SECRET_KEY) {
+    webhookKeys = {
+      source: 'environment',
+      value: [{ publicKey: e.CALYPSO_WEBHOOK_PUBLIC_KEY, secretKey: e.CALYPSO_WEBHOOK_SECRET_KEY }],
+    };
+  } else if (credentials.source === 'environment') {
+    // Locally, before the webhook is registered: no keys yet, every delivery is refused.
+    webhookKeys = { source: 'environment', value: [] };
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
 
   return {
     tableName: e.TABLE_NAME,
@@ -173,6 +214,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       firstPage: e.CALYPSO_FIRST_PAGE === '1' ? 1 : 0,
     },
     credentials,
+    webhookKeys,
     currencies,
     access,
     ...(policy ? { policy } : {}),
@@ -186,6 +228,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reconcileConcurrency: e.RECONCILE_CONCURRENCY,
     webhookRetentionSeconds: e.WEBHOOK_RETENTION_DAYS * 86_400,
     ...(e.SUBMIT_FUNCTION_NAME ? { submitFunctionName: e.SUBMIT_FUNCTION_NAME } : {}),
+    ...(e.BALANCES_FUNCTION_NAME ? { balancesFunctionName: e.BALANCES_FUNCTION_NAME } : {}),
     ...(e.EVENT_BUS_NAME ? { eventBusName: e.EVENT_BUS_NAME } : {}),
   };
 }

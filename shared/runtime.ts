@@ -18,8 +18,9 @@ import {
   type CalypsoProvider,
   type Clock,
   type SubmissionTrigger,
+  type WebhookKeySource,
 } from './payouts/ports.js';
-import { credentialsProvider } from './secrets.js';
+import { credentialsProvider, webhookKeySource } from './secrets.js';
 import { PayoutRepository } from './store/payout-repository.js';
 
 export interface Runtime {
@@ -32,6 +33,7 @@ export interface Runtime {
   trigger: SubmissionTrigger;
   events: EventPublisher;
   credentials: () => Promise<CalypsoCredentials>;
+  webhookKeys: WebhookKeySource;
 }
 
 /**
@@ -42,6 +44,8 @@ export interface AwsAdapters {
   readSecret?: (secretId: string) => Promise<string>;
   submitTrigger?: (functionName: string) => SubmissionTrigger;
   eventBus?: (busName: string) => EventPublisher;
+  /** Calypso reduced to reading balances through the get-balances function. */
+  balancesFunction?: (functionName: string) => CalypsoApi;
 }
 
 let current: Runtime | undefined;
@@ -80,7 +84,7 @@ export function runtime(): Runtime {
   const credentials = credentialsProvider(config.credentials, adapters.readSecret);
   const clock = overrides.clock ?? systemClock;
   let client: { apiKey: string; value: CalypsoApi } | undefined;
-  const calypso: CalypsoProvider = async () => {
+  const signing: CalypsoProvider = async () => {
     const creds = await credentials();
     if (client?.apiKey !== creds.apiKey) {
       client = {
@@ -103,6 +107,12 @@ export function runtime(): Runtime {
     return client.value;
   };
   const access = new AccessPolicy(config.access);
+  // Without the signing key of its own, a function that may read balances reads them there.
+  const balancesOnly =
+    config.credentials.source === 'none' && config.balancesFunctionName && adapters.balancesFunction
+      ? adapters.balancesFunction(config.balancesFunctionName)
+      : undefined;
+  const calypso: CalypsoProvider = balancesOnly ? () => Promise.resolve(balancesOnly) : signing;
   current = {
     config,
     access,
@@ -119,6 +129,7 @@ export function runtime(): Runtime {
         ? adapters.eventBus(config.eventBusName)
         : new MemoryEventPublisher(),
     credentials,
+    webhookKeys: webhookKeySource(config.webhookKeys, adapters.readSecret),
     ...overrides,
   };
   return current;
@@ -159,7 +170,7 @@ export function trackDeps(rt: Runtime = runtime()): TrackDeps {
 export function webhookDeps(rt: Runtime = runtime()): WebhookDeps {
   return {
     repository: rt.repository,
-    credentials: rt.credentials,
+    webhookKeys: rt.webhookKeys,
     clock: rt.clock,
     events: rt.events,
     retentionSeconds: rt.config.webhookRetentionSeconds,

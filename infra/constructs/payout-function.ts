@@ -29,17 +29,22 @@ const REQUIRE_BANNER =
 
 export interface PayoutFunctionResources {
   table: ITable;
-  secret: ISecret;
+  /** The Calypso API signing key. */
+  signingSecret: ISecret;
+  /** The webhook subscriptions' keys. */
+  webhookSecret: ISecret;
   eventBus: IEventBus;
   /** The submit function, for handlers that hand a payout to submission; absent while building it. */
   submitFunction?: IFunction;
+  /** The get-balances function, for handlers that read balances without the signing key. */
+  balancesFunction?: IFunction;
 }
 
 export interface PayoutFunctionProps {
   handler: string;
   spec: FunctionSpec;
   description: string;
-  /** Environment shared by every function (table, Calypso endpoint, secret ARN, ...). */
+  /** Environment shared by every function (table, Calypso endpoint, limits, ...). */
   environment: Record<string, string>;
   resources: PayoutFunctionResources;
   logRetention: RetentionDays;
@@ -73,7 +78,19 @@ export class PayoutFunction extends Construct {
       if (!resources.submitFunction) throw new Error(`${props.handler} needs the submit function`);
       environment.SUBMIT_FUNCTION_NAME = resources.submitFunction.functionName;
     }
+    if (access.invokeBalances) {
+      if (!resources.balancesFunction) {
+        throw new Error(`${props.handler} needs the get-balances function`);
+      }
+      environment.BALANCES_FUNCTION_NAME = resources.balancesFunction.functionName;
+    }
     if (access.publishEvents) environment.EVENT_BUS_NAME = resources.eventBus.eventBusName;
+    // A secret's ARN only where its value may be read: the name of what a function cannot open
+    // would only invite a confusing AccessDenied.
+    if (access.signingKey) environment.CALYPSO_SECRET_ARN = resources.signingSecret.secretArn;
+    if (access.webhookKeys) {
+      environment.CALYPSO_WEBHOOK_SECRET_ARN = resources.webhookSecret.secretArn;
+    }
 
     this.function = new NodejsFunction(this, 'Function', {
       entry: handlerEntry(props.handler),
@@ -118,19 +135,32 @@ export class PayoutFunction extends Construct {
         }),
       );
     }
-    if (access.secret) {
-      this.role.addToPrincipalPolicy(
-        new PolicyStatement({
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: [resources.secret.secretArn],
-        }),
-      );
+    for (const [granted, secret] of [
+      [access.signingKey, resources.signingSecret],
+      [access.webhookKeys, resources.webhookSecret],
+    ] as const) {
+      if (granted) {
+        this.role.addToPrincipalPolicy(
+          new PolicyStatement({
+            actions: ['secretsmanager:GetSecretValue'],
+            resources: [secret.secretArn],
+          }),
+        );
+      }
     }
     if (access.invokeSubmit && resources.submitFunction) {
       this.role.addToPrincipalPolicy(
         new PolicyStatement({
           actions: ['lambda:InvokeFunction'],
           resources: [resources.submitFunction.functionArn],
+        }),
+      );
+    }
+    if (access.invokeBalances && resources.balancesFunction) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: [resources.balancesFunction.functionArn],
         }),
       );
     }

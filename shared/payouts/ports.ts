@@ -1,5 +1,6 @@
 /** What the use cases need from the outside world; real services or small fakes are passed in. */
 import type { CalypsoClient } from '../calypso/client.js';
+import type { WebhookKey } from '../config.js';
 
 export interface Clock {
   now(): Date;
@@ -19,3 +20,14 @@ export type CalypsoApi = Pick<
 
 /** The Calypso client for the current credentials (they may rotate). */
 export type CalypsoProvider = () => Promise<CalypsoApi>;
+
+/** The webhook subscriptions' keys we accept. */
+export interface WebhookKeySource {
+  current(): Promise<readonly WebhookKey[]>;
+  /**
+   * Reads the keys again now, for a delivery signed with a Key we do not know (the subscription
+   * was rotated); undefined when they cannot be fresher than `current` (read too recently, or
+   * fixed configuration).
+   */
+  refresh(): Promise<readonly WebhookKey[] | undefined>;
+}

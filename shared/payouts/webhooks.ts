@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { parseJsonLossless } from '../calypso/json.js';
 import { verifyWebhookSignature } from '../calypso/webhook-signature.js';
-import type { CalypsoCredentials } from '../config.js';
 import {
   batchTransition,
   withdrawalTransition,
@@ -24,12 +23,12 @@ import { emitMetrics } from '../metrics.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
 import type { EventPublisher } from './events.js';
-import type { Clock } from './ports.js';
+import type { Clock, WebhookKeySource } from './ports.js';
 import { recordPayoutState } from './record.js';
 
 export interface WebhookDeps {
   repository: PayoutRepository;
-  credentials: () => Promise<CalypsoCredentials>;
+  webhookKeys: WebhookKeySource;
   clock: Clock;
   events: EventPublisher;
   /** How long stored events are kept (DynamoDB TTL). */
@@ -80,8 +79,16 @@ export async function receiveWebhook(
   rawBody: string,
   headers: Record<string, string | undefined>,
 ): Promise<WebhookReply> {
-  const credentials = await deps.credentials();
-  const verdict = verifyWebhookSignature(rawBody, headers, credentials.webhookKeys);
+  let verdict = verifyWebhookSignature(rawBody, headers, await deps.webhookKeys.current());
+  if (!verdict.ok && verdict.reason === 'unknown-key') {
+    // Perhaps a subscription rotated since the keys were read: look once more before refusing,
+    // so its deliveries do not pile up errors until the cache expires.
+    const fresher = await deps.webhookKeys.refresh().catch((err: unknown) => {
+      logger.warn('webhook keys could not be read again', { error: err as Error });
+      return undefined;
+    });
+    if (fresher) verdict = verifyWebhookSignature(rawBody, headers, fresher);
+  }
   if (!verdict.ok) {
     emitMetrics({ WebhookSignatureRejected: 1 });
     logger.warn('webhook rejected', { reason: verdict.reason });

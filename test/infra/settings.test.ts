@@ -41,6 +41,11 @@ describe('readSettings', () => {
       calypsoPathPrefix: '/api/v1',
       reconcileRateMinutes: 1,
       throttle: { rateLimit: 50, burstLimit: 100 },
+      webhook: {
+        throttle: { rateLimit: 25, burstLimit: 50 },
+        wafRateLimit: 1500,
+        allowedCidrs: [],
+      },
     });
   });
 
@@ -59,6 +64,10 @@ describe('readSettings', () => {
         alarmEmail: 'oncall@example.com',
         apiRateLimit: 20,
         apiBurstLimit: '40',
+        webhookRateLimit: '10',
+        webhookBurstLimit: 15,
+        webhookWafRateLimit: '300',
+        webhookAllowedCidrs: ['203.0.113.0/24', '2001:db8::/32', '203.0.113.0/24'],
       }),
     );
     expect(settings).toEqual({
@@ -70,6 +79,11 @@ describe('readSettings', () => {
       reconcileRateMinutes: 3,
       alarmEmail: 'oncall@example.com',
       throttle: { rateLimit: 20, burstLimit: 40 },
+      webhook: {
+        throttle: { rateLimit: 10, burstLimit: 15 },
+        wafRateLimit: 300,
+        allowedCidrs: ['203.0.113.0/24', '2001:db8::/32'],
+      },
     });
   });
 
@@ -83,6 +97,8 @@ describe('readSettings', () => {
           currencyOverrides: '{"BTC": {"massPayoutLimit": 0}}',
           reconcileRate: '0.5',
           alarmEmail: 'not-an-address',
+          webhookWafRateLimit: '5',
+          webhookAllowedCidrs: '203.0.113.0/24,10.0.0.1,2001:db8::/129',
         }),
       );
     expect(attempt).toThrow(SettingsError);
@@ -101,9 +117,28 @@ describe('readSettings', () => {
       'currencyOverrides',
       'reconcileRate',
       'alarmEmail',
+      'webhookWafRateLimit',
+      'webhookAllowedCidrs',
     ]) {
       expect(message).toContain(`${key}:`);
     }
+    // Each bad block named, the good one not.
+    expect(message).toContain('not CIDR blocks: 10.0.0.1, 2001:db8::/129');
+  });
+
+  it('reads the webhook allow-list as comma-separated text or a JSON array from -c', () => {
+    const read = (webhookAllowedCidrs: unknown) =>
+      readSettings(context({ calypsoBaseUrl: 'https://x.example', webhookAllowedCidrs })).webhook
+        .allowedCidrs;
+    expect(read(' 198.51.100.0/24 , 203.0.113.9/32 ')).toEqual([
+      '198.51.100.0/24',
+      '203.0.113.9/32',
+    ]);
+    expect(read('["198.51.100.0/24"]')).toEqual(['198.51.100.0/24']);
+    expect(read('')).toEqual([]);
+    expect(() => read('[oops')).toThrow(/webhookAllowedCidrs: not valid JSON/);
+    expect(() => read({ a: 1 })).toThrow(/webhookAllowedCidrs: must be a list/);
+    expect(() => read('0.0.0.0/0')).toThrow(/not CIDR blocks: 0\.0\.0\.0\/0/);
   });
 
   it('requires the Calypso base URL and checks override JSON', () => {
@@ -128,13 +163,21 @@ describe('function specs', () => {
     expect(get).toEqual({
       table: ['GetItem', 'Query'],
       indexes: [],
-      secret: false,
+      signingKey: false,
+      webhookKeys: false,
       invokeSubmit: false,
+      invokeBalances: false,
       publishEvents: false,
     });
     const post = functionSpec('some-new-command', 'POST').access;
     expect(post.table).not.toContain('DeleteItem');
-    expect(post).toMatchObject({ secret: false, invokeSubmit: false, publishEvents: false });
+    expect(post).toMatchObject({
+      signingKey: false,
+      webhookKeys: false,
+      invokeSubmit: false,
+      invokeBalances: false,
+      publishEvents: false,
+    });
   });
 
   it('refuse a background handler without an entry', () => {

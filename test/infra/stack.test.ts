@@ -1,7 +1,8 @@
 /**
  * The CDK stack, synthesised once with real esbuild bundling and checked resource by resource:
  * routes and their authorization, function settings and bundles, IAM scoping, the table, async
- * submission, the schedule, alarms, outputs, and cdk-nag's AWS Solutions checks.
+ * submission, the schedule, the webhook's throttle, WAF and alarms, alarms, outputs, and
+ * cdk-nag's AWS Solutions checks.
  */
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -39,22 +40,23 @@ const CONTEXT = {
   currencyOverrides: '{"BTC":{"massPayoutLimit":50}}',
   reconcileRate: '5',
   alarmEmail: 'payouts-oncall@example.com',
+  webhookRateLimit: '7',
+  webhookBurstLimit: '9',
+  webhookWafRateLimit: '600',
+  webhookAllowedCidrs: '203.0.113.0/24, 198.51.100.7/32, 2001:db8::/32',
 };
 
 const HANDLERS = [
   ...new Set([...ROUTES.map((r) => r.handler), ...BACKGROUND_FUNCTIONS.map((b) => b.handler)]),
 ];
 
-/** Handlers that sign Calypso requests or verify its webhooks; only these may read the secret. */
-const SECRET_READERS = [
-  'create-payout',
-  'retry-failed',
-  'get-balances',
-  'submit-payouts',
-  'calypso-webhook',
-  'reconcile',
-];
+/** Handlers that sign Calypso requests; only these may read the API signing key. */
+const SIGNING_KEY_READERS = ['get-balances', 'retry-failed', 'submit-payouts', 'reconcile'];
+/** Only the webhook reads the webhook keys. */
+const WEBHOOK_KEY_READERS = ['calypso-webhook'];
 const SUBMIT_INVOKERS = ['create-payout', 'retry-failed'];
+/** Reads balances through get-balances instead of holding the signing key (the dry run). */
+const BALANCES_INVOKERS = ['create-payout'];
 const EVENT_PUBLISHERS = [
   'create-payout',
   'retry-failed',
@@ -245,6 +247,14 @@ describe('API Gateway', () => {
           LoggingLevel: 'ERROR',
           DataTraceEnabled: false,
         },
+        {
+          HttpMethod: 'POST',
+          ResourcePath: '/~1webhooks~1calypso',
+          ThrottlingRateLimit: 7,
+          ThrottlingBurstLimit: 9,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+        },
       ],
     });
     const [, stage] = ofType('AWS::ApiGateway::Stage')[0]!;
@@ -252,6 +262,8 @@ describe('API Gateway', () => {
     expect(format.requestId).toBe('$context.requestId');
     expect(format.lambdaRequestId).toBe('$context.integration.requestId');
     expect(format.status).toBe('$context.status');
+    expect(format.resourcePath).toBe('$context.resourcePath');
+    expect(format.service).toBe('calypso-payouts-test');
   });
 });
 
@@ -297,7 +309,16 @@ describe('functions', () => {
       expect(vars.CALYPSO_BASE_URL).toBe(CONTEXT.calypsoBaseUrl);
       expect(vars.CALYPSO_PATH_PREFIX).toBe(CONTEXT.calypsoPathPrefix);
       expect(vars.CURRENCY_OVERRIDES).toBe(CONTEXT.currencyOverrides);
-      expect(vars.CALYPSO_SECRET_ARN).toEqual({ Ref: logicalId(stack.secret) });
+      // A secret's ARN only where it may be read.
+      expect(vars.CALYPSO_SECRET_ARN, handler).toEqual(
+        SIGNING_KEY_READERS.includes(handler) ? { Ref: logicalId(stack.secret) } : undefined,
+      );
+      expect(vars.CALYPSO_WEBHOOK_SECRET_ARN, handler).toEqual(
+        WEBHOOK_KEY_READERS.includes(handler) ? { Ref: logicalId(stack.webhookSecret) } : undefined,
+      );
+      expect(vars.BALANCES_FUNCTION_NAME, handler).toEqual(
+        BALANCES_INVOKERS.includes(handler) ? { Ref: functionId('get-balances') } : undefined,
+      );
       expect(vars.POWERTOOLS_SERVICE_NAME).toBe('calypso-payouts-test');
       expect(vars.NODE_OPTIONS).toContain('--enable-source-maps');
       if (SUBMIT_INVOKERS.includes(handler)) {
@@ -419,16 +440,32 @@ describe('IAM scoping', () => {
     }
   });
 
-  it('lets only the functions that sign or verify read the Calypso secret', () => {
-    const readers = HANDLERS.filter((handler) =>
-      statementsOf(handler).some(
-        (s) =>
-          actions(s).includes('secretsmanager:GetSecretValue') &&
-          JSON.stringify(resourcesOf(s)) === JSON.stringify([{ Ref: logicalId(stack.secret) }]),
-      ),
-    );
-    expect(readers.sort()).toEqual([...SECRET_READERS].sort());
+  it('lets only the functions that sign read the signing key, and only the webhook the webhook keys', () => {
+    const readersOf = (secret: IConstruct) =>
+      HANDLERS.filter((handler) =>
+        statementsOf(handler).some(
+          (s) =>
+            actions(s).includes('secretsmanager:GetSecretValue') &&
+            resourcesOf(s).some((r) => JSON.stringify(r).includes(logicalId(secret))),
+        ),
+      ).sort();
+    expect(readersOf(stack.secret)).toEqual([...SIGNING_KEY_READERS].sort());
+    expect(readersOf(stack.webhookSecret)).toEqual([...WEBHOOK_KEY_READERS].sort());
+    // The product requirement, spelled out: neither can read what signs payouts.
+    expect(readersOf(stack.secret)).not.toContain('calypso-webhook');
+    expect(readersOf(stack.secret)).not.toContain('create-payout');
     for (const handler of HANDLERS) {
+      // Every secret read names exactly one of the two secrets, never a wildcard.
+      for (const statement of statementsOf(handler)) {
+        if (!actions(statement).includes('secretsmanager:GetSecretValue')) continue;
+        expect(actions(statement)).toEqual(['secretsmanager:GetSecretValue']);
+        const expected = [];
+        if (SIGNING_KEY_READERS.includes(handler)) expected.push({ Ref: logicalId(stack.secret) });
+        if (WEBHOOK_KEY_READERS.includes(handler)) {
+          expected.push({ Ref: logicalId(stack.webhookSecret) });
+        }
+        expect(resourcesOf(statement), handler).toEqual(expected);
+      }
       expect(
         allActions(handler).filter(
           (a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:GetSecretValue',
@@ -437,19 +474,20 @@ describe('IAM scoping', () => {
     }
   });
 
-  it('lets only create-payout and retry-failed invoke the submit function, and nothing else', () => {
+  it('lets create-payout and retry-failed invoke the submit function, create-payout get-balances, and nothing else', () => {
     for (const handler of HANDLERS) {
-      const invoke = statementsOf(handler).filter((s) =>
-        actions(s).includes('lambda:InvokeFunction'),
-      );
-      if (SUBMIT_INVOKERS.includes(handler)) {
-        expect(invoke).toHaveLength(1);
-        expect(resourcesOf(invoke[0]!)).toEqual([
-          { 'Fn::GetAtt': [functionId('submit-payouts'), 'Arn'] },
-        ]);
-      } else {
-        expect(invoke, handler).toEqual([]);
-      }
+      const invoked = statementsOf(handler)
+        .filter((s) => actions(s).includes('lambda:InvokeFunction'))
+        .flatMap(resourcesOf)
+        .map((r) => JSON.stringify(r))
+        .sort();
+      const expected = [
+        ...(SUBMIT_INVOKERS.includes(handler) ? ['submit-payouts'] : []),
+        ...(BALANCES_INVOKERS.includes(handler) ? ['get-balances'] : []),
+      ]
+        .map((target) => JSON.stringify({ 'Fn::GetAtt': [functionId(target), 'Arn'] }))
+        .sort();
+      expect(invoked, handler).toEqual(expected);
     }
   });
 
@@ -498,16 +536,25 @@ describe('table', () => {
   });
 });
 
-describe('Calypso secret', () => {
-  it('holds a placeholder of the documented JSON shape and is retained', () => {
-    const [, secret] = ofType('AWS::SecretsManager::Secret')[0]!;
-    expect(secret.DeletionPolicy).toBe('Retain');
-    const generate = secret.Properties!.GenerateSecretString as Json;
+describe('Calypso secrets', () => {
+  it('are two, each a retained placeholder of its documented JSON shape', () => {
+    expect(ofType('AWS::SecretsManager::Secret')).toHaveLength(2);
+    const signing = resources[logicalId(stack.secret)]!;
+    expect(signing.DeletionPolicy).toBe('Retain');
+    const generate = signing.Properties!.GenerateSecretString as Json;
     expect(generate.GenerateStringKey).toBe('secretKey');
     const placeholder = JSON.parse(String(generate.SecretStringTemplate)) as Json;
-    expect(Object.keys(placeholder).sort()).toEqual(['account', 'apiKey', 'webhookKeys']);
-    expect(placeholder.webhookKeys).toEqual([]);
-    expect(String(secret.Properties!.Description)).toContain('"webhookKeys": [{"publicKey"');
+    expect(Object.keys(placeholder).sort()).toEqual(['account', 'apiKey']);
+    expect(String(signing.Properties!.Description)).toContain('"secretKey"');
+    expect(String(signing.Properties!.Description)).not.toContain('webhookKeys');
+
+    const webhook = resources[logicalId(stack.webhookSecret)]!;
+    expect(webhook.DeletionPolicy).toBe('Retain');
+    const webhookTemplate = JSON.parse(
+      String((webhook.Properties!.GenerateSecretString as Json).SecretStringTemplate),
+    ) as Json;
+    expect(webhookTemplate).toEqual({ webhookKeys: [] });
+    expect(String(webhook.Properties!.Description)).toContain('"webhookKeys": [{"publicKey"');
   });
 });
 
@@ -663,6 +710,144 @@ describe('alarms', () => {
   });
 });
 
+// ---- the webhook under a flood ----------------------------------------------------------------
+
+describe('webhook under a flood', () => {
+  const alarms = () => ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties!);
+  const acl = () => {
+    const acls = ofType('AWS::WAFv2::WebACL');
+    expect(acls).toHaveLength(1);
+    return acls[0]!;
+  };
+  const rule = (name: string) =>
+    (acl()[1].Properties!.Rules as Json[]).find((r) => r.Name === name) as Json | undefined;
+  const webhookPathMatch = {
+    ByteMatchStatement: {
+      FieldToMatch: { UriPath: {} },
+      PositionalConstraint: 'CONTAINS',
+      SearchString: '/webhooks/calypso',
+      TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }],
+    },
+  };
+
+  it('puts a regional WAF ACL on the API stage, allowing by default', () => {
+    const [aclId, webAcl] = acl();
+    expect(webAcl.Properties).toMatchObject({ Scope: 'REGIONAL', DefaultAction: { Allow: {} } });
+    const [, association] = ofType('AWS::WAFv2::WebACLAssociation')[0]!;
+    expect(ofType('AWS::WAFv2::WebACLAssociation')).toHaveLength(1);
+    expect(association.Properties!.WebACLArn).toEqual({ 'Fn::GetAtt': [aclId, 'Arn'] });
+    const stageId = logicalId(stack.api.api.deploymentStage);
+    expect(JSON.stringify(association.Properties!.ResourceArn)).toContain(`"${stageId}"`);
+    expect(JSON.stringify(association.Properties!.ResourceArn)).toContain('/stages/');
+  });
+
+  it('blocks a source sending the webhook path more than the rate from context', () => {
+    const rate = rule('WebhookRatePerSource');
+    expect(rate).toMatchObject({
+      Action: { Block: {} },
+      Statement: {
+        RateBasedStatement: {
+          Limit: 600,
+          AggregateKeyType: 'IP',
+          ScopeDownStatement: webhookPathMatch,
+        },
+      },
+      VisibilityConfig: { CloudWatchMetricsEnabled: true, MetricName: 'WebhookRatePerSource' },
+    });
+  });
+
+  it('blocks webhook requests from outside the allow-list, one IP set per address family', () => {
+    const sets = ofType('AWS::WAFv2::IPSet');
+    expect(
+      sets.map(([, set]) => [set.Properties!.IPAddressVersion, set.Properties!.Addresses]),
+    ).toEqual(
+      expect.arrayContaining([
+        ['IPV4', ['203.0.113.0/24', '198.51.100.7/32']],
+        ['IPV6', ['2001:db8::/32']],
+      ]),
+    );
+    expect(sets).toHaveLength(2);
+    const notAllowed = rule('WebhookSourceNotAllowed');
+    expect(notAllowed).toMatchObject({ Action: { Block: {} } });
+    const and = (notAllowed!.Statement as Json).AndStatement as { Statements: Json[] };
+    expect(and.Statements[0]).toEqual(webhookPathMatch);
+    const allowed = (and.Statements[1]!.NotStatement as { Statement: Json }).Statement;
+    const refs = ((allowed.OrStatement as { Statements: Json[] }).Statements ?? []).map(
+      (st) => (st.IPSetReferenceStatement as { Arn: unknown }).Arn,
+    );
+    expect(refs.sort()).toEqual(sets.map(([id]) => ({ 'Fn::GetAtt': [id, 'Arn'] })).sort());
+    // The allow-list is checked before the rate rule.
+    expect(Number(notAllowed!.Priority)).toBeLessThan(
+      Number(rule('WebhookRatePerSource')!.Priority),
+    );
+  });
+
+  it("alarms on the webhook method's 4XX answers", () => {
+    const found = alarms().filter(
+      (a) =>
+        a.Namespace === 'AWS/ApiGateway' &&
+        a.MetricName === '4XXError' &&
+        JSON.stringify(a.Dimensions).includes('"/webhooks/calypso"'),
+    );
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    const dims = Object.fromEntries(
+      (found[0]!.Dimensions as { Name: string; Value: unknown }[]).map((d) => [d.Name, d.Value]),
+    );
+    expect(dims).toEqual({
+      ApiName: 'calypso-payouts-test',
+      Stage: 'test',
+      Resource: '/webhooks/calypso',
+      Method: 'POST',
+    });
+    // Well before Calypso's block at more than 100 failures in 10 minutes.
+    expect(Number(found[0]!.Threshold)).toBeLessThanOrEqual(50);
+  });
+
+  it('counts 429s on the webhook from the access logs and alarms on them', () => {
+    const filters = ofType('AWS::Logs::MetricFilter');
+    expect(filters).toHaveLength(1);
+    const filter = filters[0]![1].Properties!;
+    expect(filter.LogGroupName).toEqual({ Ref: logicalId(stack.api.accessLogs) });
+    expect(String(filter.FilterPattern)).toContain('$.resourcePath = "/webhooks/calypso"');
+    expect(String(filter.FilterPattern)).toContain('$.status = "429"');
+    const transformation = (filter.MetricTransformations as Json[])[0]!;
+    expect(transformation).toMatchObject({
+      MetricNamespace: METRICS_NAMESPACE,
+      MetricName: 'WebhookThrottled',
+      MetricValue: '1',
+      Dimensions: [{ Key: 'service', Value: '$.service' }],
+    });
+    const throttled = alarms().filter(
+      (a) => a.Namespace === METRICS_NAMESPACE && a.MetricName === 'WebhookThrottled',
+    );
+    expect(throttled).toHaveLength(1);
+    expect(throttled[0]).toMatchObject({
+      Dimensions: [{ Name: 'service', Value: 'calypso-payouts-test' }],
+      Statistic: 'Sum',
+    });
+  });
+
+  it("alarms on each WAF rule's blocks", () => {
+    const [, webAcl] = acl();
+    const blocked = alarms().filter(
+      (a) => a.Namespace === 'AWS/WAFV2' && a.MetricName === 'BlockedRequests',
+    );
+    const ruleOf = (a: Json) =>
+      (a.Dimensions as { Name: string; Value: unknown }[]).find((d) => d.Name === 'Rule')!.Value;
+    expect(blocked.map(ruleOf).sort()).toEqual(['WebhookRatePerSource', 'WebhookSourceNotAllowed']);
+    for (const alarm of blocked) {
+      const acl = (alarm.Dimensions as { Name: string; Value: unknown }[]).find(
+        (d) => d.Name === 'WebACL',
+      )!.Value;
+      expect(acl).toBe(webAcl.Properties!.Name);
+    }
+  });
+});
+
 // ---- outputs and checks ---------------------------------------------------------------------
 
 describe('outputs', () => {
@@ -672,6 +857,7 @@ describe('outputs', () => {
       'ApiUrl',
       'WebhookUrl',
       'CalypsoSecretArn',
+      'CalypsoWebhookSecretArn',
       'TableName',
       'EventBusName',
       'AlarmTopicArn',
@@ -680,6 +866,7 @@ describe('outputs', () => {
     }
     expect(JSON.stringify(outputs.WebhookUrl!.Value)).toMatch(/\/webhooks\/calypso"/);
     expect(outputs.CalypsoSecretArn!.Value).toEqual({ Ref: logicalId(stack.secret) });
+    expect(outputs.CalypsoWebhookSecretArn!.Value).toEqual({ Ref: logicalId(stack.webhookSecret) });
     expect(outputs.TableName!.Value).toEqual({ Ref: logicalId(stack.table) });
     expect(outputs.AlarmTopicArn!.Value).toEqual({ Ref: logicalId(stack.alarms.topic) });
   });
@@ -731,7 +918,6 @@ describe('cdk-nag AWS Solutions checks', () => {
     expect([...rules].sort()).toEqual(
       [
         'AwsSolutions-APIG2',
-        'AwsSolutions-APIG3',
         'AwsSolutions-APIG4',
         'AwsSolutions-COG4',
         'AwsSolutions-IAM4',
