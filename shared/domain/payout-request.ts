@@ -191,7 +191,12 @@ function checkRecipients(
     if (typeof r !== 'object' || r === null) return;
     const amount =
       'amount' in r
-        ? checkAmount(r.amount, currency?.decimals ?? Number.MAX_SAFE_INTEGER)
+        ? currency
+          ? checkAmount(r.amount, currency.decimals, {
+              value: currency.maxAmount,
+              currency: currency.code,
+            })
+          : checkAmount(r.amount, Number.MAX_SAFE_INTEGER)
         : undefined;
     if (amount && !amount.ok)
       errors.push({ path: jsonPath(['recipients', i, 'amount']), message: amount.message });

@@ -83,6 +83,46 @@ describe('validatePayoutRequest', () => {
     expect(errors).toHaveLength(7);
   });
 
+  it("refuses an amount above the currency's maximum per recipient, naming it", () => {
+    const eighty = '9'.repeat(80);
+    const errors = errorsOf({
+      ...valid,
+      recipients: [
+        { address: ETH, amount: '100000000' },
+        { address: ETH2, amount: eighty },
+        { address: ETH, amount: '100000000.000001' },
+      ],
+    });
+    expect(errors).toEqual([
+      { path: '$.recipients[1].amount', message: 'must be at most 100000000 USDT per recipient' },
+      { path: '$.recipients[2].amount', message: 'must be at most 100000000 USDT per recipient' },
+    ]);
+    const btc = { currency: 'BTC', name: 'x', recipients: [{ address: BTC, amount: '10000.5' }] };
+    expect(errorsOf(btc)[0]?.message).toBe('must be at most 10000 BTC per recipient');
+    const lower = {
+      ...limits,
+      currencies: CurrencyRegistry.withOverrides({ BTC: { maxAmount: '1' } }),
+    };
+    const refused = validatePayoutRequest(
+      { ...btc, recipients: [{ address: BTC, amount: '1.00000001' }] },
+      lower,
+    );
+    expect(refused.ok).toBe(false);
+    expect(
+      validatePayoutRequest({ ...btc, recipients: [{ address: BTC, amount: '1' }] }, lower).ok,
+    ).toBe(true);
+  });
+
+  it('refuses an absurdly long amount even when the currency is unknown', () => {
+    const errors = errorsOf({
+      ...valid,
+      currency: 'NOPE',
+      recipients: [{ address: ETH, amount: '9'.repeat(80) }],
+    });
+    expect(errors.map((e) => e.path)).toEqual(['$.currency', '$.recipients[0].amount']);
+    expect(errors[1]?.message).toMatch(/more than 30 digits before the decimal point/);
+  });
+
   it('rejects a corrupted EIP-55 checksum but accepts the lowercase form', () => {
     const corrupted = ETH.replace('aA', 'Aa');
     expect(paths({ ...valid, recipients: [{ address: corrupted, amount: '1' }] })).toEqual([
