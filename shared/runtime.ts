@@ -125,6 +125,7 @@ export function createDeps(rt: Runtime = runtime()): CreatePayoutDeps {
     trigger: rt.trigger,
     calypso: rt.calypso,
     maxRecipients: rt.config.maxRecipients,
+    executionDateHorizonDays: rt.config.executionDateHorizonDays,
     testnetAddresses: rt.config.testnetAddresses,
     writeLeaseMs: 60_000,
   };

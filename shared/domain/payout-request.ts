@@ -26,6 +26,8 @@ export interface RequestLimits {
   currencies: CurrencyRegistry;
   maxRecipients: number;
   now: Date;
+  /** How many days ahead an executionDate may be. */
+  executionDateHorizonDays: number;
   testnet?: boolean;
 }
 
@@ -90,7 +92,29 @@ function article(type: string): string {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
-const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_WITH_ZONE =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+const DAY_MS = 86_400_000;
+
+/**
+ * The instant of an ISO-8601 date-time with a zone, or undefined when it names no real time.
+ * `Date` alone rolls impossible fields over (`2030-02-30` becomes March 2nd, `T24:00` the next
+ * day), so every field is checked against the calendar first.
+ */
+function parseDateTime(text: string): Date | undefined {
+  const match = ISO_WITH_ZONE.exec(text);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = match
+    .slice(1)
+    .map((part) => (part === undefined ? undefined : Number(part)));
+  if (month === undefined || month < 1 || month > 12) return undefined;
+  const daysInMonth = new Date(Date.UTC(year!, month, 0)).getUTCDate();
+  if (day === undefined || day < 1 || day > daysInMonth) return undefined;
+  if (hour! > 23 || minute! > 59 || second > 59) return undefined;
+  if (offsetHours > 23 || offsetMinutes > 59) return undefined;
+  const parsed = new Date(text);
+  return Number.isNaN(parsed.getTime()) ? undefined : parsed;
+}
 
 export function validatePayoutRequest(
   body: unknown,
@@ -126,16 +150,20 @@ export function validatePayoutRequest(
 
   let executionDate: string | undefined;
   if (input.executionDate !== undefined) {
-    const parsed = ISO_WITH_ZONE.test(input.executionDate)
-      ? new Date(input.executionDate)
-      : undefined;
-    if (!parsed || Number.isNaN(parsed.getTime())) {
+    const parsed = parseDateTime(input.executionDate);
+    const horizon = limits.now.getTime() + limits.executionDateHorizonDays * DAY_MS;
+    if (!parsed) {
       errors.push({
         path: '$.executionDate',
-        message: 'must be an ISO-8601 date-time with a time zone, e.g. 2030-01-31T12:00:00Z',
+        message: 'must be a real ISO-8601 date-time with a time zone, e.g. 2030-01-31T12:00:00Z',
       });
     } else if (parsed.getTime() <= limits.now.getTime()) {
       errors.push({ path: '$.executionDate', message: 'is in the past' });
+    } else if (parsed.getTime() > horizon) {
+      errors.push({
+        path: '$.executionDate',
+        message: `is more than ${limits.executionDateHorizonDays} days ahead (after ${new Date(horizon).toISOString()})`,
+      });
     } else {
       executionDate = parsed.toISOString();
     }

@@ -11,6 +11,7 @@ const limits = {
   currencies: new CurrencyRegistry(),
   maxRecipients: 5,
   now: new Date('2030-01-01T00:00:00Z'),
+  executionDateHorizonDays: 90,
 };
 const ETH = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
 const ETH2 = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359';
@@ -148,6 +149,64 @@ describe('validatePayoutRequest', () => {
       limits,
     );
     expect(ok.ok && ok.value.executionDate).toBe('2030-02-01T10:00:00.000Z');
+  });
+
+  it.each([
+    '2030-02-30T10:00:00Z',
+    '2030-02-29T10:00:00Z',
+    '2030-04-31T10:00:00Z',
+    '2030-01-32T10:00:00Z',
+    '2030-01-00T10:00:00Z',
+    '2030-13-01T10:00:00Z',
+    '2030-00-10T10:00:00Z',
+    '2030-01-10T24:00:00Z',
+    '2030-01-10T24:00Z',
+    '2030-01-10T23:60Z',
+    '2030-01-10T23:59:60Z',
+    '2030-01-10T10:00+24:00',
+    '2030-01-10T10:00-05:60',
+  ])('refuses the impossible executionDate %s instead of rolling it over', (executionDate) => {
+    const errors = errorsOf({ ...valid, executionDate });
+    expect(errors).toEqual([
+      {
+        path: '$.executionDate',
+        message: 'must be a real ISO-8601 date-time with a time zone, e.g. 2030-01-31T12:00:00Z',
+      },
+    ]);
+  });
+
+  it('accepts the calendar edges the impossible dates sit next to', () => {
+    const at = (executionDate: string, now = limits.now) => {
+      const result = validatePayoutRequest({ ...valid, executionDate }, { ...limits, now });
+      return result.ok ? result.value.executionDate : result.errors;
+    };
+    expect(at('2030-02-28T23:59:59Z')).toBe('2030-02-28T23:59:59.000Z');
+    expect(at('2030-01-31T00:00Z')).toBe('2030-01-31T00:00:00.000Z');
+    expect(at('2030-01-10T23:59:59.999Z')).toBe('2030-01-10T23:59:59.999Z');
+    expect(at('2030-01-10T10:00-05:59')).toBe('2030-01-10T15:59:00.000Z');
+    const leapYear = new Date('2032-01-01T00:00:00Z');
+    expect(at('2032-02-29T12:00:00Z', leapYear)).toBe('2032-02-29T12:00:00.000Z');
+  });
+
+  it('refuses an executionDate beyond the horizon, saying the horizon', () => {
+    // limits.now is 2030-01-01T00:00Z; 90 days later is 2030-04-01T00:00Z.
+    expect(
+      validatePayoutRequest({ ...valid, executionDate: '2030-04-01T00:00:00Z' }, limits).ok,
+    ).toBe(true);
+    expect(errorsOf({ ...valid, executionDate: '2030-04-01T00:00:01Z' })).toEqual([
+      {
+        path: '$.executionDate',
+        message: 'is more than 90 days ahead (after 2030-04-01T00:00:00.000Z)',
+      },
+    ]);
+    const week = { ...limits, executionDateHorizonDays: 7 };
+    const far = validatePayoutRequest({ ...valid, executionDate: '2030-01-09T00:00:00Z' }, week);
+    expect(far.ok ? [] : far.errors.map((e) => e.message)).toEqual([
+      'is more than 7 days ahead (after 2030-01-08T00:00:00.000Z)',
+    ]);
+    expect(
+      validatePayoutRequest({ ...valid, executionDate: '2030-01-08T00:00:00Z' }, week).ok,
+    ).toBe(true);
   });
 
   it('reports recipient problems even when a top-level field is also wrong', () => {
