@@ -5,7 +5,7 @@
 import * as z from 'zod/mini';
 import { checkAddress } from './addresses.js';
 import type { CurrencyRegistry, Currency } from './currencies.js';
-import { checkAmount, type Decimal } from './money.js';
+import { checkAmount, jsonTypeOf, type Decimal } from './money.js';
 
 export interface FieldError {
   /** JSONPath of the field, e.g. `$.recipients[3].amount`. */
@@ -61,7 +61,24 @@ export function jsonPath(path: readonly PropertyKey[]): string {
   );
 }
 
-function zodErrors(error: z.core.$ZodError, prefix: PropertyKey[] = []): FieldError[] {
+/** The value at `path` inside `input`, and whether it is there at all (a key set to undefined is not). */
+function lookUp(input: unknown, path: readonly PropertyKey[]): { found: boolean; value: unknown } {
+  let value = input;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) {
+      return { found: false, value: undefined };
+    }
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return { found: value !== undefined, value };
+}
+
+/** Field errors of a failed parse of `input`, whose path inside the request is `prefix`. */
+function zodErrors(
+  error: z.core.$ZodError,
+  input: unknown,
+  prefix: PropertyKey[] = [],
+): FieldError[] {
   return error.issues.flatMap((issue) => {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
@@ -70,11 +87,16 @@ function zodErrors(error: z.core.$ZodError, prefix: PropertyKey[] = []): FieldEr
         message: 'is not a known field',
       }));
     }
-    if (issue.code === 'invalid_type' && issue.input === undefined) {
-      return [{ path: jsonPath(path), message: 'is required' }];
-    }
     if (issue.code === 'invalid_type') {
-      return [{ path: jsonPath(path), message: `must be ${article(issue.expected)}` }];
+      // Zod does not report the input it refused: look it up to tell absent from mistyped.
+      const given = lookUp(input, issue.path);
+      if (!given.found) return [{ path: jsonPath(path), message: 'is required' }];
+      return [
+        {
+          path: jsonPath(path),
+          message: `must be ${article(issue.expected)}, got ${jsonTypeOf(given.value)}`,
+        },
+      ];
     }
     if (issue.code === 'too_small' && issue.origin === 'string') {
       return [{ path: jsonPath(path), message: 'must not be empty' }];
@@ -116,6 +138,45 @@ function parseDateTime(text: string): Date | undefined {
   return Number.isNaN(parsed.getTime()) ? undefined : parsed;
 }
 
+/**
+ * The first character of `text` that must not be in a name, comment or externalId, described for
+ * the caller: control characters (C0, DEL and C1: they break logs, CSV files and terminals),
+ * bidirectional overrides and isolates (they make text display differently from what it is) and
+ * lone surrogates (not text at all; they cannot be encoded as UTF-8).
+ */
+export function unsafeCharacter(text: string): string | undefined {
+  let position = 0;
+  for (const char of text) {
+    position += 1;
+    const code = char.codePointAt(0)!;
+    const kind =
+      code <= 0x1f || (code >= 0x7f && code <= 0x9f)
+        ? 'a control character'
+        : (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)
+          ? 'a bidirectional override or isolate'
+          : code >= 0xd800 && code <= 0xdfff
+            ? 'a lone surrogate'
+            : undefined;
+    if (kind) {
+      const hex = code.toString(16).toUpperCase().padStart(4, '0');
+      return `must not contain ${kind} (U+${hex} at character ${position})`;
+    }
+  }
+  return undefined;
+}
+
+/** The unsafe-character problem of a text field, if it is a string holding one. */
+function textError(path: readonly PropertyKey[], value: unknown): FieldError[] {
+  const problem = typeof value === 'string' ? unsafeCharacter(value) : undefined;
+  return problem ? [{ path: jsonPath(path), message: problem }] : [];
+}
+
+/** The free-text fields of the request itself. */
+function requestTextErrors(body: object): FieldError[] {
+  const fields = body as { name?: unknown; comment?: unknown };
+  return [...textError(['name'], fields.name), ...textError(['comment'], fields.comment)];
+}
+
 export function validatePayoutRequest(
   body: unknown,
   limits: RequestLimits,
@@ -126,7 +187,7 @@ export function validatePayoutRequest(
   const top = requestShape.safeParse(body);
   if (!top.success) {
     // Report the top-level problems, and recipients' problems too when the list itself is usable.
-    const errors = zodErrors(top.error);
+    const errors = [...zodErrors(top.error, body), ...requestTextErrors(body)];
     const recipients = (body as { recipients?: unknown }).recipients;
     if (Array.isArray(recipients) && recipients.length <= limits.maxRecipients) {
       const currency =
@@ -138,7 +199,7 @@ export function validatePayoutRequest(
     return { ok: false, errors: dedupe(errors) };
   }
   const input = top.data;
-  const errors: FieldError[] = [];
+  const errors: FieldError[] = requestTextErrors(body);
 
   const currency = limits.currencies.get(input.currency);
   if (!currency) {
@@ -212,7 +273,7 @@ function checkRecipients(
   recipients.forEach((raw, i) => {
     const shaped = recipientShape.safeParse(raw);
     if (!shaped.success) {
-      errors.push(...zodErrors(shaped.error, ['recipients', i]));
+      errors.push(...zodErrors(shaped.error, raw, ['recipients', i]));
       // Still check the amount and address when present, to report everything at once.
     }
     const r = (shaped.success ? shaped.data : raw) as Record<string, unknown> | null;
@@ -235,6 +296,7 @@ function checkRecipients(
       if (!address.ok)
         errors.push({ path: jsonPath(['recipients', i, 'address']), message: address.message });
     }
+    errors.push(...textError(['recipients', i, 'externalId'], r.externalId));
     if (typeof r.externalId === 'string') {
       const first = seenExternalIds.get(r.externalId);
       if (first !== undefined) {

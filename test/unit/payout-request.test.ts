@@ -215,6 +215,99 @@ describe('validatePayoutRequest', () => {
     ).toEqual(['$.name', '$.recipients[0].amount']);
   });
 
+  it('says which type a mistyped field should have, and keeps "is required" for absent ones', () => {
+    expect(
+      errorsOf({ currency: 5, name: 7, comment: false, executionDate: 1, recipients: {} }),
+    ).toEqual([
+      { path: '$.currency', message: 'must be a string, got number' },
+      { path: '$.name', message: 'must be a string, got number' },
+      { path: '$.comment', message: 'must be a string, got boolean' },
+      { path: '$.executionDate', message: 'must be a string, got number' },
+      { path: '$.recipients', message: 'must be an array, got object' },
+    ]);
+    expect(errorsOf({ currency: 'USDT', name: null, recipients: 'abc' })).toEqual([
+      { path: '$.name', message: 'must be a string, got null' },
+      { path: '$.recipients', message: 'must be an array, got string' },
+    ]);
+    expect(errorsOf({ name: 'x' })).toEqual([
+      { path: '$.currency', message: 'is required' },
+      { path: '$.recipients', message: 'is required' },
+    ]);
+  });
+
+  it('says which type each mistyped recipient field should have', () => {
+    expect(
+      errorsOf({
+        ...valid,
+        recipients: [5, null, [ETH], { address: 5, amount: 1, externalId: 3 }, {}],
+      }),
+    ).toEqual([
+      { path: '$.recipients[0]', message: 'must be an object, got number' },
+      { path: '$.recipients[1]', message: 'must be an object, got null' },
+      { path: '$.recipients[2]', message: 'must be an object, got array' },
+      { path: '$.recipients[3].address', message: 'must be a string, got number' },
+      { path: '$.recipients[3].externalId', message: 'must be a string, got number' },
+      {
+        path: '$.recipients[3].amount',
+        message: 'must be a decimal string such as "10.50", got number',
+      },
+      { path: '$.recipients[4].address', message: 'is required' },
+      { path: '$.recipients[4].amount', message: 'is required' },
+    ]);
+  });
+
+  it.each([
+    ['NUL', '\u0000', 'a control character', '0000'],
+    ['a tab', '\t', 'a control character', '0009'],
+    ['a line feed', '\n', 'a control character', '000A'],
+    ['ESC', '\u001b', 'a control character', '001B'],
+    ['DEL', '\u007f', 'a control character', '007F'],
+    ['a C1 control', '\u0085', 'a control character', '0085'],
+    ['the last C1 control', '\u009f', 'a control character', '009F'],
+    ['a left-to-right embedding', '\u202a', 'a bidirectional override or isolate', '202A'],
+    ['a right-to-left override', '\u202e', 'a bidirectional override or isolate', '202E'],
+    ['a left-to-right isolate', '\u2066', 'a bidirectional override or isolate', '2066'],
+    ['a pop directional isolate', '\u2069', 'a bidirectional override or isolate', '2069'],
+    ['a lone high surrogate', '\ud83d', 'a lone surrogate', 'D83D'],
+    ['a lone low surrogate', '\ude00', 'a lone surrogate', 'DE00'],
+  ])('refuses %s in name, comment and externalId, naming each field', (_, char, kind, hex) => {
+    const text = `ab${char}c`;
+    const message = `must not contain ${kind} (U+${hex} at character 3)`;
+    expect(
+      errorsOf({
+        ...valid,
+        name: text,
+        comment: text,
+        recipients: [{ ...valid.recipients[0], externalId: text }],
+      }),
+    ).toEqual([
+      { path: '$.name', message },
+      { path: '$.comment', message },
+      { path: '$.recipients[0].externalId', message },
+    ]);
+  });
+
+  it('keeps the characters next to the refused ranges, and whole emoji', () => {
+    const text = 'Zahlung für März \u00a0 \u200f \u2065 \u206a ~ \ud83d\ude00 日本';
+    const result = validatePayoutRequest(
+      {
+        ...valid,
+        name: text,
+        comment: text,
+        recipients: [{ ...valid.recipients[0], externalId: text }],
+      },
+      limits,
+    );
+    expect(result.ok && [result.value.name, result.value.comment]).toEqual([text, text]);
+    expect(result.ok && result.value.recipients[0]?.externalId).toBe(text);
+  });
+
+  it('counts the position of an unsafe character in characters, not UTF-16 units', () => {
+    expect(errorsOf({ ...valid, name: '\ud83d\ude00\u202e' })[0]?.message).toBe(
+      'must not contain a bidirectional override or isolate (U+202E at character 2)',
+    );
+  });
+
   it('refuses non-objects', () => {
     for (const body of [null, [], 'x', 1]) expect(paths(body)).toEqual(['$']);
   });

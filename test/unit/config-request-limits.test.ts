@@ -1,4 +1,4 @@
-/** The executionDate horizon setting: its default, an override, and refusal of a bad value. */
+/** The settings that bound a request: the executionDate horizon and the maximum per recipient. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../shared/config.js';
 
