@@ -144,7 +144,7 @@ function parseDateTime(text: string): Date | undefined {
  * bidirectional overrides and isolates (they make text display differently from what it is) and
  * lone surrogates (not text at all; they cannot be encoded as UTF-8).
  */
-export function unsafeCharacter(text: string): string | undefined {
+function unsafeCharacter(text: string): string | undefined {
   let position = 0;
   for (const char of text) {
     position += 1;
