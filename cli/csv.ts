@@ -6,6 +6,8 @@
  * A leading byte order mark is ignored. Each record carries the line it starts on, so problems can
  * be reported as `file:line`. A malformed record is reported and skipped; reading goes on with the
  * next line, so every problem in a file is found in one pass.
+ *
+ * Writing: a text cell that a spreadsheet would run as a formula is neutralised (see csvField).
  */
 
 export interface CsvRecord {
@@ -145,10 +147,26 @@ export function readCsv(input: string): CsvReadResult {
   return { records, problems };
 }
 
-/** One CSV field: quoted when it holds a comma, a quote or a line break. */
+/** The first characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * A text cell a spreadsheet shows as text: one that starts like a formula (`=`, `+`, `-`, `@`, a
+ * tab or a carriage return) gets a leading single quote, as OWASP's CSV injection guidance says.
+ * Exported values come from callers (externalIds) and from Calypso, so neither is trusted. Our
+ * amounts and fees start with a digit and pass unchanged.
+ */
+export function spreadsheetSafe(text: string): string {
+  return FORMULA_START.test(text) ? `'${text}` : text;
+}
+
+/**
+ * One CSV field: text neutralised against formulas, then quoted when it holds a comma, a quote
+ * or a line break. Numbers are written as they are.
+ */
 export function csvField(value: string | number | null | undefined): string {
   if (value === null || value === undefined) return '';
-  const text = String(value);
+  const text = typeof value === 'string' ? spreadsheetSafe(value) : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

@@ -46,6 +46,7 @@ const envSchema = z.object({
   CURRENCY_OVERRIDES: z.optional(z.string()),
   MAX_RECIPIENTS: positiveInt(10_000),
   MAX_BODY_BYTES: positiveInt(5_000_000),
+  EXECUTION_DATE_HORIZON_DAYS: positiveInt(90),
   TESTNET_ADDRESSES: flag,
   SUBMIT_CONCURRENCY: positiveInt(4),
   SUBMISSION_LEASE_MS: positiveInt(300_000),
@@ -100,6 +101,8 @@ export interface Config {
   policy?: PayoutPolicyDocument;
   maxRecipients: number;
   maxBodyBytes: number;
+  /** How many days ahead a payout's executionDate may be. */
+  executionDateHorizonDays: number;
   testnetAddresses: boolean;
   submitConcurrency: number;
   submissionLeaseMs: number;
@@ -220,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(policy ? { policy } : {}),
     maxRecipients: e.MAX_RECIPIENTS,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    executionDateHorizonDays: e.EXECUTION_DATE_HORIZON_DAYS,
     testnetAddresses: e.TESTNET_ADDRESSES,
     submitConcurrency: e.SUBMIT_CONCURRENCY,
     submissionLeaseMs: e.SUBMISSION_LEASE_MS,

@@ -147,6 +147,7 @@ export function createDeps(rt: Runtime = runtime()): RetryFailedDeps {
     trigger: rt.trigger,
     calypso: rt.calypso,
     maxRecipients: rt.config.maxRecipients,
+    executionDateHorizonDays: rt.config.executionDateHorizonDays,
     testnetAddresses: rt.config.testnetAddresses,
     writeLeaseMs: 60_000,
   };

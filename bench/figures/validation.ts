@@ -77,7 +77,7 @@ export async function runValidation(
     ctx.progress(`validation: ${c.label}, ${count(n)} recipients`);
     const text = JSON.stringify(payoutBody(c.currency, recipients(n, c.address, c.decimals)));
     const parsed: unknown = JSON.parse(text);
-    const limits = { currencies, maxRecipients: n, now: new Date() };
+    const limits = { currencies, maxRecipients: n, now: new Date(), executionDateHorizonDays: 90 };
     const check = validatePayoutRequest(parsed, limits);
     if (!check.ok) {
       throw new Error(`the ${c.label} body is not valid: ${JSON.stringify(check.errors[0])}`);

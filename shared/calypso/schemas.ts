@@ -6,7 +6,7 @@
  * (ids, states, amounts) is required.
  */
 import * as z from 'zod/mini';
-import { Decimal } from '../domain/money.js';
+import { Decimal, DECIMAL_MAX_DIGITS } from '../domain/money.js';
 
 /** A state value: a known one, or whatever Calypso sent (kept verbatim, treated as not final). */
 export type MassPayoutState =
@@ -121,23 +121,32 @@ export interface CalypsoErrorBody {
 }
 
 const JSON_NUMBER_TEXT = /^(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?$/;
-/** Far beyond any amount, and it bounds the work done on hostile input. */
-const MAX_NUMBER_TEXT = 120;
-const MAX_EXPONENT = 100;
+/** Room for a sign, a point and an exponent around the most digits a Decimal may have. */
+const MAX_NUMBER_TEXT = DECIMAL_MAX_DIGITS + 8;
 
 /**
  * The exact value of a JSON number's text, exponent notation included (`1E-18`, `2.5e3`): a
  * server that writes big decimals in scientific notation still gives exact amounts.
+ *
+ * Bounded only by `DECIMAL_MAX_DIGITS` (the work), never by what a caller may ask to pay: a fee
+ * with 30 decimals or a balance of any size is read, and its text can be stored and read back
+ * with `Decimal.parse`.
  */
 export function decimalFromJsonNumberText(text: string): Decimal | undefined {
   if (text.length > MAX_NUMBER_TEXT) return undefined;
   const match = JSON_NUMBER_TEXT.exec(text);
   if (!match) return undefined;
-  const [, sign, whole = '', fraction = '', exponentText] = match;
-  const exponent = exponentText === undefined ? 0 : Number(exponentText);
-  if (Math.abs(exponent) > MAX_EXPONENT) return undefined;
-  let units = BigInt(whole + fraction);
+  const [, sign, whole = '', fraction = '', exponentText = '0'] = match;
+  // Checked on the text first: a huge exponent must not become a huge power of ten.
+  if (exponentText.replace(/^[-+]?0*/, '').length > String(DECIMAL_MAX_DIGITS).length) {
+    return undefined;
+  }
+  const exponent = Number(exponentText);
+  const digits = whole.length + fraction.length;
   let scale = fraction.length - exponent;
+  // The digits of the plain text: the significant ones plus the zeros the exponent adds.
+  if (Math.max(digits + Math.max(0, -scale), scale + 1) > DECIMAL_MAX_DIGITS) return undefined;
+  let units = BigInt(whole + fraction);
   if (scale < 0) {
     units *= 10n ** BigInt(-scale);
     scale = 0;

@@ -1,9 +1,10 @@
 /**
- * The currencies Calypso pays out in: network, maximum scale, per-mass-payout limit and the coin
- * that pays the network's fees. Defaults follow calypso-api.md §6; every field can be overridden
+ * The currencies Calypso pays out in: network, maximum scale, per-mass-payout limit, the coin
+ * that pays the network's fees, and the most one recipient may be paid. Defaults follow calypso-api.md §6; every field can be overridden
  * (and currencies added) from configuration, because they differ between Calypso environments.
  */
 import * as z from 'zod/mini';
+import { AMOUNT_MAX_INTEGER_DIGITS, Decimal } from './money.js';
 
 export const NETWORKS = ['bitcoin', 'ethereum', 'tron', 'bsc', 'polygon', 'dogecoin'] as const;
 export type Network = (typeof NETWORKS)[number];
@@ -20,6 +21,11 @@ export interface Currency {
   feeCoin: string;
   /** A token on its network rather than the native coin. */
   token: boolean;
+  /**
+   * The most one recipient may be paid in one payout: a typo's extra digits stop here. Generous,
+   * as it guards against mistakes, not against spending.
+   */
+  maxAmount: Decimal;
 }
 
 /** The native coin of each network. */
@@ -37,15 +43,32 @@ function defaultLimit(network: Network): number {
   return network === 'ethereum' ? 1000 : 100;
 }
 
+/**
+ * The most one recipient may be paid, by default: a few orders of magnitude above any payment
+ * a company makes, in the coin's own units (a bitcoin is worth far more than a dogecoin).
+ */
+const DEFAULT_MAX_AMOUNT: Readonly<Record<string, string>> = {
+  BTC: '10000',
+  ETH: '1000000',
+  BNB: '1000000',
+  TRX: '1000000000',
+  MATIC: '1000000000',
+  XDG: '1000000000',
+};
+/** Tokens (stablecoins by default) and currencies added by configuration without a maximum. */
+const DEFAULT_TOKEN_MAX_AMOUNT = '100000000';
+
 function currency(code: string, network: Network, decimals: number): Currency {
   const feeCoin = FEE_COIN[network];
+  const token = code !== feeCoin;
   return {
     code,
     network,
     decimals,
     massPayoutLimit: defaultLimit(network),
     feeCoin,
-    token: code !== feeCoin,
+    token,
+    maxAmount: Decimal.parse((!token && DEFAULT_MAX_AMOUNT[code]) || DEFAULT_TOKEN_MAX_AMOUNT),
   };
 }
 
@@ -73,6 +96,16 @@ const overrideSchema = z.strictObject({
   massPayoutLimit: z.optional(z.int().check(z.minimum(1), z.maximum(100_000))),
   feeCoin: z.optional(currencyCode),
   token: z.optional(z.boolean()),
+  /** A decimal string, like every amount: `"5000"`, `"0.5"`. */
+  maxAmount: z.optional(
+    z.string().check(
+      z.regex(
+        new RegExp(`^(0|[1-9][0-9]{0,${AMOUNT_MAX_INTEGER_DIGITS - 1}})(\\.[0-9]{1,30})?$`),
+        `must be a decimal string with at most ${AMOUNT_MAX_INTEGER_DIGITS} digits before the point`,
+      ),
+      z.refine((text) => Decimal.tryParse(text)?.isPositive() === true, 'must be greater than 0'),
+    ),
+  ),
 });
 export const currencyOverridesSchema = z.record(currencyCode, overrideSchema);
 export type CurrencyOverrides = z.infer<typeof currencyOverridesSchema>;
@@ -102,7 +135,7 @@ export class CurrencyRegistry {
       if (base) {
         const network = override.network ?? base.network;
         const feeCoin = override.feeCoin ?? (override.network ? FEE_COIN[network] : base.feeCoin);
-        merged.set(code, { ...base, ...stripUndefined(override), network, feeCoin });
+        merged.set(code, { ...base, ...fields(override), network, feeCoin });
         continue;
       }
       if (!override.network || override.decimals === undefined) {
@@ -111,7 +144,7 @@ export class CurrencyRegistry {
         );
       }
       const added = currency(code, override.network, override.decimals);
-      merged.set(code, { ...added, ...stripUndefined(override) });
+      merged.set(code, { ...added, ...fields(override) });
     }
     return new CurrencyRegistry(merged.values());
   }
@@ -133,6 +166,15 @@ export class CurrencyRegistry {
   all(): Currency[] {
     return [...this.byCode.values()];
   }
+}
+
+/** The fields an override sets, as Currency fields. */
+function fields(override: CurrencyOverrides[string]): Partial<Currency> {
+  const { maxAmount, ...rest } = override;
+  return {
+    ...stripUndefined(rest),
+    ...(maxAmount !== undefined ? { maxAmount: Decimal.parse(maxAmount) } : {}),
+  };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -3,15 +3,25 @@
  * held in a bigint: no JS float ever touches an amount.
  *
  * Text in and out is a plain decimal: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, with no exponent, no sign
- * other than a leading minus, no leading or trailing dot, no negative zero, at most 80 digits.
- * The scale of the text is kept, so `Decimal.parse(s).toString() === s` for every accepted `s`.
+ * other than a leading minus, no leading or trailing dot, no negative zero, at most
+ * `DECIMAL_MAX_DIGITS` digits. The scale of the text is kept, so `Decimal.parse(s).toString() === s`
+ * for every accepted `s`.
+ *
+ * `Decimal.parse` reads any value we hold or Calypso sends (fees, balances), so its only bound is
+ * the work; what a caller may ask to pay is narrower and checked by `checkAmount`.
  */
 
 const PLAIN_DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 /** Digits and dots only, but with leading zeros ("007", "00.5"): a common caller slip. */
 const LEADING_ZEROS = /^-?0[0-9]+(\.[0-9]+)?$/;
-/** A value this many digits long is not an amount anyone means; it also bounds the work. */
-const MAX_DIGITS = 80;
+/**
+ * Far beyond any amount, fee or balance: it only bounds the work done on hostile text. Every value
+ * read from Calypso fits, so what we store from it can always be read back.
+ */
+export const DECIMAL_MAX_DIGITS = 1000;
+
+/** Digits before the point a caller's amount may have: text longer than this is refused unread. */
+export const AMOUNT_MAX_INTEGER_DIGITS = 30;
 
 export class DecimalFormatError extends Error {
   constructor(
@@ -40,14 +50,15 @@ export class Decimal {
   /** Parses a plain decimal string exactly; throws DecimalFormatError otherwise. */
   static parse(text: string): Decimal {
     if (typeof text !== 'string') throw new DecimalFormatError(String(text), 'is not a string');
-    if (text.length > MAX_DIGITS + 2) throw new DecimalFormatError(text, 'has too many digits');
+    if (text.length > DECIMAL_MAX_DIGITS + 2)
+      throw new DecimalFormatError(text, 'has too many digits');
     if (!PLAIN_DECIMAL.test(text)) throw new DecimalFormatError(text, describeBadDecimal(text));
     const negative = text.startsWith('-');
     const body = negative ? text.slice(1) : text;
     const dot = body.indexOf('.');
     const whole = dot === -1 ? body : body.slice(0, dot);
     const fraction = dot === -1 ? '' : body.slice(dot + 1);
-    if (whole.length + fraction.length > MAX_DIGITS) {
+    if (whole.length + fraction.length > DECIMAL_MAX_DIGITS) {
       throw new DecimalFormatError(text, 'has too many digits');
     }
     const units = BigInt(whole + fraction);
@@ -184,27 +195,52 @@ function describeBadDecimal(text: string): string {
   return 'is not a plain decimal number';
 }
 
-export type AmountProblem = 'not-a-string' | 'format' | 'not-positive' | 'too-many-decimals';
+export type AmountProblem =
+  'not-a-string' | 'format' | 'not-positive' | 'too-many-decimals' | 'too-large';
 
 export type AmountCheck =
   { ok: true; value: Decimal } | { ok: false; problem: AmountProblem; message: string };
 
+/** The largest amount a caller may send to one recipient, and the currency it is counted in. */
+export interface AmountMaximum {
+  value: Decimal;
+  currency: string;
+}
+
+/** The JSON type of a value, as a caller would name it: `number`, `array`, `null`, … */
+export function jsonTypeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
 /**
  * Validates a caller's amount: a decimal string, greater than zero, with no more than
  * `maxDecimals` digits after the point (trailing zeros beyond it are refused too: "1.10" for a
- * 1-decimal currency is ambiguous about intent and refused).
+ * 1-decimal currency is ambiguous about intent and refused), and no more than `maximum` when one
+ * is given. Text with more than `AMOUNT_MAX_INTEGER_DIGITS` digits before the point is refused
+ * before it is parsed.
  */
-export function checkAmount(input: unknown, maxDecimals: number): AmountCheck {
+export function checkAmount(
+  input: unknown,
+  maxDecimals: number,
+  maximum?: AmountMaximum,
+): AmountCheck {
   if (typeof input !== 'string') {
     return {
       ok: false,
       problem: 'not-a-string',
-      message:
-        typeof input === 'number'
-          ? 'must be a decimal string such as "10.50", not a JSON number'
-          : 'must be a decimal string such as "10.50"',
+      message: `must be a decimal string such as "10.50", got ${jsonTypeOf(input)}`,
     };
   }
+  const tooLarge = (): AmountCheck => ({
+    ok: false,
+    problem: 'too-large',
+    message: maximum
+      ? `must be at most ${maximum.value.toString()} ${maximum.currency} per recipient`
+      : `has more than ${AMOUNT_MAX_INTEGER_DIGITS} digits before the decimal point`,
+  });
+  if (integerDigits(input) > AMOUNT_MAX_INTEGER_DIGITS) return tooLarge();
   let value: Decimal;
   try {
     value = Decimal.parse(input);
@@ -220,5 +256,14 @@ export function checkAmount(input: unknown, maxDecimals: number): AmountCheck {
       message: `has ${value.scale} decimals; this currency allows at most ${maxDecimals}`,
     };
   }
+  if (maximum && value.compare(maximum.value) > 0) return tooLarge();
   return { ok: true, value };
+}
+
+/** The digits before the point (after an optional minus), counted without reading further. */
+function integerDigits(text: string): number {
+  let i = text.startsWith('-') ? 1 : 0;
+  const start = i;
+  while (i < text.length && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i += 1;
+  return i - start;
 }

@@ -5,7 +5,7 @@
 import * as z from 'zod/mini';
 import { checkAddress } from './addresses.js';
 import type { CurrencyRegistry, Currency } from './currencies.js';
-import { checkAmount, type Decimal } from './money.js';
+import { checkAmount, jsonTypeOf, type Decimal } from './money.js';
 
 export interface FieldError {
   /** JSONPath of the field, e.g. `$.recipients[3].amount`. */
@@ -26,6 +26,8 @@ export interface RequestLimits {
   currencies: CurrencyRegistry;
   maxRecipients: number;
   now: Date;
+  /** How many days ahead an executionDate may be. */
+  executionDateHorizonDays: number;
   testnet?: boolean;
 }
 
@@ -59,7 +61,24 @@ export function jsonPath(path: readonly PropertyKey[]): string {
   );
 }
 
-function zodErrors(error: z.core.$ZodError, prefix: PropertyKey[] = []): FieldError[] {
+/** The value at `path` inside `input`, and whether it is there at all (a key set to undefined is not). */
+function lookUp(input: unknown, path: readonly PropertyKey[]): { found: boolean; value: unknown } {
+  let value = input;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) {
+      return { found: false, value: undefined };
+    }
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return { found: value !== undefined, value };
+}
+
+/** Field errors of a failed parse of `input`, whose path inside the request is `prefix`. */
+function zodErrors(
+  error: z.core.$ZodError,
+  input: unknown,
+  prefix: PropertyKey[] = [],
+): FieldError[] {
   return error.issues.flatMap((issue) => {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
@@ -68,11 +87,16 @@ function zodErrors(error: z.core.$ZodError, prefix: PropertyKey[] = []): FieldEr
         message: 'is not a known field',
       }));
     }
-    if (issue.code === 'invalid_type' && issue.input === undefined) {
-      return [{ path: jsonPath(path), message: 'is required' }];
-    }
     if (issue.code === 'invalid_type') {
-      return [{ path: jsonPath(path), message: `must be ${article(issue.expected)}` }];
+      // Zod does not report the input it refused: look it up to tell absent from mistyped.
+      const given = lookUp(input, issue.path);
+      if (!given.found) return [{ path: jsonPath(path), message: 'is required' }];
+      return [
+        {
+          path: jsonPath(path),
+          message: `must be ${article(issue.expected)}, got ${jsonTypeOf(given.value)}`,
+        },
+      ];
     }
     if (issue.code === 'too_small' && issue.origin === 'string') {
       return [{ path: jsonPath(path), message: 'must not be empty' }];
@@ -90,7 +114,68 @@ function article(type: string): string {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
-const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_WITH_ZONE =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+const DAY_MS = 86_400_000;
+
+/**
+ * The instant of an ISO-8601 date-time with a zone, or undefined when it names no real time.
+ * `Date` alone rolls impossible fields over (`2030-02-30` becomes March 2nd, `T24:00` the next
+ * day), so every field is checked against the calendar first.
+ */
+function parseDateTime(text: string): Date | undefined {
+  const match = ISO_WITH_ZONE.exec(text);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = match
+    .slice(1)
+    .map((part) => (part === undefined ? undefined : Number(part)));
+  if (month === undefined || month < 1 || month > 12) return undefined;
+  const daysInMonth = new Date(Date.UTC(year!, month, 0)).getUTCDate();
+  if (day === undefined || day < 1 || day > daysInMonth) return undefined;
+  if (hour! > 23 || minute! > 59 || second > 59) return undefined;
+  if (offsetHours > 23 || offsetMinutes > 59) return undefined;
+  const parsed = new Date(text);
+  return Number.isNaN(parsed.getTime()) ? undefined : parsed;
+}
+
+/**
+ * The first character of `text` that must not be in a name, comment or externalId, described for
+ * the caller: control characters (C0, DEL and C1: they break logs, CSV files and terminals),
+ * bidirectional overrides and isolates (they make text display differently from what it is) and
+ * lone surrogates (not text at all; they cannot be encoded as UTF-8).
+ */
+function unsafeCharacter(text: string): string | undefined {
+  let position = 0;
+  for (const char of text) {
+    position += 1;
+    const code = char.codePointAt(0)!;
+    const kind =
+      code <= 0x1f || (code >= 0x7f && code <= 0x9f)
+        ? 'a control character'
+        : (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)
+          ? 'a bidirectional override or isolate'
+          : code >= 0xd800 && code <= 0xdfff
+            ? 'a lone surrogate'
+            : undefined;
+    if (kind) {
+      const hex = code.toString(16).toUpperCase().padStart(4, '0');
+      return `must not contain ${kind} (U+${hex} at character ${position})`;
+    }
+  }
+  return undefined;
+}
+
+/** The unsafe-character problem of a text field, if it is a string holding one. */
+function textError(path: readonly PropertyKey[], value: unknown): FieldError[] {
+  const problem = typeof value === 'string' ? unsafeCharacter(value) : undefined;
+  return problem ? [{ path: jsonPath(path), message: problem }] : [];
+}
+
+/** The free-text fields of the request itself. */
+function requestTextErrors(body: object): FieldError[] {
+  const fields = body as { name?: unknown; comment?: unknown };
+  return [...textError(['name'], fields.name), ...textError(['comment'], fields.comment)];
+}
 
 export function validatePayoutRequest(
   body: unknown,
@@ -102,7 +187,7 @@ export function validatePayoutRequest(
   const top = requestShape.safeParse(body);
   if (!top.success) {
     // Report the top-level problems, and recipients' problems too when the list itself is usable.
-    const errors = zodErrors(top.error);
+    const errors = [...zodErrors(top.error, body), ...requestTextErrors(body)];
     const recipients = (body as { recipients?: unknown }).recipients;
     if (Array.isArray(recipients) && recipients.length <= limits.maxRecipients) {
       const currency =
@@ -114,7 +199,7 @@ export function validatePayoutRequest(
     return { ok: false, errors: dedupe(errors) };
   }
   const input = top.data;
-  const errors: FieldError[] = [];
+  const errors: FieldError[] = requestTextErrors(body);
 
   const currency = limits.currencies.get(input.currency);
   if (!currency) {
@@ -126,16 +211,20 @@ export function validatePayoutRequest(
 
   let executionDate: string | undefined;
   if (input.executionDate !== undefined) {
-    const parsed = ISO_WITH_ZONE.test(input.executionDate)
-      ? new Date(input.executionDate)
-      : undefined;
-    if (!parsed || Number.isNaN(parsed.getTime())) {
+    const parsed = parseDateTime(input.executionDate);
+    const horizon = limits.now.getTime() + limits.executionDateHorizonDays * DAY_MS;
+    if (!parsed) {
       errors.push({
         path: '$.executionDate',
-        message: 'must be an ISO-8601 date-time with a time zone, e.g. 2030-01-31T12:00:00Z',
+        message: 'must be a real ISO-8601 date-time with a time zone, e.g. 2030-01-31T12:00:00Z',
       });
     } else if (parsed.getTime() <= limits.now.getTime()) {
       errors.push({ path: '$.executionDate', message: 'is in the past' });
+    } else if (parsed.getTime() > horizon) {
+      errors.push({
+        path: '$.executionDate',
+        message: `is more than ${limits.executionDateHorizonDays} days ahead (after ${new Date(horizon).toISOString()})`,
+      });
     } else {
       executionDate = parsed.toISOString();
     }
@@ -184,14 +273,19 @@ function checkRecipients(
   recipients.forEach((raw, i) => {
     const shaped = recipientShape.safeParse(raw);
     if (!shaped.success) {
-      errors.push(...zodErrors(shaped.error, ['recipients', i]));
+      errors.push(...zodErrors(shaped.error, raw, ['recipients', i]));
       // Still check the amount and address when present, to report everything at once.
     }
     const r = (shaped.success ? shaped.data : raw) as Record<string, unknown> | null;
     if (typeof r !== 'object' || r === null) return;
     const amount =
       'amount' in r
-        ? checkAmount(r.amount, currency?.decimals ?? Number.MAX_SAFE_INTEGER)
+        ? currency
+          ? checkAmount(r.amount, currency.decimals, {
+              value: currency.maxAmount,
+              currency: currency.code,
+            })
+          : checkAmount(r.amount, Number.MAX_SAFE_INTEGER)
         : undefined;
     if (amount && !amount.ok)
       errors.push({ path: jsonPath(['recipients', i, 'amount']), message: amount.message });
@@ -202,6 +296,7 @@ function checkRecipients(
       if (!address.ok)
         errors.push({ path: jsonPath(['recipients', i, 'address']), message: address.message });
     }
+    errors.push(...textError(['recipients', i, 'externalId'], r.externalId));
     if (typeof r.externalId === 'string') {
       const first = seenExternalIds.get(r.externalId);
       if (first !== undefined) {

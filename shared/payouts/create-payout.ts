@@ -51,6 +51,8 @@ export interface CreatePayoutDeps {
   trigger: SubmissionTrigger;
   calypso: CalypsoProvider;
   maxRecipients: number;
+  /** How many days ahead an executionDate may be. */
+  executionDateHorizonDays: number;
   testnetAddresses: boolean;
   /** How long a writer owns an idempotency key before a retry may finish its work. */
   writeLeaseMs: number;
@@ -96,6 +98,7 @@ export async function createPayout(
     currencies: deps.currencies,
     maxRecipients: deps.maxRecipients,
     now,
+    executionDateHorizonDays: deps.executionDateHorizonDays,
     testnet: deps.testnetAddresses,
   });
   if (!validated.ok) throw problems.validation(validated.errors);

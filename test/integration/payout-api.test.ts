@@ -268,6 +268,26 @@ describe('bad input gets a clear 4xx naming the field', () => {
       422,
       '$.executionDate',
     ],
+    [
+      'impossible executionDate (February 30th)',
+      () =>
+        post({
+          ...good,
+          executionDate: `${new Date(stack.sandbox.now()).getUTCFullYear() + 1}-02-30T10:00:00Z`,
+        }),
+      422,
+      '$.executionDate',
+    ],
+    [
+      'executionDate beyond the horizon',
+      () =>
+        post({
+          ...good,
+          executionDate: new Date(stack.sandbox.now() + 91 * 86_400_000).toISOString(),
+        }),
+      422,
+      '$.executionDate',
+    ],
     ['name missing', () => post({ currency: 'BTC', recipients: good.recipients }), 422, '$.name'],
     ['unknown field', () => post({ ...good, priority: 'high' }), 422, '$.priority'],
   ];
@@ -277,6 +297,44 @@ describe('bad input gets a clear 4xx naming the field', () => {
     expect(res.body.status).toBe(status);
     expect(res.body.title).toBeTruthy();
     if (path) expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
+  });
+
+  it('refuses an 80-digit amount with a 422 naming the field and the maximum', async () => {
+    const res = await post({
+      ...good,
+      recipients: [good.recipients[0], { address: btcAddress(2), amount: '9'.repeat(80) }],
+    });
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(res.body.errors).toEqual([
+      { path: '$.recipients[1].amount', message: 'must be at most 10000 BTC per recipient' },
+    ]);
+  });
+
+  it('says which type a field should have instead of calling it missing', async () => {
+    const res = await post({
+      currency: 'BTC',
+      name: 7,
+      recipients: { address: btcAddress(1), amount: '1' },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toEqual([
+      { path: '$.name', message: 'must be a string, got number' },
+      { path: '$.recipients', message: 'must be an array, got object' },
+    ]);
+  });
+
+  it('refuses a bidi override in the name and a control character in an externalId', async () => {
+    const res = await post({
+      ...good,
+      name: 'invoice \u202Egnp.exe',
+      recipients: [{ ...good.recipients[0], externalId: 'a\u0000b' }],
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+      '$.name',
+      '$.recipients[0].externalId',
+    ]);
   });
 
   it('answers 413 for a body over the limit', async () => {

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseJsonLossless } from '../../shared/calypso/json.js';
+import { Decimal } from '../../shared/domain/money.js';
 import {
   accountSchema,
   decimalFromJsonNumberText,
@@ -25,12 +27,46 @@ describe('decimalFromJsonNumberText', () => {
     expect(decimalFromJsonNumberText(text)?.toString()).toBe(expected);
   });
 
-  it.each(['', 'abc', '1.', '.5', '01', '+1', '1e999', '0x10', ' 1', 'NaN'])(
-    'refuses %j',
-    (text) => {
-      expect(decimalFromJsonNumberText(text)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    'abc',
+    '1.',
+    '.5',
+    '01',
+    '+1',
+    '1e1000',
+    '1e-1000',
+    '1e99999999999999999999',
+    `1${'0'.repeat(1000)}`,
+    '0x10',
+    ' 1',
+    'NaN',
+  ])('refuses %j', (text) => {
+    expect(decimalFromJsonNumberText(text)).toBeUndefined();
+  });
+
+  it('reads what no caller may send: 30-decimal fees, huge balances, long exponents', () => {
+    const fee = `0.${'0'.repeat(29)}1`;
+    expect(decimalFromJsonNumberText(fee)?.toString()).toBe(fee);
+    const huge = `${'9'.repeat(200)}.${'1'.repeat(40)}`;
+    expect(decimalFromJsonNumberText(huge)?.toString()).toBe(huge);
+    expect(decimalFromJsonNumberText('1E-100')?.scale).toBe(100);
+    expect(decimalFromJsonNumberText('1e999')?.toString()).toBe(`1${'0'.repeat(999)}`);
+  });
+
+  it('gives only values whose text Decimal.parse reads back, so stored values never fail a read', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^-?(0|[1-9][0-9]{0,300})(\.[0-9]{1,300})?([eE][-+]?[0-9]{1,4})?$/),
+        (text) => {
+          const value = decimalFromJsonNumberText(text);
+          if (value === undefined) return;
+          expect(Decimal.parse(value.toString()).equals(value)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });
 
 describe('massPayoutSchema', () => {
@@ -67,6 +103,16 @@ describe('massPayoutSchema', () => {
         .parse(read('{"id":1,"state":"COMPLETED","totalCalypsoFee":"1.25"}'))
         .totalCalypsoFee?.toString(),
     ).toBe('1.25');
+  });
+
+  it('reads a fee finer than any currency, and its stored text reads back', () => {
+    const fee = massPayoutSchema.parse(
+      read(
+        `{"id":1,"state":"COMPLETED","totalCalypsoFee":1E-100,"totalCalypsoFeePercentage":0.${'3'.repeat(60)}}`,
+      ),
+    ).totalCalypsoFee!;
+    expect(fee.scale).toBe(100);
+    expect(Decimal.parse(fee.toString()).equals(fee)).toBe(true);
   });
 
   it('refuses an answer without id or state, or with a fee that is not a number', () => {
@@ -171,6 +217,16 @@ describe('accountSchema', () => {
       ['ETH', '1.000000000000000001'],
       ['BTC', '0'],
     ]);
+  });
+
+  it('reads a balance longer than any amount a caller may send', () => {
+    const huge = `1${'0'.repeat(150)}.${'0'.repeat(29)}1`;
+    const account = accountSchema.parse(
+      read(
+        `{"balances":[{"currency":"USDT","amount":${huge}},{"currency":"BTC","amount":"${huge}"}]}`,
+      ),
+    );
+    expect(account.balances.map((b) => b.amount.toString())).toEqual([huge, huge]);
   });
 
   it('defaults balances to []', () => {

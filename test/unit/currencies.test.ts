@@ -6,6 +6,7 @@ import {
   DEFAULT_CURRENCIES,
   UnknownCurrencyError,
 } from '../../shared/domain/currencies.js';
+import { Decimal } from '../../shared/domain/money.js';
 
 /** calypso-api.md §6: network, on-chain decimals, and the native coin that pays network fees. */
 const SECTION_6: ReadonlyArray<[code: string, network: string, decimals: number, fee: string]> = [
@@ -25,6 +26,16 @@ const SECTION_6: ReadonlyArray<[code: string, network: string, decimals: number,
   ['XDG', 'dogecoin', 8, 'XDG'],
 ];
 
+/** The most one recipient may be paid by default: native coins by their worth, tokens 100 million. */
+const MAX_AMOUNT: Readonly<Record<string, string>> = {
+  BTC: '10000',
+  ETH: '1000000',
+  BNB: '1000000',
+  TRX: '1000000000',
+  MATIC: '1000000000',
+  XDG: '1000000000',
+};
+
 describe('default currencies', () => {
   const registry = new CurrencyRegistry();
 
@@ -42,7 +53,17 @@ describe('default currencies', () => {
       massPayoutLimit: limit,
       feeCoin,
       token: code !== feeCoin,
+      maxAmount: Decimal.parse(MAX_AMOUNT[code] ?? '100000000'),
     });
+  });
+
+  it('caps every default currency at a finite maximum that the request parser can reach', () => {
+    for (const currency of registry.all()) {
+      expect(currency.maxAmount.isPositive()).toBe(true);
+      expect(currency.maxAmount.compare(Decimal.parse('9'.repeat(30)))).toBe(-1);
+    }
+    expect(registry.require('USDT').maxAmount.toString()).toBe('100000000');
+    expect(registry.require('BTC').maxAmount.toString()).toBe('10000');
   });
 
   it('pays every fee in a registered native coin of the same network', () => {
@@ -102,6 +123,23 @@ describe('CurrencyRegistry.withOverrides', () => {
     expect(feeOnly.require('MATIC')).toMatchObject({ network: 'polygon', feeCoin: 'POL' });
   });
 
+  it('overrides the maximum per recipient with a decimal string, and gives added codes one', () => {
+    const registry = CurrencyRegistry.withOverrides({
+      BTC: { maxAmount: '0.5' },
+      USDT: { maxAmount: '250000.75' },
+      LTC: { network: 'bitcoin', decimals: 8 },
+      PEPE: { network: 'ethereum', decimals: 18, maxAmount: '1000000000000000' },
+    });
+    expect(registry.require('BTC')).toEqual({
+      ...defaults.require('BTC'),
+      maxAmount: Decimal.parse('0.5'),
+    });
+    expect(registry.require('USDT').maxAmount.toString()).toBe('250000.75');
+    expect(registry.require('LTC').maxAmount.toString()).toBe('100000000');
+    expect(registry.require('PEPE').maxAmount.toString()).toBe('1000000000000000');
+    expect(registry.require('ETH').maxAmount.toString()).toBe('1000000');
+  });
+
   it('leaves the defaults and other registries alone', () => {
     CurrencyRegistry.withOverrides({ ETH: { massPayoutLimit: 7 } });
     expect(DEFAULT_CURRENCIES.find((c) => c.code === 'ETH')?.massPayoutLimit).toBe(1000);
@@ -121,6 +159,7 @@ describe('CurrencyRegistry.withOverrides', () => {
       massPayoutLimit: 100,
       feeCoin: 'TRX',
       token: true,
+      maxAmount: Decimal.parse('100000000'),
     } satisfies Currency);
     expect(registry.require('USDT_BSC')).toMatchObject({
       massPayoutLimit: 250,
@@ -154,6 +193,11 @@ describe('CurrencyRegistry.withOverrides', () => {
     ['a lowercase fee coin', { USDT: { feeCoin: 'eth' } }],
     ['a non-boolean token flag', { USDT: { token: 'yes' } }],
     ['a non-object override', { USDT: 500 }],
+    ['a maximum as a JSON number', { USDT: { maxAmount: 5000 } }],
+    ['a zero maximum', { USDT: { maxAmount: '0' } }],
+    ['a negative maximum', { USDT: { maxAmount: '-5' } }],
+    ['a maximum in exponent notation', { USDT: { maxAmount: '1e6' } }],
+    ['a maximum of 31 digits', { USDT: { maxAmount: '1'.repeat(31) } }],
   ])('rejects %s', (_, overrides) => {
     expect(() => CurrencyRegistry.withOverrides(overrides as CurrencyOverrides)).toThrow();
   });
@@ -164,7 +208,11 @@ describe('CurrencyRegistry.withOverrides', () => {
       ETH: { decimals: 30 },
       USDT: { massPayoutLimit: 1 },
       USDC: { massPayoutLimit: 100_000 },
+      DAI: { maxAmount: '9'.repeat(30) },
+      FRAX: { maxAmount: '0.000000000000000001' },
     });
+    expect(registry.require('DAI').maxAmount.toString()).toBe('9'.repeat(30));
+    expect(registry.require('FRAX').maxAmount.toString()).toBe('0.000000000000000001');
     expect(registry.require('BTC').decimals).toBe(0);
     expect(registry.require('ETH').decimals).toBe(30);
     expect(registry.require('USDT').massPayoutLimit).toBe(1);
@@ -181,6 +229,7 @@ describe('new CurrencyRegistry(list)', () => {
       massPayoutLimit: 3,
       feeCoin: 'ETH',
       token: true,
+      maxAmount: Decimal.parse('50'),
     };
     const registry = new CurrencyRegistry([custom]);
     custom.massPayoutLimit = 99;

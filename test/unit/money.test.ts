@@ -69,12 +69,16 @@ describe('Decimal.parse', () => {
     expect(Decimal.tryParse(text)).toBeUndefined();
   });
 
-  it('rejects values with more digits than any amount has', () => {
+  it('reads values far longer than any amount (fees, balances), up to a bound on the work', () => {
     const eighty = `-${'9'.repeat(40)}.${'9'.repeat(40)}`;
     expect(Decimal.parse(eighty).toString()).toBe(eighty);
-    expect(() => Decimal.parse(`${eighty}9`)).toThrow(/too many digits/);
-    expect(() => Decimal.parse(`1${'0'.repeat(80)}`)).toThrow(/too many digits/);
-    expect(() => Decimal.parse('1'.repeat(10_000))).toThrow(/too many digits/);
+    const fee = `0.${'0'.repeat(29)}1`;
+    expect(Decimal.parse(fee).scale).toBe(30);
+    const longest = `${'9'.repeat(500)}.${'9'.repeat(500)}`;
+    expect(Decimal.parse(longest).toString()).toBe(longest);
+    expect(() => Decimal.parse(`${longest}9`)).toThrow(/too many digits/);
+    expect(() => Decimal.parse(`1${'0'.repeat(1000)}`)).toThrow(/too many digits/);
+    expect(() => Decimal.parse('1'.repeat(100_000))).toThrow(/too many digits/);
   });
 
   it('rejects what is not a string at run time', () => {
@@ -159,13 +163,50 @@ describe('checkAmount', () => {
   it('tells a caller who sent a JSON number to send a string', () => {
     const result = checkAmount(10.5, 6);
     expect(result).toMatchObject({ ok: false, problem: 'not-a-string' });
-    if (!result.ok) expect(result.message).toMatch(/decimal string.*not a JSON number/);
+    if (!result.ok) expect(result.message).toMatch(/must be a decimal string.*, got number$/);
   });
 
-  it.each([null, undefined, true, {}, ['1']])('rejects the non-string %j', (input) => {
+  it.each([
+    [null, 'null'],
+    [undefined, 'undefined'],
+    [true, 'boolean'],
+    [{}, 'object'],
+    [['1'], 'array'],
+  ])('rejects the non-string %j, naming its type', (input, type) => {
     const result = checkAmount(input, 6);
     expect(result).toMatchObject({ ok: false, problem: 'not-a-string' });
-    if (!result.ok) expect(result.message).not.toMatch(/JSON number/);
+    if (!result.ok) expect(result.message).toMatch(new RegExp(`decimal string.*, got ${type}$`));
+  });
+
+  it('refuses more than 30 digits before the point unread, naming the maximum when given', () => {
+    expect(checkAmount('9'.repeat(30), 0).ok).toBe(true);
+    expect(checkAmount(`${'9'.repeat(30)}.5`, 1).ok).toBe(true);
+    expect(checkAmount('9'.repeat(31), 0)).toEqual({
+      ok: false,
+      problem: 'too-large',
+      message: 'has more than 30 digits before the decimal point',
+    });
+    const max = { value: Decimal.parse('10000'), currency: 'BTC' };
+    for (const huge of ['9'.repeat(80), `${'1'.repeat(80)}.5`, `1${'0'.repeat(100_000)}`]) {
+      expect(checkAmount(huge, 8, max)).toEqual({
+        ok: false,
+        problem: 'too-large',
+        message: 'must be at most 10000 BTC per recipient',
+      });
+    }
+  });
+
+  it('refuses an amount above the maximum and accepts it exactly at the maximum', () => {
+    const max = { value: Decimal.parse('10000'), currency: 'BTC' };
+    expect(checkAmount('10000', 8, max).ok).toBe(true);
+    expect(checkAmount('10000.00000000', 8, max).ok).toBe(true);
+    expect(checkAmount('10000.00000001', 8, max)).toEqual({
+      ok: false,
+      problem: 'too-large',
+      message: 'must be at most 10000 BTC per recipient',
+    });
+    expect(checkAmount('10001', 8, max)).toMatchObject({ ok: false, problem: 'too-large' });
+    expect(checkAmount('10001', 8).ok).toBe(true);
   });
 
   it.each([
