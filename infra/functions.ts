@@ -121,6 +121,32 @@ export const FUNCTION_SPECS: Readonly<Record<string, FunctionSpec>> = {
     // Reads the failed payments again at Calypso before re-paying any.
     access: { ...NONE, table: WRITE, signingKey: true, invokeSubmit: true, publishEvents: true },
   },
+  'approve-payout': {
+    memoryMb: 256,
+    timeoutSeconds: API_TIMEOUT_SECONDS,
+    // The last approval hands the payout to submission.
+    access: { ...NONE, table: WRITE, invokeSubmit: true, publishEvents: true },
+  },
+  'reject-payout': {
+    memoryMb: 256,
+    timeoutSeconds: API_TIMEOUT_SECONDS,
+    access: { ...NONE, table: WRITE, publishEvents: true },
+  },
+  'cancel-payout': {
+    memoryMb: 256,
+    timeoutSeconds: API_TIMEOUT_SECONDS,
+    access: { ...NONE, table: WRITE, publishEvents: true },
+  },
+  'list-approvals': {
+    memoryMb: 256,
+    timeoutSeconds: API_TIMEOUT_SECONDS,
+    access: { ...NONE, indexes: ['pendingApproval'] },
+  },
+  'admin-pause': {
+    memoryMb: 256,
+    timeoutSeconds: API_TIMEOUT_SECONDS,
+    access: { ...NONE, table: WRITE, publishEvents: true },
+  },
   'submit-payouts': {
     memoryMb: 512,
     // Below SUBMISSION_LEASE_MS (see stack.ts): a running submission's lease never expires under it.

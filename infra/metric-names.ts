@@ -19,6 +19,8 @@ export const METRIC_NAMES = {
   webhookSignatureRejected: 'WebhookSignatureRejected',
   /** Payments recorded FAILED that Calypso reported otherwise when a retry re-read them. */
   retryDisagreements: 'RetryDisagreements',
+  /** Minutes submission has been paused (0 when not), each reconciler tick. */
+  submissionPausedMinutes: 'SubmissionPausedMinutes',
 } as const satisfies Record<string, EmittedMetric>;
 
 export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];

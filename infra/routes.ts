@@ -20,6 +20,13 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/balances', handler: 'get-balances', auth: 'iam' },
   { method: 'POST', path: '/payouts/{id}/retry-failed', handler: 'retry-failed', auth: 'iam' },
   { method: 'GET', path: '/payouts/{id}/events', handler: 'list-events', auth: 'iam' },
+  { method: 'POST', path: '/payouts/{id}/approve', handler: 'approve-payout', auth: 'iam' },
+  { method: 'POST', path: '/payouts/{id}/reject', handler: 'reject-payout', auth: 'iam' },
+  { method: 'POST', path: '/payouts/{id}/cancel', handler: 'cancel-payout', auth: 'iam' },
+  { method: 'GET', path: '/approvals', handler: 'list-approvals', auth: 'iam' },
+  { method: 'GET', path: '/admin/pause', handler: 'admin-pause', auth: 'iam' },
+  { method: 'POST', path: '/admin/pause', handler: 'admin-pause', auth: 'iam' },
+  { method: 'POST', path: '/admin/resume', handler: 'admin-pause', auth: 'iam' },
   { method: 'POST', path: '/webhooks/calypso', handler: 'calypso-webhook', auth: 'none' },
 ];
 

@@ -3,6 +3,7 @@
  * so a bad value fails `cdk synth` instead of a function's cold start.
  */
 import { parseAccess } from '../shared/config.js';
+import { parsePolicy } from '../shared/domain/policy.js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { CurrencyRegistry, currencyOverridesSchema } from '../shared/domain/currencies.js';
 
@@ -15,6 +16,8 @@ export interface StackSettings {
   calypsoWithdrawalsPath?: string;
   /** Per-currency overrides as compact JSON (CURRENCY_OVERRIDES), already validated. */
   currencyOverrides?: string;
+  /** The payout policy (PAYOUT_POLICY) as compact JSON, already validated. */
+  payoutPolicy?: string;
   /** Teams (TEAMS) and auditors (AUDITORS) as compact JSON, already validated. */
   teams?: string;
   auditors?: string;
@@ -40,6 +43,7 @@ export const CONTEXT_KEYS = {
   calypsoPathPrefix: 'calypsoPathPrefix',
   calypsoWithdrawalsPath: 'calypsoWithdrawalsPath',
   currencyOverrides: 'currencyOverrides',
+  payoutPolicy: 'payoutPolicy',
   teams: 'teams',
   auditors: 'auditors',
   reconcileRate: 'reconcileRate',
@@ -138,6 +142,16 @@ export function readSettings(context: (key: string) => unknown): StackSettings {
     );
   }
 
+  const payoutPolicy = jsonContext(
+    context(CONTEXT_KEYS.payoutPolicy),
+    CONTEXT_KEYS.payoutPolicy,
+    problems,
+  );
+  if (payoutPolicy !== undefined) {
+    // The same check the functions run at cold start, naming the context key.
+    problems.push(...parsePolicy(JSON.parse(payoutPolicy), CONTEXT_KEYS.payoutPolicy).problems);
+  }
+
   const reconcileRateMinutes = whole(
     CONTEXT_KEYS.reconcileRate,
     DEFAULTS.reconcileRateMinutes,
@@ -181,6 +195,7 @@ export function readSettings(context: (key: string) => unknown): StackSettings {
     calypsoPathPrefix,
     ...(calypsoWithdrawalsPath !== undefined ? { calypsoWithdrawalsPath } : {}),
     ...(currencyOverrides !== undefined ? { currencyOverrides } : {}),
+    ...(payoutPolicy !== undefined ? { payoutPolicy } : {}),
     ...(teams !== undefined ? { teams } : {}),
     ...(auditors !== undefined ? { auditors } : {}),
     reconcileRateMinutes,

@@ -155,6 +155,7 @@ export class PayoutsStack extends Stack {
         ? { CALYPSO_WITHDRAWALS_PATH: settings.calypsoWithdrawalsPath }
         : {}),
       ...(settings.currencyOverrides ? { CURRENCY_OVERRIDES: settings.currencyOverrides } : {}),
+      ...(settings.payoutPolicy ? { PAYOUT_POLICY: settings.payoutPolicy } : {}),
       ...(settings.teams ? { TEAMS: settings.teams } : {}),
       ...(settings.auditors ? { AUDITORS: settings.auditors } : {}),
       MAX_BODY_BYTES: String(MAX_BODY_BYTES),
@@ -373,6 +374,18 @@ export class PayoutsStack extends Stack {
       atLeast: 1,
       description:
         'A payment recorded FAILED was not FAILED at Calypso when a retry re-read it: it may have been paid; see the payout events',
+    });
+
+    alarms.add('SubmissionPaused', {
+      metric: customMetric(
+        METRICS_NAMESPACE,
+        METRIC_NAMES.submissionPausedMinutes,
+        dimensions,
+        'Maximum',
+      ),
+      atLeast: 60,
+      description:
+        'Submission to Calypso has been paused for more than an hour: payouts are queued, nothing is sent (POST /admin/resume)',
     });
 
     // The reconciler is the safety net: alarm when it stops running at all.

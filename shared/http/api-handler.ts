@@ -5,14 +5,24 @@ import { correlation, jsonBody, problemErrors, type ApiEvent } from './middlewar
 
 export function apiHandler(
   handle: (event: ApiEvent, context: Context) => Promise<APIGatewayProxyResult>,
-  options: { jsonBodyMaxBytes?: () => number } = {},
+  options: {
+    jsonBodyMaxBytes?: () => number;
+    /** A request without a body is let through (the body is then optional, not malformed). */
+    jsonBodyOptional?: boolean;
+  } = {},
 ) {
   const chain = middy<ApiEvent, APIGatewayProxyResult, Error, Context>()
     .use(correlation())
     .use(problemErrors());
   if (options.jsonBodyMaxBytes) {
     const maxBytes = options.jsonBodyMaxBytes;
-    chain.use({ before: (request) => jsonBody(maxBytes()).before!(request) });
+    const optional = options.jsonBodyOptional === true;
+    chain.use({
+      before: (request) => {
+        if (optional && !request.event.body) return;
+        return jsonBody(maxBytes()).before!(request);
+      },
+    });
   }
   return chain.handler(handle);
 }

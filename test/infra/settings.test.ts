@@ -197,6 +197,11 @@ describe('metric names', () => {
     expect(METRICS_NAMESPACE).toBe(EMITTED_NAMESPACE);
     // Type-checked: each alarm's metric is one the emitter knows.
     const names: MetricName[] = Object.values(METRIC_NAMES);
-    expect(names).toEqual(['StuckBatches', 'WebhookSignatureRejected', 'RetryDisagreements']);
+    expect(names).toEqual([
+      'StuckBatches',
+      'WebhookSignatureRejected',
+      'RetryDisagreements',
+      'SubmissionPausedMinutes',
+    ]);
   });
 });

@@ -54,12 +54,16 @@ const HANDLERS = [
 const SIGNING_KEY_READERS = ['get-balances', 'retry-failed', 'submit-payouts', 'reconcile'];
 /** Only the webhook reads the webhook keys. */
 const WEBHOOK_KEY_READERS = ['calypso-webhook'];
-const SUBMIT_INVOKERS = ['create-payout', 'retry-failed'];
+const SUBMIT_INVOKERS = ['create-payout', 'retry-failed', 'approve-payout'];
 /** Reads balances through get-balances instead of holding the signing key (the dry run). */
 const BALANCES_INVOKERS = ['create-payout'];
 const EVENT_PUBLISHERS = [
   'create-payout',
   'retry-failed',
+  'approve-payout',
+  'reject-payout',
+  'cancel-payout',
+  'admin-pause',
   'submit-payouts',
   'calypso-webhook',
   'reconcile',
@@ -70,6 +74,7 @@ const READ_ONLY = [
   'find-withdrawals',
   'list-events',
   'get-balances',
+  'list-approvals',
 ];
 const WRITE_ACTIONS = [
   'dynamodb:PutItem',
@@ -474,7 +479,7 @@ describe('IAM scoping', () => {
     }
   });
 
-  it('lets create-payout and retry-failed invoke the submit function, create-payout get-balances, and nothing else', () => {
+  it('lets create-payout, retry-failed and approve-payout invoke the submit function, create-payout get-balances, and nothing else', () => {
     for (const handler of HANDLERS) {
       const invoked = statementsOf(handler)
         .filter((s) => actions(s).includes('lambda:InvokeFunction'))
