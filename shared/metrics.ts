@@ -13,7 +13,8 @@ export type MetricName =
   | 'WithdrawalsFailed'
   | 'StuckBatches'
   | 'WebhookSignatureRejected'
-  | 'WebhooksReceived';
+  | 'WebhooksReceived'
+  | 'RejectedButFound';
 
 export function emitMetrics(
   values: Partial<Record<MetricName, number>>,
