@@ -17,6 +17,8 @@ export const METRIC_NAMES = {
   stuckBatches: 'StuckBatches',
   /** Webhook deliveries refused because `Key` or `Sign` did not verify (count). */
   webhookSignatureRejected: 'WebhookSignatureRejected',
+  /** A batch we had marked REJECTED that Calypso holds after all: adopted on its confirming look. */
+  rejectedButFound: 'RejectedButFound',
 } as const satisfies Record<string, EmittedMetric>;
 
 export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];

@@ -311,6 +311,12 @@ export class PayoutsStack extends Stack {
       description:
         'Many webhook deliveries failed signature checks: forged calls, or webhookKeys in the secret out of date',
     });
+    alarms.add('RejectedButFound', {
+      metric: customMetric(METRICS_NAMESPACE, METRIC_NAMES.rejectedButFound, dimensions, 'Sum'),
+      atLeast: 1,
+      description:
+        'Calypso holds a payout we had recorded as REJECTED (now adopted and tracked): check why it was taken for a refusal',
+    });
 
     // The reconciler is the safety net: alarm when it stops running at all.
     for (const entry of background.filter((b) => b.trigger === 'schedule')) {

@@ -131,6 +131,6 @@ describe('metric names', () => {
     expect(METRICS_NAMESPACE).toBe(EMITTED_NAMESPACE);
     // Type-checked: each alarm's metric is one the emitter knows.
     const names: MetricName[] = Object.values(METRIC_NAMES);
-    expect(names).toEqual(['StuckBatches', 'WebhookSignatureRejected']);
+    expect(names).toEqual(['StuckBatches', 'WebhookSignatureRejected', 'RejectedButFound']);
   });
 });
