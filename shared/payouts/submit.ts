@@ -435,7 +435,8 @@ async function failAttempt(
         status: 'PENDING',
         lastError: errorText(err),
         attemptsEnded: batch.attempts,
-        ...(uncertain ? { uncertainAttempt: true } : {}),
+        // Carried forward too: an earlier attempt that died unrecorded stays uncertain.
+        ...(uncertain || earlierAttemptUncertain(batch) ? { uncertainAttempt: true } : {}),
         nextLookAt: new Date(now.getTime() + retryDelay(batch.attempts)).toISOString(),
         updatedAt: at,
       },

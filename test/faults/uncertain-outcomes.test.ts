@@ -138,6 +138,37 @@ describe('a refusal after an uncertain attempt', () => {
     await stack.expectInvariants();
   });
 
+  it('an attempt that died unrecorded stays uncertain after a later attempt failed before creating', async () => {
+    stack.setAutoSubmit(false);
+    const id = await accept('died-then-refused');
+    stack.setAutoSubmit(true);
+    // A worker claimed the batch and died: whether its create was sent is unknown.
+    const claimed = await stack.repository.beginSubmission(
+      id,
+      0,
+      new Date(stack.sandbox.now()),
+      120_000,
+    );
+    expect(claimed?.attempts).toBe(1);
+    // The next attempt cannot look up, so it ends before creating.
+    stack.sandbox.faults.failNext('getMassPayout', { count: 4 });
+    await stack.advance(121_000);
+    await stack.reconcile();
+    let b = await batch(id);
+    expect(b.attempts).toBe(2);
+    expect(b.status).toBe('PENDING');
+    // The one after looks up (nothing), creates, and is refused: still not definite.
+    stack.sandbox.faults.failNext('createMassPayout', VALIDATION_FAILED);
+    await stack.advance(10 * TICK_MS);
+    await stack.reconcile();
+    b = await batch(id);
+    expect(b.attempts).toBe(3);
+    expect(b.status).toBe('PENDING');
+    expect(b.lastError).toMatch(/016/);
+    await stack.expectInvariants();
+    expect(creates(b.idempotencyKey)).toBe(1);
+  });
+
   it('a definite refusal with nothing at Calypso is REJECTED, confirmed by one later look, then closed', async () => {
     stack.sandbox.faults.failNext('createMassPayout', VALIDATION_FAILED);
     const id = await accept('refused-for-real');
