@@ -21,6 +21,8 @@ export const METRIC_NAMES = {
   retryDisagreements: 'RetryDisagreements',
   /** Minutes submission has been paused (0 when not), each reconciler tick. */
   submissionPausedMinutes: 'SubmissionPausedMinutes',
+  /** A batch we had marked REJECTED that Calypso holds after all: adopted on its confirming look. */
+  rejectedButFound: 'RejectedButFound',
 } as const satisfies Record<string, EmittedMetric>;
 
 export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];

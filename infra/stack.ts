@@ -387,6 +387,12 @@ export class PayoutsStack extends Stack {
       description:
         'Submission to Calypso has been paused for more than an hour: payouts are queued, nothing is sent (POST /admin/resume)',
     });
+    alarms.add('RejectedButFound', {
+      metric: customMetric(METRICS_NAMESPACE, METRIC_NAMES.rejectedButFound, dimensions, 'Sum'),
+      atLeast: 1,
+      description:
+        'Calypso holds a payout we had recorded as REJECTED (now adopted and tracked): check why it was taken for a refusal',
+    });
 
     // The reconciler is the safety net: alarm when it stops running at all.
     for (const entry of background.filter((b) => b.trigger === 'schedule')) {

@@ -17,7 +17,9 @@ export type MetricName =
   /** Payments we recorded FAILED that Calypso reports otherwise when a retry re-reads them. */
   | 'RetryDisagreements'
   /** How long submission has been paused, in minutes (0: not paused); each reconciler tick. */
-  | 'SubmissionPausedMinutes';
+  | 'SubmissionPausedMinutes'
+  /** A batch marked REJECTED that Calypso holds after all (found on its confirming look). */
+  | 'RejectedButFound';
 
 export function emitMetrics(
   values: Partial<Record<MetricName, number>>,

@@ -427,7 +427,8 @@ export class CalypsoClient {
    * Runs attempts until one settles the call. Retried: network errors, timeouts, 5xx, 429 and
    * `000`, after `Retry-After` when given, else after a full-jitter backoff. When every attempt
    * failed and one of them may have taken effect, a changing call ends in
-   * CalypsoUnknownOutcomeError; otherwise the last attempt's error is thrown.
+   * CalypsoUnknownOutcomeError; otherwise the last attempt's error is thrown, marked
+   * `afterUncertainAttempt` when an earlier attempt may have taken effect.
    */
   private async call<T>(request: Request<T>): Promise<T> {
     let last: CalypsoError | undefined;
@@ -444,6 +445,7 @@ export class CalypsoClient {
       }
       if (result.ok) return result.value;
       last = result.error;
+      last.afterUncertainAttempt = uncertain;
       uncertain ||= result.uncertain;
       if (!last.retryable || attempts === this.maxAttempts) break;
       const retryAfter = last.retryAfterMs;

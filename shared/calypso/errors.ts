@@ -53,6 +53,12 @@ export class CalypsoError extends Error {
   readonly retryable: boolean;
   readonly operation: CalypsoOperation;
   readonly retryAfterMs: number | undefined;
+  /**
+   * Set by the client when an earlier attempt of the same call may have taken effect (a timeout,
+   * a lost connection, a 5xx or `000`): whatever this error says, the request may have acted, so
+   * a refusal here is not a definite one. Look the payout up by its key before believing it.
+   */
+  afterUncertainAttempt = false;
 
   constructor(details: CalypsoErrorDetails) {
     super(

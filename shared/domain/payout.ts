@@ -27,7 +27,8 @@ export function isTerminalWithdrawalState(state: string | undefined): boolean {
  * - PENDING: stored, not yet sent to Calypso;
  * - SUBMITTING: a create call may be under way (or died): resolve by lookup, never by a new key;
  * - SUBMITTED: Calypso holds it (see calypsoState for its progress);
- * - REJECTED: Calypso refused it as invalid: nothing was created, nothing will be paid;
+ * - REJECTED: Calypso refused it as invalid and holds nothing under its key (looked up, and
+ *   looked up once more a few minutes later; a payout found then is adopted and alarmed);
  * - FINAL: Calypso's state is terminal and every withdrawal is final;
  * - HELD: its payout awaits approval: nothing may be sent (looked at again at the deadline);
  * - CANCELED: cancelled (or rejected, or its approval expired) before anything was sent.
@@ -147,6 +148,13 @@ export interface BatchRecord {
   totalFee?: string;
   feePercentage?: string;
   attempts: number;
+  /**
+   * An earlier create attempt may have reached Calypso (a lost answer, a timeout, a 5xx or
+   * `000`): a later refusal is then not definite. Once set, never cleared.
+   */
+  uncertainAttempt?: boolean;
+  /** Create attempts whose end was recorded; fewer than `attempts - 1` means one died mid-way. */
+  attemptsEnded?: number;
   lastError?: string;
   /** When the reconciler should next look at this batch (ISO time); absent once final. */
   nextLookAt?: string;

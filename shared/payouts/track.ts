@@ -24,7 +24,7 @@ import { TABLE } from '../store/table.js';
 import type { EventPublisher } from './events.js';
 import { recordPayoutState } from './record.js';
 import type { CalypsoProvider, Clock } from './ports.js';
-import { submitBatch, type SubmitDeps } from './submit.js';
+import { confirmRejection, submitBatch, type SubmitDeps } from './submit.js';
 import { cancelBatch, expireApproval, releaseHeldBatches } from './controls.js';
 
 export interface TrackDeps extends SubmitDeps {
@@ -296,25 +296,39 @@ export async function refreshBatch(
     );
     logger.error('batch is stuck', { ...log, progressAt });
   }
-  await deps.repository.updateBatch(batch.payoutId, batch.index, {
-    set: {
-      status,
-      calypsoState: massState,
-      calypsoId: mass.id,
-      ...(fee !== undefined ? { totalFee: fee } : {}),
-      ...(mass.totalCalypsoFeePercentage
-        ? { feePercentage: mass.totalCalypsoFeePercentage.toString() }
-        : {}),
-      withdrawalCounts: counts,
-      progressAt,
-      stuck,
-      nextLookAt: new Date(
-        now.getTime() + nextLookDelay(now.getTime() - quietSince, deps.pollIntervalMs),
-      ).toISOString(),
-      updatedAt: at,
+  // Only over the batch as this look read it: a look that overlapped another (or a webhook)
+  // must not move the batch back, nor record its transitions a second time.
+  const written = await deps.repository.updateBatch(
+    batch.payoutId,
+    batch.index,
+    {
+      set: {
+        status,
+        calypsoState: massState,
+        calypsoId: mass.id,
+        ...(fee !== undefined ? { totalFee: fee } : {}),
+        ...(mass.totalCalypsoFeePercentage
+          ? { feePercentage: mass.totalCalypsoFeePercentage.toString() }
+          : {}),
+        withdrawalCounts: counts,
+        progressAt,
+        stuck,
+        nextLookAt: new Date(
+          now.getTime() + nextLookDelay(now.getTime() - quietSince, deps.pollIntervalMs),
+        ).toISOString(),
+        updatedAt: at,
+      },
+      remove: ['lastError'],
     },
-    remove: ['lastError'],
-  });
+    { status: [batch.status], calypsoState: batch.calypsoState ?? null },
+  );
+  if (!written) {
+    logger.info('batch moved while it was looked at; its next look starts over', log);
+    // The withdrawal transitions this look won stand; the batch's belong to the other writer.
+    const won = audit.filter((entry) => entry.entity === 'withdrawal');
+    if (won.length > 0) await recordPayoutState(deps, batch.payoutId, now, cause, won);
+    return { outcome: 'unchanged', stuck: false };
+  }
   // The payout's state derives from its batches: it can only change when this one did.
   if (progressed || audit.length > 0)
     await recordPayoutState(deps, batch.payoutId, now, cause, audit);
@@ -334,9 +348,14 @@ async function flagUnsubmittedStuck(
   const now = deps.clock.now();
   if (now.getTime() - quietSinceMs(batch) <= deps.stuckAfterMs) return false;
   if (!batch.stuck) {
-    await deps.repository.updateBatch(payoutId, index, {
-      set: { stuck: true, updatedAt: now.toISOString() },
-    });
+    const flagged = await deps.repository.updateBatch(
+      payoutId,
+      index,
+      { set: { stuck: true, updatedAt: now.toISOString() } },
+      { status: [batch.status] },
+    );
+    // Submitted (or flagged) meanwhile by another worker: not ours to flag.
+    if (!flagged) return false;
     audit.push(
       batchTransition(batch, {
         field: 'stuck',
@@ -364,15 +383,23 @@ async function scheduleQuiet(
 ): Promise<boolean> {
   const quiet = now.getTime() - quietSinceMs(batch);
   const stuck = quiet > deps.stuckAfterMs;
-  await deps.repository.updateBatch(batch.payoutId, batch.index, {
-    set: {
-      lastError,
-      stuck,
-      nextLookAt: new Date(now.getTime() + nextLookDelay(quiet, deps.pollIntervalMs)).toISOString(),
-      updatedAt: now.toISOString(),
+  // A batch that went FINAL meanwhile must not be put back where the reconciler looks.
+  const written = await deps.repository.updateBatch(
+    batch.payoutId,
+    batch.index,
+    {
+      set: {
+        lastError,
+        stuck,
+        nextLookAt: new Date(
+          now.getTime() + nextLookDelay(quiet, deps.pollIntervalMs),
+        ).toISOString(),
+        updatedAt: now.toISOString(),
+      },
     },
-  });
-  return stuck;
+    { status: [batch.status] },
+  );
+  return written && stuck;
 }
 
 export interface TickOptions {
@@ -465,6 +492,11 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
           const audit: AuditEntry[] = [];
           if (await flagUnsubmittedStuck(deps, batch.payoutId, batch.index, audit)) summary.stuck++;
           await recordPayoutState(deps, batch.payoutId, deps.clock.now(), 'reconcile', audit);
+        } else if (batch.status === 'REJECTED') {
+          const outcome = await confirmRejection(deps, batch, 'reconcile');
+          if (outcome === 'adopted') summary.submitted++;
+          if (outcome === 'failed-will-retry') summary.errors++;
+          await recordPayoutState(deps, batch.payoutId, deps.clock.now(), 'reconcile', []);
         } else {
           const { outcome, stuck } = await refreshBatch(deps, batch, 'reconcile');
           summary.refreshed++;

@@ -203,14 +203,11 @@ async function apply(
   const at = now.toISOString();
   const audit: AuditEntry[] = [];
   const data = envelope.data ?? {};
-  // Ask for a look now, unless the batch is closed or its submission owns the schedule.
-  const set: Partial<BatchRecord> & { updatedAt: string } = {
-    updatedAt: at,
-    ...(batch.status === 'SUBMITTED' ? { nextLookAt: at } : {}),
-  };
   let verdict: WebhookEventRecord['verdict'] = 'applied';
   let detail: string | undefined;
 
+  // A payment's own state: written once, conditionally, whatever happens to the batch meanwhile.
+  let forBatch = true;
   if (eventType === 'PAYOUT_CHANGE_STATUS' && data.payoutStatus) {
     const externalId = text(data.externalId);
     const withdrawal = externalId
@@ -220,32 +217,95 @@ async function apply(
           externalId,
         )
       : undefined;
-    if (withdrawal && isTerminalWithdrawalState(data.payoutStatus)) {
-      // Whether a payment ended, and how, is money: the lookup this event asks for confirms it.
-      detail = `withdrawal ${data.payoutStatus} awaits confirmation by lookup`;
-    } else if (withdrawal) {
-      const next = forwardWithdrawalState(withdrawal.state, data.payoutStatus);
-      if (next !== withdrawal.state) {
-        const moved = await deps.repository.updateWithdrawal(
-          withdrawal,
-          { state: next, ...(data.hash ? { transactionHash: data.hash } : {}), updatedAt: at },
-          withdrawal.state,
-        );
-        if (moved) {
-          audit.push(
-            withdrawalTransition(withdrawal, {
-              from: withdrawal.state,
-              to: next,
-              cause: 'webhook',
-              at,
-            }),
-          );
-        }
+    if (withdrawal) {
+      forBatch = false;
+      if (isTerminalWithdrawalState(data.payoutStatus)) {
+        // Whether a payment ended, and how, is money: the lookup this event asks for confirms it.
+        detail = `withdrawal ${data.payoutStatus} awaits confirmation by lookup`;
       } else {
-        verdict = 'stale';
-        detail = `withdrawal already ${withdrawal.state}`;
+        const next = forwardWithdrawalState(withdrawal.state, data.payoutStatus);
+        if (next !== withdrawal.state) {
+          const moved = await deps.repository.updateWithdrawal(
+            withdrawal,
+            { state: next, ...(data.hash ? { transactionHash: data.hash } : {}), updatedAt: at },
+            withdrawal.state,
+          );
+          if (moved) {
+            audit.push(
+              withdrawalTransition(withdrawal, {
+                from: withdrawal.state,
+                to: next,
+                cause: 'webhook',
+                at,
+              }),
+            );
+          }
+        } else {
+          verdict = 'stale';
+          detail = `withdrawal already ${withdrawal.state}`;
+        }
       }
-    } else if (isTerminalCalypsoPayoutState(data.payoutStatus)) {
+    }
+  }
+
+  // The batch: written only over the batch as read (a look may finish it meanwhile); when
+  // another writer got in between, read it again and work the change out anew.
+  let current: BatchRecord | undefined = batch;
+  for (let tries = 0; current && tries < 3; tries++) {
+    const change = batchChange(current, envelope, eventType, forBatch, at);
+    const written = await deps.repository.updateBatch(
+      current.payoutId,
+      current.index,
+      { set: change.set },
+      { status: [current.status], calypsoState: current.calypsoState ?? null },
+    );
+    if (written) {
+      audit.push(...change.audit);
+      if (forBatch) {
+        verdict = change.verdict;
+        detail = change.detail;
+      }
+      break;
+    }
+    current = await deps.repository.getBatch(batch.payoutId, batch.index);
+  }
+  if (audit.length)
+    await recordPayoutState(
+      { repository: deps.repository, events: deps.events },
+      batch.payoutId,
+      now,
+      'webhook',
+      audit,
+    );
+  return { verdict, ...(detail ? { detail } : {}) };
+}
+
+/** What the event changes on the batch as read; `forBatch` false: it was about one payment. */
+function batchChange(
+  batch: BatchRecord,
+  envelope: Envelope,
+  eventType: string | undefined,
+  forBatch: boolean,
+  at: string,
+): {
+  set: Partial<BatchRecord> & { updatedAt: string };
+  audit: AuditEntry[];
+  verdict: WebhookEventRecord['verdict'];
+  detail?: string;
+} {
+  const data = envelope.data ?? {};
+  const audit: AuditEntry[] = [];
+  // Ask for a look now, unless the batch is closed or its submission owns the schedule.
+  const set: Partial<BatchRecord> & { updatedAt: string } = {
+    updatedAt: at,
+    ...(batch.status === 'SUBMITTED' ? { nextLookAt: at } : {}),
+  };
+  let verdict: WebhookEventRecord['verdict'] = 'applied';
+  let detail: string | undefined;
+  if (!forBatch) return { set, audit, verdict };
+
+  if (eventType === 'PAYOUT_CHANGE_STATUS' && data.payoutStatus) {
+    if (isTerminalCalypsoPayoutState(data.payoutStatus)) {
       // A final state is confirmed by looking the payout up, which this event asks for now.
       detail = `terminal ${data.payoutStatus} awaits confirmation by lookup`;
     } else {
@@ -291,15 +351,5 @@ async function apply(
   ) {
     verdict = 'unknown-type';
   }
-
-  await deps.repository.updateBatch(batch.payoutId, batch.index, { set });
-  if (audit.length)
-    await recordPayoutState(
-      { repository: deps.repository, events: deps.events },
-      batch.payoutId,
-      now,
-      'webhook',
-      audit,
-    );
-  return { verdict, ...(detail ? { detail } : {}) };
+  return { set, audit, verdict, ...(detail ? { detail } : {}) };
 }

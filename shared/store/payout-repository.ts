@@ -636,12 +636,16 @@ export class PayoutRepository {
     payoutId: string,
     index: number,
     spec: UpdateSpec & { set: Partial<BatchRecord> & { updatedAt: string } },
-    condition?: { status: BatchRecord['status'][] },
+    condition?: { status: BatchRecord['status'][]; calypsoState?: string | null },
   ): Promise<boolean> {
     const expr = new ExpressionBuilder();
     const set: Record<string, unknown> = { ...spec.set };
     const remove = [...(spec.remove ?? [])];
-    const closes = set.status === 'REJECTED' || set.status === 'FINAL' || set.status === 'CANCELED';
+    // A REJECTED batch given a next look stays open until that confirming look.
+    const closes =
+      set.status === 'FINAL' ||
+      set.status === 'CANCELED' ||
+      (set.status === 'REJECTED' && set.nextLookAt === undefined);
     if (closes) {
       remove.push('nextLookAt', ...OPEN_INDEX_ATTRIBUTES);
       delete set.nextLookAt;
@@ -649,9 +653,16 @@ export class PayoutRepository {
       Object.assign(set, keys.openBatch(payoutId, index, set.nextLookAt));
     }
     const update = expr.update({ set, remove, ...(spec.add ? { add: spec.add } : {}) });
-    const conditionExpression = condition
+    let conditionExpression = condition
       ? `${expr.name('status')} IN (${condition.status.map((s) => expr.value(s)).join(', ')})`
       : 'attribute_exists(PK)';
+    if (condition?.calypsoState !== undefined) {
+      // null: Calypso's state was not known yet when the batch was read.
+      conditionExpression +=
+        condition.calypsoState === null
+          ? ` AND attribute_not_exists(${expr.name('calypsoState')})`
+          : ` AND ${expr.name('calypsoState')} = ${expr.value(condition.calypsoState)}`;
+    }
     return this.conditionally(
       new UpdateItemCommand({
         TableName: this.tableName,

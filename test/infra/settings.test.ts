@@ -202,6 +202,7 @@ describe('metric names', () => {
       'WebhookSignatureRejected',
       'RetryDisagreements',
       'SubmissionPausedMinutes',
+      'RejectedButFound',
     ]);
   });
 });

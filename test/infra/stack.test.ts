@@ -679,6 +679,16 @@ describe('alarms', () => {
     );
     expect(disagreements).toHaveLength(1);
     expect(disagreements[0]).toMatchObject({ Dimensions: dims, Statistic: 'Sum', Threshold: 1 });
+    const found = alarms().filter(
+      (a) => a.Namespace === METRICS_NAMESPACE && a.MetricName === METRIC_NAMES.rejectedButFound,
+    );
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      Dimensions: dims,
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
   });
 
   it('go to an encrypted, TLS-only topic with the e-mail from context', () => {

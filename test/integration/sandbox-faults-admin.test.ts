@@ -68,6 +68,7 @@ describe('failing calls', () => {
     expect(() => sandbox.faults.failNext('nope' as 'getAccount')).toThrow(/unknown operation/);
     expect(() => sandbox.faults.failNext('getAccount', { count: 0 })).toThrow(/bad count/);
     expect(() => sandbox.faults.failNext('getAccount', { status: 200 })).toThrow(/error status/);
+    expect(() => sandbox.faults.failNext('getAccount', { after: -1 })).toThrow(/bad after/);
     expect(() => sandbox.faults.webhooks.reorderNext(1)).toThrow(/at least 2/);
   });
 });
@@ -134,6 +135,34 @@ describe('a committed create whose answer is lost', () => {
     expect(again.json.message).toBe(`IdempotencyKey ${uuid(4)} already exists`);
     expect(sandbox.inspect.massPayoutCreates(uuid(4))).toBe(1);
     expect(sandbox.inspect.massPayoutCreateAttempts(uuid(4))).toBe(2);
+  });
+
+  it('can then refuse the retries with a validation error while holding the first create', async () => {
+    sandbox.faults.dropResponseNext('createMassPayout');
+    sandbox.faults.failNext('createMassPayout', {
+      after: 1,
+      count: 2,
+      status: 400,
+      errorCode: '016',
+      message: 'Can not create deal. Validation failed',
+    });
+    await expect(createMassPayout(sandbox, uuid(5), recipients(2))).rejects.toThrow();
+    for (let i = 0; i < 2; i++) {
+      const refused = await createMassPayout(sandbox, uuid(5), recipients(2));
+      expect(refused.status).toBe(400);
+      expect(refused.json).toMatchObject({ errorCode: '016', message: /Validation failed/ });
+    }
+    expect(sandbox.inspect.massPayoutCreates(uuid(5))).toBe(1);
+    expect(
+      sandbox.inspect.requests().map((r) => [r.operation, r.status, r.fault, r.verdict]),
+    ).toEqual([
+      ['createMassPayout', null, 'drop', 'accepted'],
+      ['createMassPayout', 400, 'fail', 'rejected'],
+      ['createMassPayout', 400, 'fail', 'rejected'],
+    ]);
+    // The fault is used up: the next create is told the key exists.
+    const again = await createMassPayout(sandbox, uuid(5), recipients(2));
+    expect(again.json.message).toBe(`IdempotencyKey ${uuid(5)} already exists`);
   });
 });
 

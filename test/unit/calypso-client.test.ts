@@ -503,6 +503,28 @@ describe('retries', () => {
     expect(invalid).not.toBeInstanceOf(CalypsoIdempotencyKeyExistsError);
   });
 
+  it('marks a refusal that follows an attempt which may have acted, and only such a refusal', async () => {
+    const refused = calypsoError('016', 'Can not create deal. Validation failed');
+    stub.reply(`${P}/payout/mass/create`, { action: 'reset' }, refused);
+    const afterLost = await failure(harness().client.createMassPayout(massPayoutInput()));
+    stub.reset();
+    stub.reply(`${P}/payout/mass/create`, calypsoError('000', 'Internal error', 500), refused);
+    const after500 = await failure(harness().client.createMassPayout(massPayoutInput()));
+    stub.reset();
+    stub.reply(`${P}/payout/mass/create`, { status: 429, rawBody: '' }, refused);
+    const after429 = await failure(harness().client.createMassPayout(massPayoutInput()));
+    stub.reset();
+    stub.reply(`${P}/payout/mass/create`, refused);
+    const plain = await failure(harness().client.createMassPayout(massPayoutInput()));
+    for (const error of [afterLost, after500, after429, plain]) {
+      expect(error).toBeInstanceOf(CalypsoValidationError);
+    }
+    expect(afterLost.afterUncertainAttempt).toBe(true);
+    expect(after500.afterUncertainAttempt).toBe(true);
+    expect(after429.afterUncertainAttempt).toBe(false);
+    expect(plain.afterUncertainAttempt).toBe(false);
+  });
+
   it('follows the error code over the HTTP status: a 500 with 004 is not retried', async () => {
     stub.reply(`${P}/payout/mass`, calypsoError('004', 'Not found', 500));
     const error = await failure(harness().client.getMassPayout({ id: '1' }));

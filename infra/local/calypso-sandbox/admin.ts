@@ -53,6 +53,7 @@ function endpoints(sandbox: CalypsoSandbox): Record<string, Endpoint> {
         status: optionalNumber(body, 'status'),
         errorCode: optionalString(body, 'errorCode'),
         message: optionalString(body, 'message'),
+        after: optionalNumber(body, 'after'),
       }),
     'POST /faults/delay': (body) =>
       faults.delayNext(operation(body), {

@@ -20,6 +20,8 @@ type OperationFault =
       status: number;
       errorCode: string;
       message: string;
+      /** Matching calls still to let go by before this fault applies. */
+      after: number;
     }
   | {
       kind: 'delay';
@@ -71,6 +73,7 @@ export class FaultRegistry {
       status,
       errorCode: options.errorCode ?? ERROR_CODES.internal,
       message: options.message ?? 'Internal server error',
+      after: checkAfter(options.after),
     });
   }
 
@@ -94,9 +97,18 @@ export class FaultRegistry {
 
   /** Consumes the faults that apply to one call of `operation`. */
   takeForRequest(operation: SandboxOperation): RequestFaultPlan {
+    const matches = (f: OperationFault) => f.operation === '*' || f.operation === operation;
+    // A fail fault waiting for `after` calls counts this one and does not apply to it.
+    const waiting = new Set<OperationFault>();
+    for (const f of this.operationFaults) {
+      if (f.kind === 'fail' && f.after > 0 && matches(f)) {
+        f.after -= 1;
+        waiting.add(f);
+      }
+    }
     const take = <K extends OperationFault['kind']>(kind: K) => {
       const fault = this.operationFaults.find(
-        (f) => f.kind === kind && (f.operation === '*' || f.operation === operation),
+        (f) => f.kind === kind && matches(f) && !waiting.has(f),
       );
       if (!fault) return undefined;
       fault.remaining -= 1;
@@ -219,6 +231,12 @@ function checkOperation(operation: OperationSelector): OperationSelector {
 function checkCount(count: number | undefined): number {
   const value = count ?? 1;
   if (!Number.isInteger(value) || value < 1) throw new SandboxUsageError(`bad count ${count}`);
+  return value;
+}
+
+function checkAfter(after: number | undefined): number {
+  const value = after ?? 0;
+  if (!Number.isInteger(value) || value < 0) throw new SandboxUsageError(`bad after ${after}`);
   return value;
 }
 

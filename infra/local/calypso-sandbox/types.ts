@@ -209,6 +209,11 @@ export interface FailOptions {
   /** Default `000`. */
   errorCode?: string;
   message?: string;
+  /**
+   * The fault lets this many matching calls go by first (default 0): e.g. after one dropped
+   * create, refuse the client's retries as a real provider might once the first holds the funds.
+   */
+  after?: number;
 }
 
 export interface DelayOptions {

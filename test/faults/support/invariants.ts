@@ -399,7 +399,9 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
       if (!closed && (!b.GSI2PK || !b.nextLookAt)) {
         add('open-index', id, `batch ${b.index} is ${b.status} but not in the open-batch index`);
       }
-      if (closed && b.GSI2PK) {
+      // A REJECTED batch stays there until its confirming look, which clears its next look.
+      const awaitingConfirmation = b.status === 'REJECTED' && b.nextLookAt !== undefined;
+      if (closed && b.GSI2PK && !awaitingConfirmation) {
         add('open-index', id, `batch ${b.index} is ${b.status} but still in the open-batch index`);
       }
     }
