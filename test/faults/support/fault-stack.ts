@@ -133,7 +133,13 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
     await settle();
   };
   const check = () =>
-    checkInvariants({ db, tableName: base.tableName, sandbox: base.sandbox, ledger });
+    checkInvariants({
+      db,
+      tableName: base.tableName,
+      sandbox: base.sandbox,
+      ledger,
+      policy: runtime().policy,
+    });
 
   const stack: FaultStack = {
     ...base,

@@ -10,6 +10,8 @@
  *   is the one mass payout under its key, that mass payout pays exactly the batch's recipients,
  *   and no recipient (deposit address and amount) was paid in two mass payouts;
  * - every mass payout at Calypso is one of our batches;
+ * - nothing was sent for a payout still short of its approvals, or for a cancelled one, and no
+ *   owner's payouts in a currency exceed the policy's daily limit in any 24 hours;
  * - a payout is retried at most once, and across a payout and its retries (and theirs) no
  *   recipient is paid more often than the original request asks;
  * - our final withdrawal states agree with Calypso's;
@@ -26,6 +28,7 @@ import {
   type WithdrawalRecord,
 } from '../../../shared/domain/payout.js';
 import { derivePayoutState } from '../../../shared/domain/payout-state.js';
+import type { PayoutPolicy } from '../../../shared/domain/policy.js';
 import { fromItem } from '../../../shared/store/attributes.js';
 
 /** What each accepted payout was asked to pay, by payout id (the request body as sent). */
@@ -43,6 +46,9 @@ export interface Violation {
     | 'calypso-content'
     | 'paid-twice'
     | 'retry-once'
+    | 'sent-unapproved'
+    | 'canceled-sent'
+    | 'limit-exceeded'
     | 'retry-paid-twice'
     | 'unknown-mass-payout'
     | 'state-truth'
@@ -72,6 +78,8 @@ export interface InvariantInput {
   tableName: string;
   sandbox: CalypsoSandbox;
   ledger?: Ledger;
+  /** The payout policy the system ran with: its approvals and daily limits are checked too. */
+  policy?: PayoutPolicy;
 }
 
 type Stored<T> = T & { PK: string; SK: string; GSI2PK?: string; GSI2SK?: string };
@@ -419,6 +427,7 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   }
 
   checkRetries(byPayout, massByKey, add);
+  checkControls(byPayout, massByKey, input.policy, add);
 
   // Every accepted request is a payout in the table.
   for (const id of input.ledger?.keys() ?? []) {
@@ -485,6 +494,66 @@ function checkRetries(
           `recipient ${k} was paid ${n} times across the payout and its ${members.length - 1} retries; the request asks ${asked.get(k) ?? 0}`,
         );
       }
+    }
+  }
+}
+
+/** Approvals, cancellation and daily limits: what the controls hold never reached Calypso. */
+function checkControls(
+  byPayout: Map<string, PayoutData>,
+  massByKey: Map<string, PayoutSnapshot>,
+  policy: PayoutPolicy | undefined,
+  add: (rule: Violation['rule'], payoutId: string | undefined, detail: string) => void,
+) {
+  const counted: { owner: string; currency: string; at: number; total: Decimal; id: string }[] = [];
+  for (const [id, { payout, batches }] of byPayout) {
+    const atCalypso = batches.filter((b) => massByKey.has(b.idempotencyKey));
+    const approval = payout.approval;
+    if (approval && approval.approvals.length < approval.required && atCalypso.length > 0) {
+      add(
+        'sent-unapproved',
+        id,
+        `${atCalypso.length} batch(es) at Calypso with ${approval.approvals.length} of ${approval.required} approvals`,
+      );
+    }
+    if (
+      approval &&
+      new Set(approval.approvals.map((a) => a.principal)).size < approval.approvals.length
+    ) {
+      add('sent-unapproved', id, 'one approver counted twice');
+    }
+    if (approval?.approvals.some((a) => a.principal === payout.createdBy)) {
+      add('sent-unapproved', id, 'approved by its own creator');
+    }
+    const canceled = payout.hold === 'canceled' || batches.some((b) => b.status === 'CANCELED');
+    if (canceled && atCalypso.length > 0) {
+      add('canceled-sent', id, `cancelled, yet ${atCalypso.length} batch(es) are at Calypso`);
+    }
+    if (!canceled) {
+      counted.push({
+        owner: payout.owner,
+        currency: payout.currency,
+        at: Date.parse(payout.createdAt),
+        total: decimal(payout.total),
+        id,
+      });
+    }
+  }
+  if (!policy) return;
+  const day = 24 * 3_600_000;
+  for (const p of counted) {
+    const rule = policy.ruleFor(p.owner, p.currency);
+    if (rule?.dailyLimit === undefined) continue;
+    const inWindow = counted.filter(
+      (q) => q.owner === p.owner && q.currency === p.currency && q.at > p.at - day && q.at <= p.at,
+    );
+    const sum = Decimal.sum(inWindow.map((q) => q.total));
+    if (sum.compare(Decimal.parse(rule.dailyLimit)) > 0) {
+      add(
+        'limit-exceeded',
+        p.id,
+        `${p.owner} had ${sum.toString()} ${p.currency} in the 24 hours up to this payout; the limit is ${rule.dailyLimit}`,
+      );
     }
   }
 }
