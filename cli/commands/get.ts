@@ -74,8 +74,8 @@ async function watch(ctx: Context, id: string, interval: number): Promise<number
       if (drawn) ctx.out('\n');
       drawn = false;
       shown = '';
-      ctx.err(
-        `${errorLines(err)[0]} (attempt ${failures} of ${TOLERATED_FAILURES}; still watching)\n`,
+      ctx.note(
+        `${errorLines(err)[0]} (attempt ${failures} of ${TOLERATED_FAILURES}; still watching)`,
       );
       await ctx.io.sleep(interval);
       continue;

@@ -571,6 +571,22 @@ describe('payouts get', () => {
       .map((l) => (JSON.parse(l) as { state: string }).state);
     expect(states).toEqual(['ACCEPTED', 'SUBMITTED', 'IN_PROGRESS', 'IN_PROGRESS', 'COMPLETED']);
   });
+
+  it('--watch --json says a failing poll as a JSON note on stderr', async () => {
+    // The first poll must succeed before failures are ridden out.
+    const steps: Reply[] = [
+      { body: payoutView() },
+      { status: 500, problem: true, body: { title: 'Internal error', status: 500 } },
+      { body: payoutView({ state: 'COMPLETED', withdrawalCounts: { COMPLETED: 3 } }) },
+    ];
+    let n = 0;
+    api.handler = () => steps[Math.min(n++, steps.length - 1)]!;
+    const result = await run(['get', PAYOUT_ID, '--watch', '--interval', '10', '--json']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      `${JSON.stringify({ note: '500 Internal error (attempt 1 of 5; still watching)' })}\n`,
+    );
+  });
 });
 
 describe('payouts withdrawals', () => {
