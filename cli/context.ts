@@ -23,14 +23,19 @@ export interface CliIo {
   awsCredentials?: AwsCredentials;
 }
 
+/** Exit statuses; the help text and the README's CLI section list them. */
 export const EXIT = {
   ok: 0,
-  /** A request or an input was refused, or the API could not be reached. */
+  /** Something unexpected: an answer the CLI cannot make sense of, or a fault of its own. */
   failure: 1,
+  /** Bad input: the command line or the recipients file. Nothing was sent. */
+  badInput: 2,
+  /** The API (or Calypso) refused the request: a 4xx answer. */
+  refused: 3,
+  /** The API could not be reached, did not answer in time, or failed (5xx). */
+  unavailable: 4,
   /** `get --watch`: the payout ended in a final state other than COMPLETED. */
-  notCompleted: 2,
-  /** Bad command line. */
-  usage: 64,
+  notCompleted: 5,
 } as const;
 
 export class UsageError extends Error {
@@ -72,6 +77,15 @@ export class Context {
 
   err(text: string): void {
     this.io.stderr.write(text);
+  }
+
+  /**
+   * A remark for the person running the command (what was detected, what was ignored): on
+   * stderr, as text, or with --json as one JSON line `{"note": "..."}`, so that stdout carries
+   * only the result.
+   */
+  note(text: string): void {
+    this.err(this.json ? `${JSON.stringify({ note: text })}\n` : `${text}\n`);
   }
 
   /** Writes a value as JSON on stdout. */

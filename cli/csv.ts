@@ -1,7 +1,8 @@
 /**
  * A small RFC 4180 CSV reader that keeps line numbers, and the matching writer.
  *
- * Reading: fields are separated by commas; a field may be quoted with `"`, a quote inside a quoted
+ * Reading: fields are separated by commas, or by semicolons as spreadsheets in many European
+ * locales write them (`detectSeparator` tells which); a field may be quoted with `"`, a quote inside a quoted
  * field is doubled (`""`), and a quoted field may span lines. Records end at CRLF, LF or a lone CR.
  * A leading byte order mark is ignored. Each record carries the line it starts on, so problems can
  * be reported as `file:line`. A malformed record is reported and skipped; reading goes on with the
@@ -30,8 +31,36 @@ export interface CsvReadResult {
 
 const BOM = '\uFEFF';
 
+export type CsvSeparator = ',' | ';';
+
+export function hasByteOrderMark(text: string): boolean {
+  return text.startsWith(BOM);
+}
+
+/**
+ * `;` when the first non-blank line has at least as many semicolons as commas outside quotes
+ * (and at least one), else `,`. A semicolon file's amounts may hold decimal commas (`1,5`), so a
+ * tie goes to the semicolon.
+ */
+export function detectSeparator(input: string): CsvSeparator {
+  const text = hasByteOrderMark(input) ? input.slice(1) : input;
+  let commas = 0;
+  let semicolons = 0;
+  let quoted = false;
+  let seen = false;
+  for (const c of text) {
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '\n' || c === '\r')) {
+      if (seen) break;
+    } else if (!quoted && c === ',') commas += 1;
+    else if (!quoted && c === ';') semicolons += 1;
+    if (c.trim() !== '') seen = true;
+  }
+  return semicolons > 0 && semicolons >= commas ? ';' : ',';
+}
+
 /** Splits CSV text into records; blank lines are left out. */
-export function readCsv(input: string): CsvReadResult {
+export function readCsv(input: string, separator: CsvSeparator = ','): CsvReadResult {
   const text = input.startsWith(BOM) ? input.slice(1) : input;
   const records: CsvRecord[] = [];
   const problems: CsvProblem[] = [];
@@ -105,7 +134,7 @@ export function readCsv(input: string): CsvReadResult {
         fields.push(value);
         quoted.push(true);
         while (text[i] === ' ' || text[i] === '\t') i += 1;
-        if (text[i] === ',') {
+        if (text[i] === separator) {
           i += 1;
         } else if (i >= text.length || lineBreak()) {
           ended = true;
@@ -115,7 +144,7 @@ export function readCsv(input: string): CsvReadResult {
         }
       } else {
         let value = '';
-        while (i < text.length && text[i] !== ',' && text[i] !== '\r' && text[i] !== '\n') {
+        while (i < text.length && text[i] !== separator && text[i] !== '\r' && text[i] !== '\n') {
           if (text[i] === '"') {
             problem =
               'a quote inside an unquoted field (quote the whole field and double the quote: "a""b")';
@@ -127,7 +156,7 @@ export function readCsv(input: string): CsvReadResult {
         if (problem !== undefined) break;
         fields.push(value);
         quoted.push(false);
-        if (text[i] === ',') {
+        if (text[i] === separator) {
           i += 1;
         } else {
           lineBreak();

@@ -1,4 +1,5 @@
 /** The command line: commands, their options, and the help text. */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError, type GlobalOptions } from './context.js';
 
@@ -20,6 +21,7 @@ const OPTIONS = {
   caller: { type: 'string', for: 'all' },
   json: { type: 'boolean', for: 'all' },
   help: { type: 'boolean', short: 'h', for: 'all' },
+  version: { type: 'boolean', short: 'V', for: 'all' },
   currency: { type: 'string', for: ['create'] },
   name: { type: 'string', for: ['create'] },
   file: { type: 'string', short: 'f', for: ['create'] },
@@ -45,7 +47,15 @@ export interface ParsedCommandLine {
   values: Partial<Record<OptionName, string | boolean>>;
   global: GlobalOptions;
   help: boolean;
+  version: boolean;
 }
+
+/** The package's version, which is the CLI's. */
+export const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
 
 export function parseCommandLine(
   argv: readonly string[],
@@ -100,6 +110,7 @@ export function parseCommandLine(
     positionals,
     values,
     help: values.help === true,
+    version: values.version === true,
     global: {
       apiUrl:
         (values['api-url'] as string | undefined) ??
@@ -155,11 +166,21 @@ Global options:
                    or $PAYOUTS_API_URL). An https URL is signed with SigV4 (execute-api) using
                    the standard AWS credential chain; the region comes from the URL or AWS_REGION.
   --caller ID      the local API's caller identity (x-caller-id; or $PAYOUTS_CALLER)
-  --json           print the API's JSON instead of text
+  --json           print the API's JSON instead of text. Standard output then carries only the
+                   result; standard error carries JSON lines: {"note": "..."} for remarks and,
+                   on failure, one {"error": {"kind", "exitCode", "message", ...}}
   -h, --help       this help, or a command's: payouts <command> --help
+  -V, --version    the CLI's version
 
-Exit status: 0 done; 1 refused, invalid input or API unreachable; 2 get --watch ended in a final
-state other than COMPLETED; 64 bad command line.
+Colour is used on a terminal only, and never when NO_COLOR is set.
+
+Exit status:
+  0  done
+  1  something unexpected (an answer the CLI cannot read, or a fault of its own)
+  2  bad input: the command line or the recipients file; nothing was sent
+  3  refused by the API (a 4xx answer, e.g. 422 invalid fields, 404 no such payout)
+  4  the API could not be reached, did not answer in time, or failed (5xx)
+  5  get --watch: the payout ended in a final state other than COMPLETED
 `;
 
 export const COMMAND_HELP: Record<Command, string> = {
@@ -170,6 +191,13 @@ a header line naming them, in any order, or no header and that order), or JSON: 
 {"address", "amount", "externalId"?} or {"recipients": [...]}. Amounts are decimal strings such
 as 10.50 (a dot, no grouping). Problems are reported as FILE:LINE, the API's included. Use - as
 FILE for standard input.
+
+CSV fields are separated by commas or by semicolons (detected from the first line); a UTF-8 byte
+order mark is ignored. In a semicolon file, as a European spreadsheet writes it, an amount may
+have a decimal comma: 1,5 is read exactly as 1.5. An amount with both a dot and a comma
+(1.234,5), or a file mixing 1,5 with 1.5, is refused: the dot may group thousands. Other columns
+(such as those of payouts withdrawals --csv) are ignored. What was detected or ignored is said
+once on standard error.
 
 Options:
   --currency C            e.g. BTC, ETH, USDT
@@ -187,7 +215,7 @@ Options:
 
 Shows a payout: state, totals, fees, withdrawals by state. With --watch, shows a progress bar
 until the payout is final (redrawn in place on a terminal, one line per change otherwise), then
-exits 0 if it COMPLETED and 2 for any other final state.
+exits 0 if it COMPLETED and 5 for any other final state.
 
 Options:
   --watch, -w       follow the payout until it is final
@@ -198,7 +226,9 @@ Options:
 
 Lists every withdrawal of a payout (following the API's pages), optionally only those in state S
 (e.g. FAILED), or the withdrawals with an externalId across payouts. --csv writes
-index,address,amount,externalId,state,transactionHash,fee to standard output.
+index,address,amount,externalId,state,transactionHash,fee,reason to standard output; reason says
+why a payment failed (Calypso's errors). The export of --state FAILED can be given as is to
+payouts create --file: the columns other than address, amount and externalId are ignored.
 `,
   'retry-failed': `Usage: payouts retry-failed <id> [--idempotency-key K]
 

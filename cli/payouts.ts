@@ -13,10 +13,11 @@ import {
   COMMAND_HELP,
   parseCommandLine,
   USAGE,
+  VERSION,
   type Command,
   type ParsedCommandLine,
 } from './options.js';
-import { errorLines } from './render.js';
+import { describeError, reportError } from './errors.js';
 
 const COMMAND_RUNNERS: Record<Command, (ctx: Context, cmd: ParsedCommandLine) => Promise<number>> =
   {
@@ -35,12 +36,22 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     cmd = parseCommandLine(argv, io.env);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    io.stderr.write(`payouts: ${err.message}\nRun payouts --help for usage.\n`);
-    return EXIT.usage;
+    // The command line did not parse, so --json is looked for by hand.
+    const report = describeError(err);
+    report.lines = [`payouts: ${err.message}`];
+    return reportError(io.stderr, report, {
+      json: argv.includes('--json'),
+      env: io.env,
+      hint: 'Run payouts --help for usage.',
+    });
+  }
+  if (cmd.version) {
+    io.stdout.write(`payouts ${VERSION}\n`);
+    return EXIT.ok;
   }
   if (cmd.command === undefined) {
     (cmd.help ? io.stdout : io.stderr).write(USAGE);
-    return cmd.help ? EXIT.ok : EXIT.usage;
+    return cmd.help ? EXIT.ok : EXIT.badInput;
   }
   if (cmd.help) {
     io.stdout.write(COMMAND_HELP[cmd.command]);
@@ -51,18 +62,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return await COMMAND_RUNNERS[cmd.command](ctx, cmd);
   } catch (err) {
     if (err instanceof ReportedError) return err.exitCode;
-    if (err instanceof UsageError) {
-      io.stderr.write(
-        `payouts ${cmd.command}: ${err.message}\nRun payouts ${cmd.command} --help for usage.\n`,
-      );
-      return EXIT.usage;
-    }
-    io.stderr.write(
-      errorLines(err)
-        .map((line) => `${line}\n`)
-        .join(''),
-    );
-    return EXIT.failure;
+    const report = describeError(err);
+    if (report.kind === 'usage') report.lines = [`payouts ${cmd.command}: ${report.lines[0]}`];
+    return reportError(io.stderr, report, {
+      json: ctx.json,
+      env: io.env,
+      ...(report.kind === 'usage' ? { hint: `Run payouts ${cmd.command} --help for usage.` } : {}),
+    });
   }
 }
 

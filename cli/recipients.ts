@@ -3,14 +3,17 @@
  * each recipient came from so that every problem, ours or the API's, is reported as `file:line`.
  *
  * CSV: a header naming the columns `address`, `amount` and optionally `externalId` (any order,
- * any case), or no header with the columns in that order. JSON: an array of
- * `{address, amount, externalId?}` or `{"recipients": [...]}`. Amounts are decimal strings and
- * stay strings.
+ * any case; other columns, such as those of the failed-payments export, are ignored and listed),
+ * or no header with the columns in that order. Fields are separated by commas or semicolons. In a
+ * semicolon file an amount may have a decimal comma (`1,5`, as a European spreadsheet writes it):
+ * it is read exactly as `1.5`, text to text; `1.234,5` and a file mixing `1,5` with `1.5` are
+ * refused, since the dot may group thousands. JSON: an array of `{address, amount, externalId?}`
+ * or `{"recipients": [...]}`. Amounts are decimal strings and stay strings.
  */
 import { basename, extname } from 'node:path';
 import { parse as parseLossless } from 'lossless-json';
 import { checkAmount } from '../shared/domain/money.js';
-import { readCsv, type CsvRecord } from './csv.js';
+import { detectSeparator, hasByteOrderMark, readCsv, type CsvRecord } from './csv.js';
 
 export interface Recipient {
   address: string;
@@ -27,6 +30,8 @@ export interface RecipientsFile {
   recipients: Recipient[];
   /** `lines[i]` is the line recipient `i` starts on. */
   lines: number[];
+  /** How the file was read, where that is not the plain default: said once to the user. */
+  notes: string[];
 }
 
 export interface InputProblem {
@@ -75,7 +80,13 @@ export function parseRecipients(
     result.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
     throw new RecipientsFileError(name, result.problems);
   }
-  return { name, format, recipients: result.recipients, lines: result.lines };
+  return {
+    name,
+    format,
+    recipients: result.recipients,
+    lines: result.lines,
+    notes: result.notes,
+  };
 }
 
 /** The short name used in messages: the path as given, or `stdin`. */
@@ -87,7 +98,10 @@ interface Collected {
   recipients: Recipient[];
   lines: number[];
   problems: InputProblem[];
+  notes: string[];
 }
+
+const BOM_NOTE = 'starts with a UTF-8 byte order mark (ignored)';
 
 // ---------------------------------------------------------------------------------------------
 // CSV
@@ -114,8 +128,11 @@ function looksLikeHeader(record: CsvRecord): boolean {
 }
 
 function fromCsv(text: string): Collected {
-  const { records, problems: syntax } = readCsv(text);
-  const out: Collected = { recipients: [], lines: [], problems: [...syntax] };
+  const separator = detectSeparator(text);
+  const { records, problems: syntax } = readCsv(text, separator);
+  const out: Collected = { recipients: [], lines: [], problems: [...syntax], notes: [] };
+  if (hasByteOrderMark(text)) out.notes.push(BOM_NOTE);
+  if (separator === ';') out.notes.push('columns separated by semicolons');
   const rows = records.filter((r) => r.fields.some((f) => f.trim() !== ''));
   const first = rows[0];
   if (!first) return out;
@@ -126,15 +143,11 @@ function fromCsv(text: string): Collected {
     data = rows.slice(1);
     columns = first.fields.map((f) => columnOf(f));
     const seen = new Set<Column>();
+    const ignored: string[] = [];
     first.fields.forEach((f, index) => {
       const column = columns[index];
       if (column === undefined) {
-        if (f.trim() !== '') {
-          out.problems.push({
-            line: first.line,
-            message: `unknown column ${JSON.stringify(f.trim())}; the columns are address, amount and externalId`,
-          });
-        }
+        if (f.trim() !== '') ignored.push(f.trim());
       } else if (seen.has(column)) {
         out.problems.push({ line: first.line, message: `the column ${column} appears twice` });
       } else {
@@ -145,21 +158,29 @@ function fromCsv(text: string): Collected {
       if (!seen.has(needed))
         out.problems.push({ line: first.line, message: `the header has no ${needed} column` });
     }
+    if (ignored.length > 0) {
+      out.notes.push(
+        `ignored column${ignored.length === 1 ? '' : 's'} ${ignored.join(', ')} (only address, amount and externalId are read)`,
+      );
+    }
     if (out.problems.some((p) => p.line === first.line)) return out;
+    // Trailing cells with an empty header (from spreadsheets) are not columns.
+    let named = first.fields.length;
+    while (named > 0 && first.fields[named - 1]!.trim() === '') named -= 1;
+    columns = columns.slice(0, named);
   }
-  // Trailing empty header cells (from spreadsheets) are not columns.
-  while (columns.length > 0 && columns[columns.length - 1] === undefined) columns.pop();
   const expected = columns.filter((c) => c !== undefined).join(',');
+  const amounts = new AmountReader(separator === ';');
 
   const firstLineOf = new Map<string, number>();
   for (const row of data) {
     const problems: string[] = [];
     const fields = row.fields.map((value, index) => (row.quoted[index] ? value : value.trim()));
-    // Empty cells past the known columns (trailing commas) are tolerated.
+    // Empty cells past the known columns (trailing separators) are tolerated.
     if (fields.length > columns.length && fields.slice(columns.length).some((f) => f !== '')) {
       out.problems.push({
         line: row.line,
-        message: `has ${fields.length} fields, expected ${columns.length} (${expected}); is there an unquoted comma in a value?`,
+        message: `has ${fields.length} fields, expected ${columns.length} (${expected}); is there an unquoted ${separator === ';' ? 'semicolon' : 'comma'} in a value?`,
       });
       continue;
     }
@@ -168,15 +189,17 @@ function fromCsv(text: string): Collected {
       return index === -1 ? undefined : fields[index];
     };
     const address = value('address');
-    const amount = value('amount');
+    const amountText = value('amount');
     const externalId = value('externalId');
 
     if (address === undefined) problems.push(`address is missing (expected ${expected})`);
     else if (address === '') problems.push('address is empty');
-    if (amount === undefined) problems.push(`amount is missing (expected ${expected})`);
+    let amount: string | undefined;
+    if (amountText === undefined) problems.push(`amount is missing (expected ${expected})`);
     else {
-      const amountProblem = checkAmountText(amount);
-      if (amountProblem) problems.push(amountProblem);
+      const read = amounts.read(amountText, row.line);
+      if ('problem' in read) problems.push(read.problem);
+      else amount = read.amount;
     }
     if (externalId !== undefined && externalId !== '') {
       const earlier = firstLineOf.get(externalId);
@@ -195,17 +218,78 @@ function fromCsv(text: string): Collected {
     });
     out.lines.push(row.line);
   }
+  out.problems.push(...amounts.mixedConventions());
+  const commaNote = amounts.decimalCommaNote();
+  if (commaNote) out.notes.push(commaNote);
   return out;
 }
 
-/** A problem with an amount's text, or undefined when it is a positive plain decimal. */
-function checkAmountText(amount: string): string | undefined {
+/**
+ * Reads the amounts of one CSV file. In a semicolon file, `1,5` is a decimal comma: the text
+ * becomes `1.5` by swapping the one character, so the value is exactly what was written (and
+ * checked as any other amount). A dot and a comma together (`1.234,5`), or several commas, are
+ * refused: the dot or the commas may group thousands. So is a dot in a file that elsewhere uses
+ * decimal commas, for the same reason.
+ */
+class AmountReader {
+  private readonly commaLines: { line: number; text: string; amount: string }[] = [];
+  private readonly dotLines: { line: number; text: string }[] = [];
+
+  constructor(private readonly decimalComma: boolean) {}
+
+  read(text: string, line: number): { amount: string } | { problem: string } {
+    if (!this.decimalComma || !text.includes(',')) {
+      const problem = checkAmountText(text);
+      if (problem) return { problem };
+      if (text.includes('.')) this.dotLines.push({ line, text });
+      return { amount: text };
+    }
+    if (text.includes('.')) {
+      return {
+        problem: `amount ${quote(text)} has both a dot and a comma, so one of them may group thousands: write it without grouping, e.g. 1234,5`,
+      };
+    }
+    if (!/^[0-9]+,[0-9]+$/.test(text)) {
+      return {
+        problem: `amount ${quote(text)} is not a plain decimal: a decimal comma needs digits on both sides, and no grouping`,
+      };
+    }
+    const amount = text.replace(',', '.');
+    const problem = checkAmountText(amount, text);
+    if (problem) return { problem };
+    this.commaLines.push({ line, text, amount });
+    return { amount };
+  }
+
+  /** Lines with a dot in a file that elsewhere writes decimal commas. */
+  mixedConventions(): InputProblem[] {
+    const example = this.commaLines[0];
+    if (!example) return [];
+    return this.dotLines.map(({ line, text }) => ({
+      line,
+      message: `amount ${quote(text)} has a dot, but line ${example.line} writes a decimal comma (${example.text}): the dot may group thousands; write every amount with a decimal comma, or every one with a dot`,
+    }));
+  }
+
+  decimalCommaNote(): string | undefined {
+    const example = this.commaLines[0];
+    if (!example) return undefined;
+    const n = this.commaLines.length;
+    return `${n} amount${n === 1 ? '' : 's'} with a decimal comma read as exact decimals (line ${example.line}: ${example.text} is ${example.amount})`;
+  }
+}
+
+/**
+ * A problem with an amount's text, or undefined when it is a positive plain decimal. `written` is
+ * the text as it stands in the file, when it differs (a decimal comma).
+ */
+function checkAmountText(amount: string, written = amount): string | undefined {
   if (amount === '') return 'amount is empty';
   const checked = checkAmount(amount, Number.MAX_SAFE_INTEGER);
   if (checked.ok) return undefined;
   if (checked.problem === 'format')
-    return `amount ${quote(amount)} is not a plain decimal: it ${checked.message}`;
-  return `amount ${quote(amount)} ${checked.message}`;
+    return `amount ${quote(written)} is not a plain decimal: it ${checked.message}`;
+  return `amount ${quote(written)} ${checked.message}`;
 }
 
 function quote(text: string): string {
@@ -219,7 +303,12 @@ const RECIPIENT_KEYS = new Set(['address', 'amount', 'externalId']);
 
 function fromJson(input: string): Collected {
   const text = input.replace(/^\uFEFF/, '');
-  const out: Collected = { recipients: [], lines: [], problems: [] };
+  const out: Collected = {
+    recipients: [],
+    lines: [],
+    problems: [],
+    notes: hasByteOrderMark(input) ? [BOM_NOTE] : [],
+  };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

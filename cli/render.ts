@@ -1,6 +1,7 @@
 /** Text output: payout summaries, the progress bar, tables, and error reports. */
 import { Decimal } from '../shared/domain/money.js';
 import { ApiProblemError, ApiUnreachableError, type FieldProblem } from './api.js';
+import { NO_COLOURS } from './colour.js';
 import type { RecipientsFile } from './recipients.js';
 import type { DryRunView, PayoutView } from './views.js';
 
@@ -58,12 +59,14 @@ export function progressOf(payout: PayoutView): Progress {
 
 /**
  * `[#####xx>>>.....]`: `#` paid, `x` failed or canceled, `>` under way, `.` not started. Cells are
- * shared out by largest remainder, so a finished payout fills the bar exactly.
+ * shared out by largest remainder, so a finished payout fills the bar exactly. With colours, each
+ * kind of cell has its own (the glyphs stay, so the bar reads the same without colour).
  */
-export function progressBar(progress: Progress, width: number): string {
+export function progressBar(progress: Progress, width: number, colours = NO_COLOURS): string {
   const parts = [progress.succeeded, progress.failed, progress.moving, progress.waiting];
   const glyphs = ['#', 'x', '>', '.'];
-  if (progress.total === 0) return `[${'.'.repeat(width)}]`;
+  const paint = [colours.green, colours.red, colours.yellow, colours.dim];
+  if (progress.total === 0) return `[${colours.dim('.'.repeat(width))}]`;
   const exact = parts.map((n) => (n * width) / progress.total);
   const cells = exact.map(Math.floor);
   let left = width - cells.reduce((a, b) => a + b, 0);
@@ -77,19 +80,31 @@ export function progressBar(progress: Progress, width: number): string {
       left -= 1;
     }
   }
-  return `[${cells.map((n, i) => glyphs[i]!.repeat(n)).join('')}]`;
+  return `[${cells.map((n, i) => paint[i]!(glyphs[i]!.repeat(n))).join('')}]`;
 }
 
-/** One line of progress: bar, share done, counts by state, the payout's state. */
-export function progressLine(payout: PayoutView, maxColumns = 100): string {
+/** The bar's width for a line of `columns`: from the terminal's width alone, never the counts. */
+export function progressBarWidth(columns: number): number {
+  // Narrow terminals keep room for the counts; wide ones get a longer bar.
+  return columns < 100 ? 10 : Math.min(40, Math.floor(columns / 4));
+}
+
+/**
+ * One line of progress: bar, share done, counts by state, the payout's state. It holds still as
+ * numbers grow: the bar's width depends on `maxColumns` only, the share is padded to 3 digits and
+ * the final count to the width of the total, so the bar and the share never move sideways.
+ */
+export function progressLine(payout: PayoutView, maxColumns = 100, colours = NO_COLOURS): string {
   const columns = Math.max(20, maxColumns);
   const progress = progressOf(payout);
   const done = progress.succeeded + progress.failed;
   const percent = progress.total === 0 ? 0 : Math.floor((done * 100) / progress.total);
-  const tail = ` ${String(percent).padStart(3)}% ${done}/${progress.total} final · ${countsText(payout.withdrawalCounts)} · ${payout.state}${payout.stuck ? ' · a batch is stuck' : ''}`;
-  const width = Math.max(10, Math.min(40, columns - tail.length - 3));
-  const line = progressBar(progress, width) + tail;
-  return line.length > columns ? `${line.slice(0, Math.max(0, columns - 1))}…` : line;
+  const total = String(progress.total);
+  const tail = ` ${String(percent).padStart(3)}% ${String(done).padStart(total.length)}/${total} final · ${countsText(payout.withdrawalCounts)} · ${payout.state}${payout.stuck ? ' · a batch is stuck' : ''}`;
+  const width = progressBarWidth(columns);
+  const room = columns - width - 2;
+  const shown = tail.length > room ? `${tail.slice(0, Math.max(0, room - 1))}…` : tail;
+  return progressBar(progress, width, colours) + shown;
 }
 
 export function payoutSummary(payout: PayoutView): string {
@@ -195,6 +210,13 @@ export function fieldProblemLine(error: FieldProblem, file?: RecipientsFile): st
       : undefined;
   const subject = field ? `${field}${value !== undefined ? ` ${JSON.stringify(value)}` : ''} ` : '';
   return `${file.name}:${line}: ${subject}${message} (${error.path})`;
+}
+
+/** The file line a `$.recipients[i]…` field error points at, when the file is known. */
+export function fieldLine(error: FieldProblem, file?: RecipientsFile): { line?: number } {
+  const match = /^\$\.recipients\[(\d+)\]/.exec(error.path);
+  const line = match && file ? file.lines[Number(match[1])] : undefined;
+  return line === undefined ? {} : { line };
 }
 
 const MAX_LISTED = 50;

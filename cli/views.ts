@@ -51,8 +51,16 @@ export interface WithdrawalView {
   state: string;
   transactionHash: string | null;
   fee: string | null;
-  errors?: unknown[];
+  /** Calypso's errors for this payment; `resolved` ones did not stop it. */
+  errors?: WithdrawalIssueView[];
   updatedAt?: string;
+}
+
+export interface WithdrawalIssueView {
+  status: string;
+  message?: string;
+  resolved?: boolean;
+  at?: string;
 }
 
 export interface Page<T> {

@@ -1,19 +1,16 @@
 /** `payouts create`: a recipients file in, a payout (or a dry-run plan) out. */
-import { errorLines, dryRunSummary, payoutSummary } from '../render.js';
+import { dryRunSummary, payoutSummary } from '../render.js';
 import { EXIT, ReportedError, UsageError, type Context } from '../context.js';
+import { describeError, InputError, reportError } from '../errors.js';
 import { defaultIdempotencyKey, IDEMPOTENCY_KEY, type CreatePayoutBody } from '../idempotency.js';
 import { requiredOption, stringOption, type ParsedCommandLine } from '../options.js';
 import {
   displayName,
-  formatProblem,
   parseRecipients,
-  RecipientsFileError,
   type RecipientsFile,
   type RecipientsFormat,
 } from '../recipients.js';
 import type { DryRunView, PayoutView } from '../views.js';
-
-const MAX_PROBLEMS_SHOWN = 50;
 
 export async function createCommand(ctx: Context, cmd: ParsedCommandLine): Promise<number> {
   const { values } = cmd;
@@ -65,7 +62,8 @@ export async function createCommand(ctx: Context, cmd: ParsedCommandLine): Promi
     return EXIT.ok;
   }
 
-  (ctx.json ? ctx.err.bind(ctx) : ctx.out.bind(ctx))(`Idempotency key: ${key}${keyNote}\n`);
+  if (ctx.json) ctx.note(`Idempotency key: ${key}${keyNote}`);
+  else ctx.out(`Idempotency key: ${key}${keyNote}\n`);
   const response = await send<PayoutView>(ctx, file, () =>
     ctx.api.post<PayoutView>('/payouts', { body, idempotencyKey: key }),
   );
@@ -104,22 +102,12 @@ async function readRecipients(
         : code === 'EISDIR'
           ? 'is a directory'
           : (err as Error).message;
-    ctx.err(`${name}: cannot read the file: ${reason}\n`);
-    throw new ReportedError(EXIT.failure);
+    throw new InputError(`${name}: cannot read the file: ${reason}`);
   }
-  try {
-    return format ? parseRecipients(text, name, format) : parseRecipients(text, name);
-  } catch (err) {
-    if (!(err instanceof RecipientsFileError)) throw err;
-    const shown = err.problems.slice(0, MAX_PROBLEMS_SHOWN);
-    ctx.err(shown.map((p) => `${formatProblem(name, p)}\n`).join(''));
-    if (err.problems.length > shown.length)
-      ctx.err(`… and ${err.problems.length - shown.length} more problems\n`);
-    ctx.err(
-      `${name}: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}; nothing was sent\n`,
-    );
-    throw new ReportedError(EXIT.failure);
-  }
+  // A RecipientsFileError goes up to be reported with every problem and its line.
+  const file = format ? parseRecipients(text, name, format) : parseRecipients(text, name);
+  for (const note of file.notes) ctx.note(`${name}: ${note}`);
+  return file;
 }
 
 /** Sends, and reports a refusal with the API's field errors mapped back to the file's lines. */
@@ -132,11 +120,8 @@ async function send<T>(
     return await request();
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    ctx.err(
-      errorLines(err, file)
-        .map((l) => `${l}\n`)
-        .join(''),
+    throw new ReportedError(
+      reportError(ctx.io.stderr, describeError(err, file), { json: ctx.json, env: ctx.io.env }),
     );
-    throw new ReportedError(EXIT.failure);
   }
 }

@@ -1,5 +1,6 @@
 /** `payouts get <id> [--watch]`: a payout's state, and its progress until it is final. */
 import { ApiProblemError, ApiUnreachableError } from '../api.js';
+import { coloursFor } from '../colour.js';
 import { EXIT, UsageError, type Context } from '../context.js';
 import { stringOption, type ParsedCommandLine } from '../options.js';
 import { errorLines, orderedCounts, payoutSummary, progressLine } from '../render.js';
@@ -52,6 +53,7 @@ function transient(err: unknown): boolean {
 async function watch(ctx: Context, id: string, interval: number): Promise<number> {
   const stdout = ctx.io.stdout;
   const tty = stdout.isTTY === true && !ctx.json;
+  const colours = coloursFor(stdout, ctx.io.env);
   let shown = '';
   let drawn = false;
   let failures = 0;
@@ -72,8 +74,8 @@ async function watch(ctx: Context, id: string, interval: number): Promise<number
       if (drawn) ctx.out('\n');
       drawn = false;
       shown = '';
-      ctx.err(
-        `${errorLines(err)[0]} (attempt ${failures} of ${TOLERATED_FAILURES}; still watching)\n`,
+      ctx.note(
+        `${errorLines(err)[0]} (attempt ${failures} of ${TOLERATED_FAILURES}; still watching)`,
       );
       await ctx.io.sleep(interval);
       continue;
@@ -84,7 +86,7 @@ async function watch(ctx: Context, id: string, interval: number): Promise<number
       if (key !== shown) ctx.out(`${JSON.stringify(payout)}\n`);
     } else if (tty) {
       // Redrawn on every poll: the terminal may have been resized.
-      ctx.out(`\r\x1b[2K${progressLine(payout, (stdout.columns || 100) - 1)}`);
+      ctx.out(`\r\x1b[2K${progressLine(payout, (stdout.columns || 100) - 1, colours)}`);
       drawn = true;
     } else if (key !== shown) {
       ctx.out(`${ctx.io.now().toISOString().slice(11, 19)} ${progressLine(payout, 160)}\n`);

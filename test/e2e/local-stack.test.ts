@@ -241,6 +241,7 @@ describe('npm start -- --in-memory', () => {
         'state',
         'transactionHash',
         'fee',
+        'reason',
       ]);
       expect(rows).toHaveLength(RECIPIENTS);
       const column = (name: string) => header!.indexOf(name);

@@ -3,7 +3,7 @@
  * and checks both what the CLI sent and what it printed.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -131,7 +131,12 @@ let dir: string;
 
 async function run(
   args: string[],
-  options: { tty?: boolean; columns?: number; env?: Record<string, string> } = {},
+  options: {
+    tty?: boolean;
+    stderrTty?: boolean;
+    columns?: number;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<Run> {
   const out = { stdout: '', stderr: '', sleeps: [] as number[] };
   const io: CliIo = {
@@ -140,7 +145,7 @@ async function run(
       isTTY: options.tty ?? false,
       columns: options.columns ?? 100,
     },
-    stderr: { write: (t: string) => (out.stderr += t) },
+    stderr: { write: (t: string) => (out.stderr += t), isTTY: options.stderrTty ?? false },
     env: { ...options.env },
     readText: processIo().readText,
     now: () => new Date('2030-01-01T12:00:00Z'),
@@ -196,7 +201,8 @@ describe('payouts create', () => {
       '--caller',
       'team-a',
     ]);
-    expect(first.stderr).toBe('');
+    // Said once: the BOM at the start of the file.
+    expect(first.stderr).toBe(`${path}: starts with a UTF-8 byte order mark (ignored)\n`);
     expect(first.code).toBe(0);
     const request = api.requests[0]!;
     expect(request.method).toBe('POST');
@@ -264,17 +270,60 @@ describe('payouts create', () => {
       recipients: [{ address: BTC1, amount: '2.000' }],
     });
     expect(JSON.parse(result.stdout)).toEqual(payoutView());
-    expect(result.stderr).toBe('Idempotency key: my-key-0001\n');
+    expect(result.stderr).toBe('{"note":"Idempotency key: my-key-0001"}\n');
   });
 
   it('reports file problems by line and sends nothing', async () => {
     const path = await file('bad.csv', CSV);
     const result = await run(['create', '--currency', 'BTC', '--name', 'March', '--file', path]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(api.requests).toEqual([]);
     expect(result.stderr).toBe(
       `${path}:4: amount "0" must be greater than 0\n${path}: 1 problem; nothing was sent\n`,
     );
+  });
+
+  it('reads a semicolon file from a European spreadsheet, decimal commas exactly', async () => {
+    const path = await file(
+      'europe.csv',
+      `\uFEFFaddress;amount;externalId\r\n${BTC1};0,5;inv-1\r\n${BTC2};1,25;\r\n`,
+    );
+    api.handler = () => ({ status: 202, body: payoutView({ recipientCount: 2 }) });
+    const result = await run(['create', '--currency', 'BTC', '--name', 'March', '--file', path]);
+    expect(result.code).toBe(0);
+    expect((api.requests[0]!.body as { recipients: unknown }).recipients).toEqual([
+      { address: BTC1, amount: '0.5', externalId: 'inv-1' },
+      { address: BTC2, amount: '1.25' },
+    ]);
+    // The same recipients as GOOD_CSV, so the same derived key: the file's form does not matter.
+    const fromCommaFile = defaultIdempotencyKey({
+      currency: 'BTC',
+      name: 'March',
+      recipients: [
+        { address: BTC1, amount: '0.5', externalId: 'inv-1' },
+        { address: BTC2, amount: '1.25' },
+      ],
+    });
+    expect(api.requests[0]!.headers['idempotency-key']).toBe(fromCommaFile);
+    expect(result.stderr).toBe(
+      [
+        `${path}: starts with a UTF-8 byte order mark (ignored)`,
+        `${path}: columns separated by semicolons`,
+        `${path}: 2 amounts with a decimal comma read as exact decimals (line 2: 0,5 is 0.5)`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('refuses an ambiguous amount in a semicolon file, by line, with exit 2', async () => {
+    const path = await file('ambiguous.csv', `address;amount\n${BTC1};1.234,5\n${BTC2};2,5\n`);
+    const result = await run(['create', '--currency', 'BTC', '--name', 'March', '--file', path]);
+    expect(result.code).toBe(2);
+    expect(api.requests).toEqual([]);
+    expect(result.stderr).toContain(
+      `${path}:2: amount "1.234,5" has both a dot and a comma, so one of them may group thousands`,
+    );
+    expect(result.stderr).toContain(`${path}: 1 problem; nothing was sent`);
   });
 
   it('maps the API field errors back to the lines of the file', async () => {
@@ -299,7 +348,7 @@ describe('payouts create', () => {
       },
     });
     const result = await run(['create', '--currency', 'XYZ', '--name', 'March', '--file', path]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     const correlationId = api.requests[0]!.headers['x-correlation-id'];
     expect(result.stderr).toBe(
       [
@@ -369,13 +418,13 @@ describe('payouts create', () => {
     );
   });
 
-  it('refuses a bad command line with exit 64', async () => {
+  it('refuses a bad command line with exit 2', async () => {
     expect((await run(['create', '--currency', 'BTC', '--file', 'x.csv'])).stderr).toContain(
       'create needs --name',
     );
     expect(
       (await run(['create', '--currency', 'BTC', '--name', 'n', '--file', 'x', '--watch'])).code,
-    ).toBe(64);
+    ).toBe(2);
     expect((await run(['launch'])).stderr).toContain('unknown command "launch"');
     expect(
       (
@@ -391,7 +440,7 @@ describe('payouts create', () => {
           'short',
         ])
       ).code,
-    ).toBe(64);
+    ).toBe(2);
     expect(api.requests).toEqual([]);
   });
 });
@@ -425,7 +474,7 @@ describe('payouts get', () => {
     expect(found.stdout).toMatch(/withdrawals +COMPLETED 1 · IN_PROGRESS 2/);
 
     const missing = await run(['get', 'nope']);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(3);
     expect(missing.stderr.split('\n').slice(0, 3)).toEqual([
       '404 Not found',
       '  payout "nope" does not exist',
@@ -468,7 +517,7 @@ describe('payouts get', () => {
     expect(result.stdout).not.toContain('\x1b');
   });
 
-  it('--watch redraws in place on a terminal, and exits 2 when the payout ends with failures', async () => {
+  it('--watch redraws in place on a terminal, and exits 5 when the payout ends with failures', async () => {
     api.handler = advancing([
       { state: 'IN_PROGRESS', withdrawalCounts: { IN_PROGRESS: 3 } },
       { state: 'COMPLETED_WITH_FAILURES', withdrawalCounts: { COMPLETED: 2, FAILED: 1 } },
@@ -476,8 +525,9 @@ describe('payouts get', () => {
     const result = await run(['get', PAYOUT_ID, '-w', '--interval', '10'], {
       tty: true,
       columns: 80,
+      env: { NO_COLOR: '1' },
     });
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(5);
     const [bar, ...rest] = result.stdout.split('\n');
     const frames = bar!.split('\r\x1b[2K').filter(Boolean);
     expect(frames).toHaveLength(2);
@@ -501,13 +551,13 @@ describe('payouts get', () => {
       };
     };
     const result = await run(['get', PAYOUT_ID, '--watch', '--interval', '10']);
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(5);
     expect(result.stderr).toBe('500 Internal error (attempt 1 of 5; still watching)\n');
     expect(result.stdout).toContain(`Payout ${PAYOUT_ID} ended CANCELED.`);
 
     api.handler = () => ({ status: 403, problem: true, body: { title: 'Forbidden', status: 403 } });
     const refused = await run(['get', PAYOUT_ID, '--watch', '--interval', '10']);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/^403 Forbidden\n/);
   });
 
@@ -520,6 +570,22 @@ describe('payouts get', () => {
       .split('\n')
       .map((l) => (JSON.parse(l) as { state: string }).state);
     expect(states).toEqual(['ACCEPTED', 'SUBMITTED', 'IN_PROGRESS', 'IN_PROGRESS', 'COMPLETED']);
+  });
+
+  it('--watch --json says a failing poll as a JSON note on stderr', async () => {
+    // The first poll must succeed before failures are ridden out.
+    const steps: Reply[] = [
+      { body: payoutView() },
+      { status: 500, problem: true, body: { title: 'Internal error', status: 500 } },
+      { body: payoutView({ state: 'COMPLETED', withdrawalCounts: { COMPLETED: 3 } }) },
+    ];
+    let n = 0;
+    api.handler = () => steps[Math.min(n++, steps.length - 1)]!;
+    const result = await run(['get', PAYOUT_ID, '--watch', '--interval', '10', '--json']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      `${JSON.stringify({ note: '500 Internal error (attempt 1 of 5; still watching)' })}\n`,
+    );
   });
 });
 
@@ -536,7 +602,18 @@ describe('payouts withdrawals', () => {
     calypsoWithdrawalId: `w-${i}`,
     transactionHash: i === 5 ? null : `tx${i}`,
     fee: i === 5 ? null : '0.0001',
-    errors: [],
+    errors:
+      i === 5
+        ? [
+            { status: 'INSUFFICIENT_FUNDS', resolved: true, at: '2030-01-01T00:00:00.000Z' },
+            {
+              status: 'AML_REJECTED',
+              message: 'address flagged',
+              resolved: false,
+              at: '2030-01-01T00:00:00.000Z',
+            },
+          ]
+        : [],
     updatedAt: '2030-01-01T00:00:00.000Z',
   }));
 
@@ -559,11 +636,12 @@ describe('payouts withdrawals', () => {
       [`/payouts/${PAYOUT_ID}/withdrawals`, '6', '500'],
     ]);
     const lines = result.stdout.split('\n');
-    expect(lines[0]).toBe('index,address,amount,externalId,state,transactionHash,fee');
-    expect(lines[1]).toBe(`0,${BTC1},0.1,inv-0,COMPLETED,tx0,0.0001`);
-    expect(lines[4]).toBe(`3,${BTC2},0.4,"inv, ""quoted""",COMPLETED,tx3,0.0001`);
-    expect(lines[5]).toBe(`4,${BTC1},0.5,,COMPLETED,tx4,0.0001`);
-    expect(lines[6]).toBe(`5,${BTC2},0.6,inv-5,FAILED,,`);
+    expect(lines[0]).toBe('index,address,amount,externalId,state,transactionHash,fee,reason');
+    expect(lines[1]).toBe(`0,${BTC1},0.1,inv-0,COMPLETED,tx0,0.0001,`);
+    expect(lines[4]).toBe(`3,${BTC2},0.4,"inv, ""quoted""",COMPLETED,tx3,0.0001,`);
+    expect(lines[5]).toBe(`4,${BTC1},0.5,,COMPLETED,tx4,0.0001,`);
+    // Why it failed: the error that still stands, not the one Calypso resolved.
+    expect(lines[6]).toBe(`5,${BTC2},0.6,inv-5,FAILED,,,AML_REJECTED: address flagged`);
     const parsed = readCsv(result.stdout).records.slice(1);
     expect(parsed.map((r) => r.fields[3])).toEqual(all.map((w) => w.externalId ?? ''));
     expect(parsed.map((r) => r.fields[2])).toEqual(all.map((w) => w.amount));
@@ -575,9 +653,40 @@ describe('payouts withdrawals', () => {
     expect(result.code).toBe(0);
     expect(api.requests[0]!.query.get('state')).toBe('FAILED');
     const lines = result.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^index +state +amount +address +externalId +transactionHash +fee$/);
-    expect(lines[1]).toMatch(new RegExp(`^5 +FAILED +0\\.6 +${BTC2} +inv-5$`));
+    expect(lines[0]).toMatch(
+      /^index +state +amount +address +externalId +transactionHash +fee +reason$/,
+    );
+    expect(lines[1]).toMatch(
+      new RegExp(`^5 +FAILED +0\\.6 +${BTC2} +inv-5 +AML_REJECTED: address flagged$`),
+    );
     expect(lines[2]).toBe('1 withdrawal in state FAILED');
+  });
+
+  it('the --state FAILED export goes back into create as it is', async () => {
+    api.handler = paged;
+    const exported = await run(['withdrawals', PAYOUT_ID, '--state', 'FAILED', '--csv']);
+    expect(exported.code).toBe(0);
+    const path = await file('failed.csv', exported.stdout);
+
+    api.reset();
+    api.handler = () => ({ status: 202, body: payoutView({ recipientCount: 1 }) });
+    const result = await run([
+      'create',
+      '--currency',
+      'BTC',
+      '--name',
+      'March again',
+      '--file',
+      path,
+    ]);
+    expect(result.code).toBe(0);
+    expect(api.requests).toHaveLength(1);
+    expect((api.requests[0]!.body as { recipients: unknown }).recipients).toEqual([
+      { address: BTC2, amount: '0.6', externalId: 'inv-5' },
+    ]);
+    expect(result.stderr).toBe(
+      `${path}: ignored columns index, state, transactionHash, fee, reason (only address, amount and externalId are read)\n`,
+    );
   });
 
   it('--external-id finds withdrawals across payouts', async () => {
@@ -632,7 +741,7 @@ describe('payouts retry-failed, balances, events', () => {
       },
     });
     const result = await run(['retry-failed', PAYOUT_ID, '--idempotency-key', 'retry-2-abcdef']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     expect(api.requests).toHaveLength(1);
     expect(api.requests[0]!.headers['idempotency-key']).toBe('retry-2-abcdef');
     expect(result.stderr).toMatch(
@@ -706,6 +815,145 @@ describe('payouts retry-failed, balances, events', () => {
   });
 });
 
+describe('errors and exit statuses', () => {
+  const create = (path: string, ...more: string[]) => [
+    'create',
+    '--currency',
+    'BTC',
+    '--name',
+    'March',
+    '--file',
+    path,
+    ...more,
+  ];
+
+  /** The one JSON error line on stderr, after any notes. */
+  function jsonError(stderr: string): Record<string, unknown> {
+    const lines = stderr.trimEnd().split('\n');
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(parsed.slice(0, -1).every((p) => typeof p.note === 'string')).toBe(true);
+    return parsed.at(-1)!.error as Record<string, unknown>;
+  }
+
+  it('--json: a bad file is one JSON error on stderr with every problem, exit 2', async () => {
+    const path = await file('bad-json.csv', CSV);
+    const result = await run(create(path, '--json'));
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(api.requests).toEqual([]);
+    expect(jsonError(result.stderr)).toEqual({
+      kind: 'input',
+      exitCode: 2,
+      message: `${path}: 1 problem; nothing was sent`,
+      file: path,
+      problems: [{ line: 4, message: 'amount "0" must be greater than 0' }],
+    });
+  });
+
+  it('--json: a refusal keeps the API problem, field errors with their file line, exit 3', async () => {
+    const path = await file('refused.csv', GOOD_CSV);
+    api.handler = () => ({
+      status: 422,
+      problem: true,
+      body: {
+        title: 'The request has invalid fields',
+        status: 422,
+        errors: [{ path: '$.recipients[1].amount', message: 'has too many decimals' }],
+      },
+    });
+    const result = await run(create(path, '--json'));
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('');
+    const error = jsonError(result.stderr);
+    expect(error).toMatchObject({
+      kind: 'refused',
+      exitCode: 3,
+      status: 422,
+      title: 'The request has invalid fields',
+      errors: [{ path: '$.recipients[1].amount', message: 'has too many decimals', line: 3 }],
+      method: 'POST',
+      url: `${api.url}/payouts`,
+      correlationId: api.requests[0]!.headers['x-correlation-id'],
+    });
+  });
+
+  it('--json: a 5xx and an unreachable API are exit 4; a bad command line is exit 2', async () => {
+    api.handler = () => ({
+      status: 500,
+      problem: true,
+      body: { title: 'Internal error', status: 500 },
+    });
+    const failed = await run(['balances', '--json']);
+    expect(failed.code).toBe(4);
+    expect(jsonError(failed.stderr)).toMatchObject({ kind: 'unavailable', status: 500 });
+
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const unreachable = await run(['balances', '--json', '--api-url', `http://127.0.0.1:${port}`]);
+    expect(unreachable.code).toBe(4);
+    expect(unreachable.stdout).toBe('');
+    expect(jsonError(unreachable.stderr)).toMatchObject({
+      kind: 'unavailable',
+      exitCode: 4,
+      reason: 'connection refused',
+    });
+
+    const usage = await run(['get', '--json']);
+    expect(usage.code).toBe(2);
+    expect(jsonError(usage.stderr)).toEqual({
+      kind: 'usage',
+      exitCode: 2,
+      message: 'get needs a payout id',
+    });
+    const unparsed = await run(['get', 'x', '--json', '--bogus']);
+    expect(unparsed.code).toBe(2);
+    expect(jsonError(unparsed.stderr)).toMatchObject({
+      kind: 'usage',
+      message: 'unknown option --bogus',
+    });
+  });
+
+  it('without --json: the same statuses, as text', async () => {
+    const missing = await run(create(join(dir, 'no-such.csv')));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(
+      `${join(dir, 'no-such.csv')}: cannot read the file: no such file\n`,
+    );
+
+    api.handler = () => ({
+      status: 503,
+      problem: true,
+      headers: { 'retry-after': '0' },
+      body: { title: 'Unavailable', status: 503 },
+    });
+    const down = await run(['balances']);
+    expect(down.code).toBe(4);
+    expect(down.stderr).toMatch(/^503 Unavailable\n/);
+    expect(api.requests).toHaveLength(3);
+  });
+
+  it('colours the error on a terminal only, and not with NO_COLOR', async () => {
+    api.handler = () => ({ status: 404, problem: true, body: { title: 'Not found', status: 404 } });
+    const tty = await run(['get', 'nope'], { stderrTty: true });
+    expect(tty.stderr.startsWith('\x1b[31m404 Not found\x1b[0m\n')).toBe(true);
+    const noColour = await run(['get', 'nope'], { stderrTty: true, env: { NO_COLOR: '1' } });
+    expect(noColour.stderr.startsWith('404 Not found\n')).toBe(true);
+    const piped = await run(['get', 'nope']);
+    expect(piped.stderr).not.toContain('\x1b');
+  });
+
+  it('--version prints the package version', async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const result = await run(['--version']);
+    expect(result).toMatchObject({ code: 0, stdout: `payouts ${version}\n`, stderr: '' });
+    expect(api.requests).toEqual([]);
+  });
+});
+
 describe('the API client', () => {
   it('says which URL could not be reached', async () => {
     const closed = createServer();
@@ -718,7 +966,7 @@ describe('the API client', () => {
       stdout: { write: () => true },
       stderr: { write: (t: string) => (out.stderr += t) },
     });
-    expect(code).toBe(1);
+    expect(code).toBe(4);
     expect(out.stderr).toContain(
       `could not reach the payouts API at http://127.0.0.1:${port}/balances: connection refused`,
     );
@@ -760,6 +1008,6 @@ describe('bin/payouts.mjs', () => {
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(stdout).toContain(`Payout ${PAYOUT_ID} ended FAILED: 3 payments failed.`);
-    expect(code).toBe(2);
+    expect(code).toBe(5);
   });
 });

@@ -101,7 +101,7 @@ describe('payouts webhook register', () => {
       body: { errorCode: '010', message: 'Invalid url', traceId: 't-1' },
     });
     const result = await run(['webhook', 'register', 'http://127.0.0.1:9/hook'], calypsoEnv());
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     expect(result.stderr).toContain('note: http://127.0.0.1:9/hook is not https');
     expect(result.stderr).toContain('does not end with it');
     expect(result.stderr).toMatch(/Calypso did not create the subscription: .*010/);
@@ -113,14 +113,14 @@ describe('payouts webhook register', () => {
       CALYPSO_BASE_URL: stub.url,
       CALYPSO_API_KEY: API_KEY,
     });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain('Missing: CALYPSO_SECRET_KEY, CALYPSO_ACCOUNT');
     expect(stub.requests).toEqual([]);
   });
 
   it('checks its arguments', async () => {
-    expect((await run(['webhook', 'list'], calypsoEnv())).code).toBe(64);
-    expect((await run(['webhook', 'register'], calypsoEnv())).code).toBe(64);
+    expect((await run(['webhook', 'list'], calypsoEnv())).code).toBe(2);
+    expect((await run(['webhook', 'register'], calypsoEnv())).code).toBe(2);
     expect((await run(['webhook', 'register', 'not a url'], calypsoEnv())).stderr).toContain(
       'not a URL',
     );

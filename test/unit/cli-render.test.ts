@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiProblemError, ApiUnreachableError } from '../../cli/api.js';
+import { coloursFor } from '../../cli/colour.js';
 import { defaultIdempotencyKey, defaultRetryKey, IDEMPOTENCY_KEY } from '../../cli/idempotency.js';
 import { parseRecipients } from '../../cli/recipients.js';
 import {
@@ -160,11 +161,59 @@ describe('progress', () => {
   it('writes one line with the share done, counts and state, within the width', () => {
     const line = progressLine(payout({ COMPLETED: 5, FAILED: 1, IN_PROGRESS: 2, PENDING: 2 }), 120);
     expect(line).toMatch(
-      /^\[#+x+>+\.+\] {2}60% 6\/10 final · COMPLETED 5 · FAILED 1 · IN_PROGRESS 2 · PENDING 2 · IN_PROGRESS$/,
+      /^\[#+x+>+\.+\] {2}60% {2}6\/10 final · COMPLETED 5 · FAILED 1 · IN_PROGRESS 2 · PENDING 2 · IN_PROGRESS$/,
     );
     expect(progressLine(payout({ COMPLETED: 5 }), 30).length).toBeLessThanOrEqual(30);
     // A terminal that reports no width still gets a readable bar.
     expect(progressLine(payout({ COMPLETED: 5 }), -1)).toMatch(/^\[#{5}\.{5}\]/);
+  });
+
+  it('holds still as the numbers grow: same bar width, share and count in the same place', () => {
+    const lines = [0, 7, 42, 500, 999, 1000].map((done) =>
+      progressLine(payout({ COMPLETED: done, IN_PROGRESS: 1000 - done }, 'IN_PROGRESS', 1000), 100),
+    );
+    const at = (line: string, mark: string) => line.indexOf(mark);
+    for (const line of lines) {
+      expect(at(line, ']')).toBe(at(lines[0]!, ']'));
+      expect(at(line, '%')).toBe(at(lines[0]!, '%'));
+      expect(at(line, '/1000')).toBe(at(lines[0]!, '/1000'));
+    }
+    expect(lines[1]).toContain('   0%    7/1000 final');
+    expect(lines[5]).toContain(' 100% 1000/1000 final');
+    // The counts by state never push the bar narrower, however long they get.
+    const crowded = progressLine(
+      payout(
+        { COMPLETED: 1, FAILED: 1, CANCELED: 1, REPLACED: 1, IN_PROGRESS: 1, PENDING: 995 },
+        'IN_PROGRESS',
+        1000,
+      ),
+      100,
+    );
+    expect(at(crowded, ']')).toBe(at(lines[0]!, ']'));
+    expect(crowded.length).toBeLessThanOrEqual(100);
+  });
+
+  it('is coloured only with colours, and reads the same without them', () => {
+    const view = payout({ COMPLETED: 5, FAILED: 1, IN_PROGRESS: 2, PENDING: 2 });
+    const plain = progressLine(view, 120);
+    const coloured = progressLine(view, 120, coloursFor({ write: () => true, isTTY: true }, {}));
+    expect(plain).not.toContain('\x1b');
+    expect(coloured).toContain('\x1b[32m#');
+    expect(coloured).toContain('\x1b[31mx');
+    const escape = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+    expect(coloured.replace(escape, '')).toBe(plain);
+  });
+});
+
+describe('coloursFor', () => {
+  const tty = { write: () => true, isTTY: true };
+  it('colours a terminal only, and never with NO_COLOR or TERM=dumb', () => {
+    expect(coloursFor(tty, {}).enabled).toBe(true);
+    expect(coloursFor(tty, { NO_COLOR: '' }).enabled).toBe(true);
+    expect(coloursFor(tty, { NO_COLOR: '1' }).enabled).toBe(false);
+    expect(coloursFor(tty, { TERM: 'dumb' }).enabled).toBe(false);
+    expect(coloursFor({ write: () => true }, {}).enabled).toBe(false);
+    expect(coloursFor({ write: () => true, isTTY: false }, {}).red('x')).toBe('x');
   });
 });
 
