@@ -3,11 +3,14 @@
  * first, so each change is recorded once), then the audit entries are appended and the domain
  * events they stand for are published.
  */
-import type { AuditEntry, Cause } from '../domain/payout.js';
+import type { AuditEntry, Cause, PayoutState } from '../domain/payout.js';
 import { derivePayoutState } from '../domain/payout-state.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
 import { eventsFor, type EventPublisher } from './events.js';
+
+/** Final states in which no payment of the payout went out. */
+const NOTHING_PAID: readonly PayoutState[] = ['FAILED', 'REJECTED', 'CANCELED'];
 
 export interface RecordDeps {
   repository: PayoutRepository;
@@ -39,6 +42,10 @@ export async function recordPayoutState(
         cause,
         ...actor,
       });
+      // Nothing was paid: the amount no longer counts against the owner's daily limit.
+      if (NOTHING_PAID.includes(state)) {
+        await deps.repository.releaseLimit(stored.payout.owner, stored.payout.currency, payoutId);
+      }
       break;
     }
     // Another writer moved it meanwhile: look again.

@@ -229,6 +229,18 @@ describe('limits', () => {
     expect(cancelled.body.state).toBe('CANCELED');
     expect((await post(role(LIMITED), body(['0.1']))).status).toBe(202);
     expect((await post(role(LIMITED), body(['0.1']))).status).toBe(422);
+    // A payout that ends FAILED, nothing paid, gives its amount back too.
+    stack.setAutoSubmit(true);
+    await stack.advance(60_000);
+    const failing = body(['0.1'], 'limit-failing');
+    stack.sandbox.faults.failAddresses([failing.recipients[0]!.address]);
+    const doomed = accepted[1]!.body.id as string;
+    expect((await act(role(LIMITED), `/payouts/${doomed}/cancel`)).status).toBe(200);
+    const failed = await post(role(LIMITED), failing);
+    expect(failed.status).toBe(202);
+    expect((await runToEnd(failed.body.id, role(LIMITED))).state).toBe('FAILED');
+    expect((await post(role(LIMITED), body(['0.1']))).status).toBe(202);
+    expect((await post(role(LIMITED), body(['0.1']))).status).toBe(422);
     // A day later the allowance is back.
     await stack.advance(24 * 3_600_000 + 1_000);
     expect((await post(role(LIMITED), body(['0.1']))).status).toBe(202);
