@@ -286,7 +286,9 @@ async function cancelNow(
     ...(caller?.session !== undefined ? { session: caller.session } : {}),
     at,
   };
-  if (!(await deps.repository.fenceForCancel(payout.id, cancellation))) {
+  // The expiry cancels only what still awaits approval (an approval may have come in time).
+  const onlyWhileHeld = caller === undefined ? 'approval' : undefined;
+  if (!(await deps.repository.fenceForCancel(payout.id, cancellation, onlyWhileHeld))) {
     throw conflict('already-canceled', 'The payout is already cancelled', 'cancelled meanwhile');
   }
   // Any batch claimed (even once: its outcome may be at Calypso) means something left.

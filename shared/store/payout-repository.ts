@@ -935,9 +935,15 @@ export class PayoutRepository {
   async fenceForCancel(
     payoutId: string,
     cancellation: NonNullable<PayoutRecord['cancellation']>,
+    /** `approval`: only while it still awaits approval (the expiry never cancels an approved one). */
+    only?: 'approval',
   ): Promise<boolean> {
     const expr = new ExpressionBuilder();
     const hold = expr.name('hold');
+    const allowed =
+      only === 'approval'
+        ? `${hold} = ${expr.value('approval')}`
+        : `(attribute_not_exists(${hold}) OR ${hold} = ${expr.value('approval')})`;
     return this.conditionally(
       new UpdateItemCommand({
         TableName: this.tableName,
@@ -946,7 +952,7 @@ export class PayoutRepository {
           set: { hold: 'canceled', cancellation, updatedAt: cancellation.at },
           remove: [APPROVAL_INDEX.partitionKey, APPROVAL_INDEX.sortKey],
         }),
-        ConditionExpression: `attribute_exists(PK) AND (attribute_not_exists(${hold}) OR ${hold} = ${expr.value('approval')})`,
+        ConditionExpression: `attribute_exists(PK) AND ${allowed}`,
         ...expr.attributes(),
       }),
     );

@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TERMINAL_PAYOUT_STATES } from '../../shared/domain/payout.js';
+import { expireApproval } from '../../shared/payouts/controls.js';
+import { createDeps, runtime } from '../../shared/runtime.js';
 import { btcAddress } from '../support/recipients.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
@@ -192,6 +194,27 @@ describe('four-eyes approval', () => {
     expect((await act(role(TREASURY_1), `/payouts/${id}/approve`)).status).toBe(409);
     await stack.reconcile();
     expect(createsFor(created.body)).toBe(0);
+  });
+});
+
+describe('approval and expiry racing', () => {
+  it('an expiry working from a stale read never cancels a payout approved in time', async () => {
+    stack.setAutoSubmit(false);
+    const created = await post(role(SOLO), body(['0.03']));
+    const id = created.body.id as string;
+    // The reconciler read the payout while it still waited for approval...
+    const stale = (await runtime().repository.getPayout(id))!;
+    expect(stale.hold).toBe('approval');
+    // ...the approval came in time...
+    expect((await act(role(TREASURY_2), `/payouts/${id}/approve`)).status).toBe(200);
+    // ...and the reconciler gets round to it after the deadline.
+    await stack.advance(61 * 60_000);
+    expect(await expireApproval(createDeps(), stale)).toBe(false);
+    const view = (await get(role(SOLO), `/payouts/${id}`)).body;
+    expect(view.state).toBe('ACCEPTED');
+    expect(view.cancellation).toBeNull();
+    stack.setAutoSubmit(true);
+    expect((await runToEnd(id, role(SOLO))).state).toBe('COMPLETED');
   });
 });
 
