@@ -19,7 +19,7 @@ import { logger } from '../observability.js';
 import type { PauseRecord } from '../store/payout-repository.js';
 import type { CreatePayoutDeps } from './create-payout.js';
 import type { DomainEvent } from './events.js';
-import { checkId } from './queries.js';
+import { checkId, withCursor } from './queries.js';
 import { recordPayoutState } from './record.js';
 import { payoutView, type PayoutView } from './views.js';
 
@@ -38,13 +38,13 @@ export function checkReason(body: unknown, required: boolean): string | undefine
   const reason = (body as { reason?: unknown } | undefined)?.reason;
   if (reason === undefined && !required) return undefined;
   if (typeof reason !== 'string' || reason.trim() === '') {
-    throw problems.validation([{ path: 'reason', message: 'is required: say why' }]);
+    throw problems.validation([{ path: '$.reason', message: 'is required: say why' }]);
   }
   // eslint-disable-next-line no-control-regex
   if (reason.length > REASON_MAX || /[\u0000-\u001f\u007f-\u009f]/.test(reason)) {
     throw problems.validation([
       {
-        path: 'reason',
+        path: '$.reason',
         message: `must be at most ${REASON_MAX} characters, without control characters`,
       },
     ]);
@@ -364,10 +364,9 @@ export async function pendingApprovals(
   let cursor = query.cursor;
   // A page of what this caller may approve, however many others' the index holds.
   for (let pages = 0; pages < 10 && items.length < 100; pages++) {
-    const page = await deps.repository.listPendingApproval({
-      limit: 100,
-      ...(cursor ? { cursor } : {}),
-    });
+    const page = await withCursor(() =>
+      deps.repository.listPendingApproval({ limit: 100, ...(cursor ? { cursor } : {}) }),
+    );
     for (const payout of page.items) {
       if (
         payout.approval &&

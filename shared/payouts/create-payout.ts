@@ -121,7 +121,7 @@ export async function createPayout(
       {
         detail: `the payout policy allows at most ${decision.overRecipientLimit[0]!.max} ${request.currency.code} per recipient`,
         errors: decision.overRecipientLimit.map((o) => ({
-          path: `recipients[${o.index}].amount`,
+          path: `$.recipients[${o.index}].amount`,
           message: `${o.amount} is above the per-recipient maximum of ${o.max}`,
         })),
       },
@@ -212,7 +212,7 @@ export async function createPayout(
         detail: `${left.toString()} ${request.currency.code} of the ${decision.dailyLimit.toString()} allowed in 24 hours remain; this payout is ${plan.total.toString()}`,
         errors: [
           {
-            path: 'recipients',
+            path: '$.recipients',
             message: `total ${plan.total.toString()} is above the remaining daily allowance of ${left.toString()}`,
           },
         ],

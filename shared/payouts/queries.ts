@@ -27,7 +27,7 @@ export function checkId(id: string | undefined): string {
   return id;
 }
 
-async function withCursor<T>(run: () => Promise<T>): Promise<T> {
+export async function withCursor<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {

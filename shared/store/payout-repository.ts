@@ -78,6 +78,13 @@ export interface PauseRecord {
 
 const APPROVAL_INDEX = TABLE.indexes.pendingApproval;
 
+/**
+ * The fixed tail of a payout's first audit entry's sort key: fixed, so a second writer of the same
+ * payout cannot add a second one; all zeros, so it sorts before any entry of the same instant
+ * (their tails are random hex of the same length).
+ */
+const CREATED_AUDIT_SUFFIX = '000000000000';
+
 export class InvalidCursorError extends Error {
   constructor() {
     super('cursor is not valid for this listing');
@@ -358,11 +365,10 @@ export class PayoutRepository {
                 ...idem.attributes(),
               },
             },
-            // A fixed sort key: a second writer of the same payout cannot add a second entry.
             {
               Put: {
                 TableName: this.tableName,
-                Item: this.auditItem(payoutCreated(payout), 'created'),
+                Item: this.auditItem(payoutCreated(payout), CREATED_AUDIT_SUFFIX),
               },
             },
           ],

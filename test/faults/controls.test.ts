@@ -11,8 +11,8 @@ import { trackDeps } from '../../shared/runtime.js';
 import { startFaultStack, type FaultStack } from './support/fault-stack.js';
 import { checkInvariants, formatViolations } from './support/invariants.js';
 import { btcPayout } from './support/payouts.js';
+import { role } from '../support/callers.js';
 
-const role = (name: string) => `arn:aws:iam::111122223333:role/${name}`;
 const APPROVED = role('approved-svc');
 const LIMITED = role('limited-svc');
 const FREE = role('free-svc');

@@ -337,6 +337,52 @@ const requests: Record<string, fc.Arbitrary<Sent>> = {
       query: q,
       headers: h,
     })),
+  'POST /payouts/{id}/approve': fc
+    .record({ id, h: headers, type: contentType, body: fc.option(body, { nil: undefined }) })
+    .map(({ id, h, type, body }) => ({
+      method: 'POST',
+      path: `/payouts/${enc(id)}/approve`,
+      headers: { ...h, 'content-type': type },
+      body,
+    })),
+  'POST /payouts/{id}/reject': fc
+    .record({ id, h: headers, type: contentType, body })
+    .map(({ id, h, type, body }) => ({
+      method: 'POST',
+      path: `/payouts/${enc(id)}/reject`,
+      headers: { ...h, 'content-type': type },
+      body,
+    })),
+  'POST /payouts/{id}/cancel': fc
+    .record({ id, h: headers, type: contentType, body: fc.option(body, { nil: undefined }) })
+    .map(({ id, h, type, body }) => ({
+      method: 'POST',
+      path: `/payouts/${enc(id)}/cancel`,
+      headers: { ...h, 'content-type': type },
+      body,
+    })),
+  'GET /approvals': fc
+    .record({ q: query({ cursor: text }), h: headers })
+    .map(({ q, h }) => ({ method: 'GET', path: '/approvals', query: q, headers: h })),
+  'GET /admin/pause': fc
+    .record({ q: query({}), h: headers })
+    .map(({ q, h }) => ({ method: 'GET', path: '/admin/pause', query: q, headers: h })),
+  'POST /admin/pause': fc
+    .record({ h: headers, type: contentType, body: fc.option(body, { nil: undefined }) })
+    .map(({ h, type, body }) => ({
+      method: 'POST',
+      path: '/admin/pause',
+      headers: { ...h, 'content-type': type },
+      body,
+    })),
+  'POST /admin/resume': fc
+    .record({ h: headers, type: contentType, body: fc.option(body, { nil: undefined }) })
+    .map(({ h, type, body }) => ({
+      method: 'POST',
+      path: '/admin/resume',
+      headers: { ...h, 'content-type': type },
+      body,
+    })),
   'POST /webhooks/calypso': fc
     .record({
       envelope: fc.oneof(

@@ -9,12 +9,8 @@ import { TERMINAL_PAYOUT_STATES } from '../../shared/domain/payout.js';
 import { expireApproval } from '../../shared/payouts/controls.js';
 import { createDeps, runtime } from '../../shared/runtime.js';
 import { btcAddress } from '../support/recipients.js';
+import { as, role, session } from '../support/callers.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
-
-const ACCOUNT = '111122223333';
-const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
-const session = (roleName: string, name: string) =>
-  `arn:aws:sts::${ACCOUNT}:assumed-role/${roleName}/${name}`;
 
 const PAYROLL = 'payroll-svc';
 const LIMITED = 'limited-svc';
@@ -74,10 +70,6 @@ function body(amounts: string[], prefix = `ctl-${++n}`) {
   };
 }
 
-const as = (caller: string, headers: Record<string, string> = {}) => ({
-  'x-caller-id': caller,
-  ...headers,
-});
 const post = (caller: string, payload: unknown, key = `key-${randomUUID()}`) =>
   stack.request('POST', '/payouts', {
     body: payload,
@@ -223,8 +215,8 @@ describe('limits', () => {
     const res = await post(role(LIMITED), body(['0.1', '0.25', '0.2', '0.3']));
     expect(res.status).toBe(422);
     expect(res.body.errors).toEqual([
-      { path: 'recipients[1].amount', message: '0.25 is above the per-recipient maximum of 0.2' },
-      { path: 'recipients[3].amount', message: '0.3 is above the per-recipient maximum of 0.2' },
+      { path: '$.recipients[1].amount', message: '0.25 is above the per-recipient maximum of 0.2' },
+      { path: '$.recipients[3].amount', message: '0.3 is above the per-recipient maximum of 0.2' },
     ]);
   });
 

@@ -12,12 +12,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TERMINAL_PAYOUT_STATES } from '../../shared/domain/payout.js';
 import { runtime } from '../../shared/runtime.js';
 import { btcAddress, recipients } from '../support/recipients.js';
+import { as, role, session, TEST_ACCOUNT } from '../support/callers.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
-
-const ACCOUNT = '111122223333';
-const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
-const session = (roleName: string, name: string) =>
-  `arn:aws:sts::${ACCOUNT}:assumed-role/${roleName}/${name}`;
 
 const PAYROLL = 'payroll-svc';
 const PAYROLL_BATCH = 'payroll-batch';
@@ -30,7 +26,7 @@ beforeAll(async () => {
     env: {
       // A role path in configuration still matches (STS does not report it).
       TEAMS: JSON.stringify({
-        payroll: [role(PAYROLL), `arn:aws:iam::${ACCOUNT}:role/jobs/${PAYROLL_BATCH}`],
+        payroll: [role(PAYROLL), `arn:aws:iam::${TEST_ACCOUNT}:role/jobs/${PAYROLL_BATCH}`],
       }),
       AUDITORS: JSON.stringify([role(AUDITOR)]),
     },
@@ -55,11 +51,6 @@ function body(count: number, prefix = `id-${++n}`) {
     ).map((r) => ({ ...r, externalId: `${prefix}-${r.externalId}` })),
   };
 }
-
-const as = (caller: string, headers: Record<string, string> = {}) => ({
-  'x-caller-id': caller,
-  ...headers,
-});
 
 async function post(caller: string, payload: unknown, key = `key-${randomUUID()}`) {
   return stack.request('POST', '/payouts', {

@@ -149,7 +149,7 @@ describe('concurrent writers', () => {
     const chain = (await events(id)).filter((e) => e.entity === 'payout');
     expect(chain.length).toBeGreaterThan(1);
     expect(chain.map((e) => e.to)).toEqual([...new Set(chain.map((e) => e.to))]);
-  });
+  }, 120_000);
 
   it('counts what is stored when a webhook moved a withdrawal during a look', async () => {
     const { id } = await createPayout(3);
