@@ -29,6 +29,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { FilterPattern, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
 import { TABLE, createTableInput } from '../shared/store/table.js';
 import { ALARM_PERIOD, Alarms, customMetric } from './constructs/alarms.js';
@@ -43,6 +44,7 @@ import {
   type BackgroundFunction,
 } from './functions.js';
 import { METRICS_NAMESPACE, METRIC_NAMES, SERVICE_DIMENSION } from './metric-names.js';
+import { OPENAPI_FILE } from './openapi.js';
 import { ROUTES, type Route } from './routes.js';
 import type { StackSettings } from './settings.js';
 
@@ -273,6 +275,11 @@ export class PayoutsStack extends Stack {
     new CfnOutput(this, 'CalypsoWebhookSecretArn', {
       description: `Put the webhook subscription keys here as JSON: ${WEBHOOK_SECRET_SHAPE}`,
       value: this.webhookSecret.secretArn,
+    });
+    const contract = new Asset(this, 'OpenApiDocument', { path: OPENAPI_FILE });
+    new CfnOutput(this, 'OpenApiUrl', {
+      description: "The API's OpenAPI 3.1 document (openapi.json), in the CDK assets bucket",
+      value: contract.s3ObjectUrl,
     });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });

@@ -2,7 +2,9 @@
  * The REST API, built from ROUTES: IAM (SigV4) authorization on every `iam` route, none on the
  * `none` routes (Calypso's webhook, authenticated by its signature inside the handler). Lambda
  * proxy integrations pass every request header (x-correlation-id included) and the body through
- * untouched, and return the function's headers as they are.
+ * untouched, and return the function's headers as they are. What API Gateway answers itself
+ * (refused signatures, unknown routes, throttling, oversized bodies, WAF blocks, integration
+ * failures) is problem+json too, with the request id as correlationId.
  */
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import {
@@ -12,6 +14,7 @@ import {
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
+  ResponseType,
   RestApi,
   type Method,
   type RequestValidator,
@@ -61,6 +64,127 @@ const accessLogFormat = (service: string) =>
       xrayTraceId: '$context.xrayTraceId',
     }),
   );
+
+/**
+ * Every response API Gateway itself may give, with its status and a problem `type` slug; the
+ * DEFAULT_* ones only catch types API Gateway adds later (their status is not known here).
+ */
+export const GATEWAY_RESPONSES: readonly {
+  type: ResponseType;
+  status?: number;
+  slug: string;
+  title: string;
+}[] = [
+  { type: ResponseType.ACCESS_DENIED, status: 403, slug: 'access-denied', title: 'Access denied' },
+  {
+    type: ResponseType.INVALID_SIGNATURE,
+    status: 403,
+    slug: 'invalid-signature',
+    title: 'The request signature is not valid',
+  },
+  {
+    type: ResponseType.EXPIRED_TOKEN,
+    status: 403,
+    slug: 'expired-token',
+    title: 'The security token has expired',
+  },
+  {
+    type: ResponseType.MISSING_AUTHENTICATION_TOKEN,
+    status: 403,
+    slug: 'no-route-or-not-signed',
+    title: 'No such route, or the request is not signed',
+  },
+  { type: ResponseType.UNAUTHORIZED, status: 401, slug: 'unauthorized', title: 'Unauthorized' },
+  {
+    type: ResponseType.INVALID_API_KEY,
+    status: 403,
+    slug: 'invalid-api-key',
+    title: 'The API key is not valid',
+  },
+  { type: ResponseType.RESOURCE_NOT_FOUND, status: 404, slug: 'no-route', title: 'No such route' },
+  { type: ResponseType.THROTTLED, status: 429, slug: 'throttled', title: 'Too many requests' },
+  {
+    type: ResponseType.QUOTA_EXCEEDED,
+    status: 429,
+    slug: 'quota-exceeded',
+    title: 'Quota exceeded',
+  },
+  {
+    type: ResponseType.REQUEST_TOO_LARGE,
+    status: 413,
+    slug: 'body-too-large',
+    title: 'The body is too large',
+  },
+  {
+    type: ResponseType.BAD_REQUEST_PARAMETERS,
+    status: 400,
+    slug: 'bad-request',
+    title: 'Bad request parameters',
+  },
+  {
+    type: ResponseType.BAD_REQUEST_BODY,
+    status: 400,
+    slug: 'bad-request',
+    title: 'Bad request body',
+  },
+  {
+    type: ResponseType.UNSUPPORTED_MEDIA_TYPE,
+    status: 415,
+    slug: 'unsupported-media-type',
+    title: 'Unsupported content type',
+  },
+  {
+    type: ResponseType.WAF_FILTERED,
+    status: 403,
+    slug: 'blocked',
+    title: 'Blocked by the web ACL',
+  },
+  {
+    type: ResponseType.AUTHORIZER_FAILURE,
+    status: 500,
+    slug: 'internal',
+    title: 'Authorization failed on our side',
+  },
+  {
+    type: ResponseType.AUTHORIZER_CONFIGURATION_ERROR,
+    status: 500,
+    slug: 'internal',
+    title: 'Authorization failed on our side',
+  },
+  {
+    type: ResponseType.API_CONFIGURATION_ERROR,
+    status: 500,
+    slug: 'internal',
+    title: 'Internal error',
+  },
+  {
+    type: ResponseType.INTEGRATION_FAILURE,
+    status: 504,
+    slug: 'integration-failure',
+    title: 'The function failed',
+  },
+  {
+    type: ResponseType.INTEGRATION_TIMEOUT,
+    status: 504,
+    slug: 'integration-timeout',
+    title: 'The function did not answer in time',
+  },
+  { type: ResponseType.DEFAULT_4XX, slug: 'refused', title: 'Refused by API Gateway' },
+  { type: ResponseType.DEFAULT_5XX, slug: 'internal', title: 'Internal error' },
+];
+
+/** The problem+json body of a gateway response (a template of `$context` variables only). */
+export function gatewayProblemTemplate(response: (typeof GATEWAY_RESPONSES)[number]): string {
+  const fields = [
+    `"type":${JSON.stringify(`https://errors.payouts.internal/${response.slug}`)}`,
+    `"title":${JSON.stringify(response.title)}`,
+    ...(response.status !== undefined ? [`"status":${response.status}`] : []),
+    // messageString is API Gateway's own message, already a quoted JSON string.
+    '"detail":$context.error.messageString',
+    '"correlationId":"$context.requestId"',
+  ];
+  return `{${fields.join(',')}}`;
+}
 
 export class PayoutsApi extends Construct {
   readonly api: RestApi;
@@ -130,6 +254,18 @@ export class PayoutsApi extends Construct {
       reason:
         'Parameters are validated here; bodies by the handlers (problem+json per field), and the webhook needs its raw body.',
     });
+
+    for (const response of GATEWAY_RESPONSES) {
+      this.api.addGatewayResponse(`Gateway${response.type.responseType}`, {
+        type: response.type,
+        ...(response.status !== undefined ? { statusCode: String(response.status) } : {}),
+        responseHeaders: {
+          'Content-Type': "'application/problem+json'",
+          ...(response.status === 429 ? { 'Retry-After': "'1'" } : {}),
+        },
+        templates: { 'application/json': gatewayProblemTemplate(response) },
+      });
+    }
 
     const integrations = new Map<string, LambdaIntegration>();
     for (const route of props.routes) {

@@ -4,12 +4,14 @@
  * identity comes from the `x-caller-id` header, standing in for IAM: an ARN
  * (`arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`, `arn:aws:iam::ACCT:user/NAME`) is passed as
  * API Gateway would pass it, and normalised by the handlers exactly as on AWS; any other name
- * becomes `local:<name>` (default `local:local`).
+ * becomes `local:<name>` (default `local:local`). `GET /openapi.json` serves the API's contract.
  */
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { OPENAPI_FILE } from '../openapi.js';
 import { matchRoute, ROUTES, type Route } from '../routes.js';
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -156,6 +158,10 @@ export async function startLocalApi(
   const server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (url.pathname === '/openapi.json' && req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(await readFile(OPENAPI_FILE));
+      }
       const candidates = routes
         .map((route) => ({ route, params: matchRoute(route.path, url.pathname) }))
         .filter((c) => c.params !== undefined);

@@ -21,6 +21,7 @@ import type { CreatePayoutDeps } from './create-payout.js';
 import type { DomainEvent } from './events.js';
 import { checkId, withCursor } from './queries.js';
 import { recordPayoutState } from './record.js';
+import type { PauseView, PayoutPage } from './schemas.js';
 import { payoutView, type PayoutView } from './views.js';
 
 export type ControlDeps = Pick<
@@ -359,13 +360,14 @@ export async function pendingApprovals(
   deps: ControlDeps,
   caller: Caller,
   query: { cursor?: string },
-) {
+): Promise<PayoutPage> {
   const items: PayoutView[] = [];
   let cursor = query.cursor;
   // A page of what this caller may approve, however many others' the index holds.
   for (let pages = 0; pages < 10 && items.length < 100; pages++) {
+    const from = cursor;
     const page = await withCursor(() =>
-      deps.repository.listPendingApproval({ limit: 100, ...(cursor ? { cursor } : {}) }),
+      deps.repository.listPendingApproval({ limit: 100, ...(from ? { cursor: from } : {}) }),
     );
     for (const payout of page.items) {
       if (
@@ -425,13 +427,6 @@ export async function setPaused(
     ]);
   }
   return { status: 200, pause: pauseView(await deps.repository.getPause()) };
-}
-
-export interface PauseView {
-  paused: boolean;
-  since: string | null;
-  by: string | null;
-  reason: string | null;
 }
 
 export function pauseView(pause: PauseRecord | undefined): PauseView {

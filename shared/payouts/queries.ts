@@ -7,6 +7,7 @@ import { EXTERNAL_ID_MAX } from '../domain/payout-request.js';
 import { problems } from '../http/problem.js';
 import { InvalidCursorError, type PayoutRepository } from '../store/payout-repository.js';
 import type { CalypsoProvider } from './ports.js';
+import type { BalancesView, PayoutEventPage, PayoutView, WithdrawalPage } from './schemas.js';
 import { payoutView, withdrawalView } from './views.js';
 
 export const PAYOUT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -27,6 +28,7 @@ export function checkId(id: string | undefined): string {
   return id;
 }
 
+/** Runs a listing, answering 400 for a cursor this listing did not hand out. */
 export async function withCursor<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
@@ -53,7 +55,11 @@ async function readablePayout(deps: ReadDeps, caller: Caller, payoutId: string) 
   return payout;
 }
 
-export async function getPayout(deps: ReadDeps, caller: Caller, id: string | undefined) {
+export async function getPayout(
+  deps: ReadDeps,
+  caller: Caller,
+  id: string | undefined,
+): Promise<PayoutView> {
   const payoutId = checkId(id);
   const stored = await deps.repository.getPayoutWithBatches(payoutId);
   if (!stored || !deps.access.mayRead(caller, stored.payout.owner))
@@ -66,7 +72,7 @@ export async function listPayoutWithdrawals(
   caller: Caller,
   id: string | undefined,
   query: { state?: string; limit?: string; cursor?: string },
-) {
+): Promise<WithdrawalPage> {
   const payoutId = checkId(id);
   const limit = parseLimit(query.limit);
   if (query.state !== undefined && !/^[A-Z_]{1,40}$/.test(query.state)) {
@@ -89,7 +95,7 @@ export async function findWithdrawals(
   deps: ReadDeps,
   caller: Caller,
   query: { externalId?: string; limit?: string; cursor?: string },
-) {
+): Promise<WithdrawalPage> {
   if (!query.externalId) {
     throw problems.badRequest('externalId is required', [
       { path: 'query:externalId', message: 'is required' },
@@ -112,7 +118,7 @@ export async function findWithdrawals(
   return { items: page.items.map(withdrawalView), cursor: page.cursor ?? null };
 }
 
-export async function getBalances(calypso: CalypsoProvider) {
+export async function getBalances(calypso: CalypsoProvider): Promise<BalancesView> {
   const account = await (await calypso()).getAccount();
   return {
     account: account.account,
@@ -125,7 +131,7 @@ export async function listPayoutEvents(
   caller: Caller,
   id: string | undefined,
   query: { limit?: string; cursor?: string },
-) {
+): Promise<PayoutEventPage> {
   const payoutId = checkId(id);
   const limit = parseLimit(query.limit);
   await readablePayout(deps, caller, payoutId);

@@ -1,9 +1,15 @@
-/** What the API shows of a payout, its batches and withdrawals: decimal strings, no internals. */
+/**
+ * What the API shows of a payout, its batches and withdrawals: decimal strings, no internals.
+ * Typed by the response schemas (schemas.ts), which the OpenAPI document is generated from.
+ */
 import type { BatchRecord, PayoutRecord, WithdrawalRecord } from '../domain/payout.js';
 import { derivePayoutState } from '../domain/payout-state.js';
 import { Decimal } from '../domain/money.js';
+import type { BatchView, PayoutView, WithdrawalView } from './schemas.js';
 
-export function batchView(batch: BatchRecord) {
+export type { PayoutView } from './schemas.js';
+
+export function batchView(batch: BatchRecord): BatchView {
   return {
     index: batch.index,
     status: batch.status,
@@ -24,7 +30,7 @@ export function payoutView(
   payout: PayoutRecord,
   batches: BatchRecord[],
   pause?: { paused: boolean; at: string; reason?: string },
-) {
+): PayoutView {
   const sorted = [...batches].sort((a, b) => a.index - b.index);
   const counts: Record<string, number> = {};
   for (const batch of sorted) {
@@ -77,9 +83,7 @@ export function payoutView(
   };
 }
 
-export type PayoutView = ReturnType<typeof payoutView>;
-
-export function withdrawalView(w: WithdrawalRecord) {
+export function withdrawalView(w: WithdrawalRecord): WithdrawalView {
   return {
     payoutId: w.payoutId,
     index: w.requestIndex,

@@ -1,23 +1,26 @@
 /**
  * The CDK stack, synthesised once with real esbuild bundling and checked resource by resource:
  * routes and their authorization, function settings and bundles, IAM scoping, the table, async
- * submission, the schedule, the webhook's throttle, WAF and alarms, alarms, outputs, and
- * cdk-nag's AWS Solutions checks.
+ * submission, the schedule, the webhook's throttle, WAF and alarms, alarms, API Gateway's own
+ * problem+json answers, outputs (the OpenAPI document among them), and cdk-nag's AWS Solutions
+ * checks.
  */
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CfnQueue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/build.js';
 import { BACKGROUND_FUNCTIONS } from '../../infra/functions.js';
 import { METRICS_NAMESPACE, METRIC_NAMES } from '../../infra/metric-names.js';
+import { OPENAPI_FILE } from '../../infra/openapi.js';
 import { ROUTES } from '../../infra/routes.js';
 import type { PayoutsStack } from '../../infra/stack.js';
+import { problemSchema } from '../../shared/http/schemas.js';
 import { TABLE, createTableInput } from '../../shared/store/table.js';
 
 type Json = Record<string, unknown>;
@@ -273,6 +276,63 @@ describe('API Gateway', () => {
 });
 
 // ---- functions ------------------------------------------------------------------------------
+
+describe("API Gateway's own answers", () => {
+  const EXPECTED: Record<string, string | undefined> = {
+    ACCESS_DENIED: '403',
+    INVALID_SIGNATURE: '403',
+    MISSING_AUTHENTICATION_TOKEN: '403',
+    UNAUTHORIZED: '401',
+    RESOURCE_NOT_FOUND: '404',
+    THROTTLED: '429',
+    REQUEST_TOO_LARGE: '413',
+    WAF_FILTERED: '403',
+    INTEGRATION_TIMEOUT: '504',
+    DEFAULT_4XX: undefined,
+    DEFAULT_5XX: undefined,
+  };
+
+  const gatewayResponses = () =>
+    Object.fromEntries(
+      ofType('AWS::ApiGateway::GatewayResponse').map(([, r]) => [
+        r.Properties!.ResponseType as string,
+        r.Properties!,
+      ]),
+    );
+
+  it('are problem+json with the request id as correlationId, on this API, with their status', () => {
+    const byType = gatewayResponses();
+    const api = logicalId(stack.api.api);
+    for (const [type, status] of Object.entries(EXPECTED)) {
+      const response = byType[type];
+      expect(response, type).toBeDefined();
+      expect(response!.RestApiId).toEqual({ Ref: api });
+      expect(response!.StatusCode).toBe(status);
+      expect((response!.ResponseParameters as Json)['gatewayresponse.header.Content-Type']).toBe(
+        "'application/problem+json'",
+      );
+      // What API Gateway sends once it fills in the $context variables.
+      const template = (response!.ResponseTemplates as Json)['application/json'] as string;
+      const body = JSON.parse(
+        template
+          .replace('$context.error.messageString', JSON.stringify('User is not authorized'))
+          .replace('$context.requestId', 'req-123'),
+      ) as Json;
+      expect(problemSchema.parse(body)).toEqual(body);
+      expect(body.correlationId).toBe('req-123');
+      expect(body.detail).toBe('User is not authorized');
+      expect(body.status).toBe(status === undefined ? undefined : Number(status));
+    }
+  });
+
+  it('tell a throttled caller when to come back', () => {
+    expect(
+      (gatewayResponses().THROTTLED!.ResponseParameters as Json)[
+        'gatewayresponse.header.Retry-After'
+      ],
+    ).toBe("'1'");
+  });
+});
 
 describe('functions', () => {
   it('is one function per handler, Node 22 or newer on arm64, traced, with memory, timeout and a log group', () => {
@@ -884,6 +944,19 @@ describe('outputs', () => {
     expect(outputs.CalypsoWebhookSecretArn!.Value).toEqual({ Ref: logicalId(stack.webhookSecret) });
     expect(outputs.TableName!.Value).toEqual({ Ref: logicalId(stack.table) });
     expect(outputs.AlarmTopicArn!.Value).toEqual({ Ref: logicalId(stack.alarms.topic) });
+  });
+
+  it('publish openapi.json as an asset, its S3 URL an output', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const url = JSON.stringify(outputs.OpenApiUrl?.Value);
+    expect(url).toMatch(/s3:\/\//);
+    const staged = readdirSync(outdir).filter((name) => /^asset\..*\.json$/.test(name));
+    const document = readFileSync(OPENAPI_FILE, 'utf8');
+    const published = staged.filter(
+      (name) => readFileSync(join(outdir, name), 'utf8') === document,
+    );
+    expect(published).toHaveLength(1);
+    expect(url).toContain(published[0]!.slice('asset.'.length));
   });
 });
 
