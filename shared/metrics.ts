@@ -29,6 +29,12 @@ export type MetricName =
   | 'SubmissionPausedMinutes'
   /** A batch marked REJECTED that Calypso holds after all (found on its confirming look). */
   | 'RejectedButFound'
+  /** Payouts that reached a final state, one metric per state (the one dimension stays `service`). */
+  | 'PayoutsCompleted'
+  | 'PayoutsCompletedWithFailures'
+  | 'PayoutsFailed'
+  | 'PayoutsCanceled'
+  | 'PayoutsRejected'
   /** A batch submission attempt that ended without a result (it is tried again later). */
   | 'SubmissionFailures'
   /** A call to Calypso that failed after the client's own retries. */

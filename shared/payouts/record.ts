@@ -3,8 +3,9 @@
  * first, so each change is recorded once), then the audit entries are appended and the domain
  * events they stand for are published.
  */
-import type { AuditEntry, Cause } from '../domain/payout.js';
+import type { AuditEntry, Cause, PayoutState } from '../domain/payout.js';
 import { derivePayoutState } from '../domain/payout-state.js';
+import { emitMetrics, type MetricName } from '../metrics.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
 import { eventsFor, type EventPublisher } from './events.js';
@@ -13,6 +14,15 @@ export interface RecordDeps {
   repository: PayoutRepository;
   events: EventPublisher;
 }
+
+/** The metric counting payouts that reach each final state. */
+const FINAL_STATE_METRICS: Partial<Record<PayoutState, MetricName>> = {
+  COMPLETED: 'PayoutsCompleted',
+  COMPLETED_WITH_FAILURES: 'PayoutsCompletedWithFailures',
+  FAILED: 'PayoutsFailed',
+  CANCELED: 'PayoutsCanceled',
+  REJECTED: 'PayoutsRejected',
+};
 
 export async function recordPayoutState(
   deps: RecordDeps,
@@ -29,6 +39,8 @@ export async function recordPayoutState(
     const state = derivePayoutState(stored.batches);
     if (state === stored.payout.state) break;
     if (await deps.repository.setPayoutState(payoutId, stored.payout.state, state, now)) {
+      const finalMetric = FINAL_STATE_METRICS[state];
+      if (finalMetric) emitMetrics({ [finalMetric]: 1 });
       audit.push({
         payoutId,
         at: now.toISOString(),
