@@ -2,7 +2,7 @@
  * Run by the EventBridge schedule: submits batches still unsubmitted, looks up the batches that
  * are due, flags the stuck ones. Stops taking new work before the function's time runs out.
  */
-import type { Context } from 'aws-lambda';
+import { backgroundHandler } from '../shared/background-handler.js';
 import { logger } from '../shared/observability.js';
 import { reconcileTick, type TickSummary } from '../shared/payouts/track.js';
 import { runtime, trackDeps, useAwsAdapters } from '../shared/runtime.js';
@@ -11,10 +11,7 @@ import { eventBusPublisher } from '../shared/aws/event-bus.js';
 
 useAwsAdapters({ readSecret, eventBus: eventBusPublisher });
 
-export async function handler(
-  _event: unknown,
-  context: Pick<Context, 'getRemainingTimeInMillis'>,
-): Promise<TickSummary> {
+export const handler = backgroundHandler(async (_event, context): Promise<TickSummary> => {
   const rt = runtime();
   const summary = await reconcileTick(trackDeps(rt), {
     remainingMs: () => context.getRemainingTimeInMillis(),
@@ -22,4 +19,4 @@ export async function handler(
   });
   logger.info('reconcile tick', { ...summary });
   return summary;
-}
+});

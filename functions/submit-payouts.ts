@@ -1,8 +1,10 @@
 /**
- * Async-invoked after a payout is accepted: submits its batches to Calypso. Failures here are
- * safe to lose: the reconciler submits whatever stays unsubmitted.
+ * Async-invoked after a payout is accepted, with `{payoutId, correlationId?}`: submits its
+ * batches to Calypso. Failures here are safe to lose: the reconciler submits whatever stays
+ * unsubmitted.
  */
 import * as z from 'zod/mini';
+import { backgroundHandler } from '../shared/background-handler.js';
 import { logger } from '../shared/observability.js';
 import { submitPayout } from '../shared/payouts/submit.js';
 import { trackDeps, useAwsAdapters } from '../shared/runtime.js';
@@ -13,15 +15,15 @@ useAwsAdapters({ readSecret, eventBus: eventBusPublisher });
 
 const eventSchema = z.object({ payoutId: z.string().check(z.minLength(1)) });
 
-export async function handler(
-  event: unknown,
-): Promise<{ payoutId: string; outcomes: Record<string, string> }> {
-  const { payoutId } = eventSchema.parse(event);
-  logger.appendKeys({ payoutId });
-  const outcomes = await submitPayout(trackDeps(), payoutId);
-  const summary = Object.fromEntries(
-    [...outcomes].map(([index, outcome]) => [String(index), outcome]),
-  );
-  logger.info('submission finished', { outcomes: summary });
-  return { payoutId, outcomes: summary };
-}
+export const handler = backgroundHandler(
+  async (event): Promise<{ payoutId: string; outcomes: Record<string, string> }> => {
+    const { payoutId } = eventSchema.parse(event);
+    logger.appendKeys({ payoutId });
+    const outcomes = await submitPayout(trackDeps(), payoutId);
+    const summary = Object.fromEntries(
+      [...outcomes].map(([index, outcome]) => [String(index), outcome]),
+    );
+    logger.info('submission finished', { outcomes: summary });
+    return { payoutId, outcomes: summary };
+  },
+);

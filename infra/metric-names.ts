@@ -2,10 +2,10 @@
  * The custom metrics the functions emit and the stack's alarms watch: one list, so the names in
  * the code and in the alarms cannot drift apart.
  *
- * Emit them as CloudWatch embedded metric format (EMF) log lines (no IAM permission needed),
- * in namespace `METRICS_NAMESPACE`, with exactly one dimension, `SERVICE_DIMENSION`, set to the
- * function's `POWERTOOLS_SERVICE_NAME` environment variable (the stack sets it per stage; it is
- * also what Powertools Metrics adds by default). A metric emitted with other dimensions is a
+ * The functions emit them through Powertools Metrics (shared/metrics.ts) as CloudWatch embedded
+ * metric format (EMF) log lines (no IAM permission needed), in namespace `METRICS_NAMESPACE`,
+ * with exactly one dimension, `SERVICE_DIMENSION`, set to the function's
+ * `POWERTOOLS_SERVICE_NAME` environment variable (the stack sets it per stage). A metric emitted with other dimensions is a
  * different metric, and its alarm will never fire.
  */
 import type { MetricName as EmittedMetric } from '../shared/metrics.js';
@@ -23,6 +23,27 @@ export const METRIC_NAMES = {
   submissionPausedMinutes: 'SubmissionPausedMinutes',
   /** A batch we had marked REJECTED that Calypso holds after all: adopted on its confirming look. */
   rejectedButFound: 'RejectedButFound',
+  /** A batch submission attempt that ended without a result (count). */
+  submissionFailures: 'SubmissionFailures',
+  /** A call to Calypso that failed after the client's retries (count). */
+  calypsoErrors: 'CalypsoErrors',
+  /** Milliseconds per call to Calypso, retries included. */
+  calypsoLatency: 'CalypsoLatency',
+  /** New payouts committed (count). */
+  payoutsCreated: 'PayoutsCreated',
+  batchesSubmitted: 'BatchesSubmitted',
+  batchesCompleted: 'BatchesCompleted',
+  /** Due batches the reconciler picked up in a tick. */
+  batchesDue: 'BatchesDue',
+  payoutsCompleted: 'PayoutsCompleted',
+  payoutsCompletedWithFailures: 'PayoutsCompletedWithFailures',
+  payoutsFailed: 'PayoutsFailed',
+  payoutsCanceled: 'PayoutsCanceled',
+  payoutsRejected: 'PayoutsRejected',
+  withdrawalsCompleted: 'WithdrawalsCompleted',
+  withdrawalsFailed: 'WithdrawalsFailed',
+  /** Webhook deliveries whose signature verified. */
+  webhooksReceived: 'WebhooksReceived',
 } as const satisfies Record<string, EmittedMetric>;
 
 export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];

@@ -33,6 +33,7 @@ import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
 import { TABLE, createTableInput } from '../shared/store/table.js';
 import { ALARM_PERIOD, Alarms, customMetric } from './constructs/alarms.js';
+import { OpsDashboard } from './constructs/dashboard.js';
 import { PayoutFunction, type PayoutFunctionResources } from './constructs/payout-function.js';
 import { PayoutsApi } from './constructs/payouts-api.js';
 import { WEBHOOK_RULES, WebhookFirewall } from './constructs/webhook-firewall.js';
@@ -78,6 +79,15 @@ export const WEBHOOK_4XX_ALARM_AT = 25;
 /** Webhook requests throttled (429) or blocked by WAF in one alarm period. */
 export const WEBHOOK_THROTTLED_ALARM_AT = 10;
 
+/**
+ * Failed batch submission attempts in one 5-minute alarm period: one is a blip the next attempt
+ * absorbs; three mean submission is failing (credentials, funds, Calypso down).
+ */
+export const SUBMISSION_FAILURES_ALARM_AT = 3;
+
+/** Failed Calypso calls (after the client's own retries) in one 5-minute alarm period. */
+export const CALYPSO_ERRORS_ALARM_AT = 5;
+
 /** Counted from the API access logs: 429 answers on the webhook route. */
 export const WEBHOOK_THROTTLED_METRIC = 'WebhookThrottled';
 
@@ -102,6 +112,7 @@ export class PayoutsStack extends Stack {
   readonly firewall: WebhookFirewall;
   readonly alarms: Alarms;
   readonly submitFailures: Queue;
+  readonly dashboard: OpsDashboard;
   /** Every function, by handler name. */
   readonly functions = new Map<string, PayoutFunction>();
 
@@ -258,6 +269,21 @@ export class PayoutsStack extends Stack {
       this.addWebhookAlarms(serviceName, settings.stage, webhookRoute, allowList);
     }
 
+    this.dashboard = new OpsDashboard(this, 'Operations', {
+      serviceName,
+      api: this.api.api,
+      functions: new Map([...this.functions].map(([handler, fn]) => [handler, fn.function])),
+      reconciler: background
+        .filter((b) => b.trigger === 'schedule')
+        .map((b) => this.functions.get(b.handler)?.function)
+        .find((fn) => fn !== undefined),
+      webhookThrottledMetric: WEBHOOK_THROTTLED_METRIC,
+      thresholds: {
+        submissionFailures: SUBMISSION_FAILURES_ALARM_AT,
+        calypsoErrors: CALYPSO_ERRORS_ALARM_AT,
+      },
+    });
+
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the internal API (IAM SigV4, service execute-api)',
       value: this.api.api.url,
@@ -399,6 +425,17 @@ export class PayoutsStack extends Stack {
       atLeast: 1,
       description:
         'Calypso holds a payout we had recorded as REJECTED (now adopted and tracked): check why it was taken for a refusal',
+    });
+
+    alarms.add('SubmissionFailures', {
+      metric: customMetric(METRICS_NAMESPACE, METRIC_NAMES.submissionFailures, dimensions, 'Sum'),
+      atLeast: SUBMISSION_FAILURES_ALARM_AT,
+      description: `Batch submissions to Calypso failed ${SUBMISSION_FAILURES_ALARM_AT} times or more in 5 minutes: see the submit and reconcile logs (RUNBOOK.md)`,
+    });
+    alarms.add('CalypsoErrors', {
+      metric: customMetric(METRICS_NAMESPACE, METRIC_NAMES.calypsoErrors, dimensions, 'Sum'),
+      atLeast: CALYPSO_ERRORS_ALARM_AT,
+      description: `Calls to Calypso failed ${CALYPSO_ERRORS_ALARM_AT} times or more in 5 minutes (after retries): Calypso down, credentials, or our requests (RUNBOOK.md)`,
     });
 
     // The reconciler is the safety net: alarm when it stops running at all.

@@ -4,6 +4,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CalypsoClient } from './calypso/client.js';
+import { instrumentCalypso } from './calypso/instrumented.js';
 import { loadConfig, type CalypsoCredentials, type Config } from './config.js';
 import { AccessPolicy } from './domain/identity.js';
 import { PayoutPolicy } from './domain/policy.js';
@@ -89,18 +90,20 @@ export function runtime(): Runtime {
     if (client?.apiKey !== creds.apiKey) {
       client = {
         apiKey: creds.apiKey,
-        value: new CalypsoClient(
-          {
-            baseUrl: config.calypso.baseUrl,
-            pathPrefix: config.calypso.pathPrefix,
-            withdrawalsPath: config.calypso.withdrawalsPath,
-            timeoutMs: config.calypso.timeoutMs,
-            firstPage: config.calypso.firstPage,
-            apiKey: creds.apiKey,
-            secretKey: creds.secretKey,
-            account: creds.account,
-          },
-          { now: () => clock.now().getTime() },
+        value: instrumentCalypso(
+          new CalypsoClient(
+            {
+              baseUrl: config.calypso.baseUrl,
+              pathPrefix: config.calypso.pathPrefix,
+              withdrawalsPath: config.calypso.withdrawalsPath,
+              timeoutMs: config.calypso.timeoutMs,
+              firstPage: config.calypso.firstPage,
+              apiKey: creds.apiKey,
+              secretKey: creds.secretKey,
+              account: creds.account,
+            },
+            { now: () => clock.now().getTime() },
+          ),
         ),
       };
     }

@@ -1,9 +1,13 @@
-/** Publishes domain events to an EventBridge bus (PutEvents, 10 per call, failed entries retried). */
+/**
+ * Publishes domain events to an EventBridge bus (PutEvents, 10 per call, failed entries retried);
+ * each event's detail carries the correlation id of the work that caused it, when there is one.
+ */
 import {
   EventBridgeClient,
   PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
+import { currentCorrelationId } from '../correlation.js';
 import type { DomainEvent, EventPublisher } from '../payouts/events.js';
 
 export const EVENT_SOURCE = 'calypso-payouts';
@@ -16,6 +20,7 @@ export class EventBridgePublisher implements EventPublisher {
   ) {}
 
   async publish(events: DomainEvent[]): Promise<void> {
+    const correlationId = currentCorrelationId();
     for (let i = 0; i < events.length; i += 10) {
       let entries: PutEventsRequestEntry[] = events.slice(i, i + 10).map((event) => ({
         EventBusName: this.busName,
@@ -23,7 +28,7 @@ export class EventBridgePublisher implements EventPublisher {
         DetailType: event.type,
         Time: new Date(event.at),
         Resources: [],
-        Detail: JSON.stringify(event.detail),
+        Detail: JSON.stringify(correlationId ? { ...event.detail, correlationId } : event.detail),
       }));
       for (let attempt = 1; entries.length > 0; attempt++) {
         const result = await this.client.send(new PutEventsCommand({ Entries: entries }));

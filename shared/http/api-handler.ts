@@ -1,6 +1,10 @@
 /** Builds an API Gateway handler with the standard middlewares, so each function stays thin. */
 import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
+import { withCorrelationId } from '../correlation.js';
+import { flushMetrics } from '../metrics.js';
+import { logger } from '../observability.js';
 import { correlation, jsonBody, problemErrors, type ApiEvent } from './middleware.js';
 
 export function apiHandler(
@@ -12,6 +16,9 @@ export function apiHandler(
   } = {},
 ) {
   const chain = middy<ApiEvent, APIGatewayProxyResult, Error, Context>()
+    // Request id and cold start on every log line; keys appended during a request end with it.
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(flushMetrics())
     .use(correlation())
     .use(problemErrors());
   if (options.jsonBodyMaxBytes) {
@@ -24,5 +31,9 @@ export function apiHandler(
       },
     });
   }
-  return chain.handler(handle);
+  return chain.handler((event, context) =>
+    event.correlationId
+      ? withCorrelationId(event.correlationId, () => handle(event, context))
+      : handle(event, context),
+  );
 }

@@ -34,8 +34,9 @@ export function correlation(): ApiMiddleware {
       const given = header(request.event, 'x-correlation-id');
       const id = given && CORRELATION_ID.test(given) ? given : randomUUID();
       request.event.correlationId = id;
+      // The request id and cold start come with the Lambda context (injectLambdaContext).
       logger.resetKeys();
-      logger.appendKeys({ correlationId: id, awsRequestId: request.context.awsRequestId });
+      logger.appendKeys({ correlationId: id });
     },
     after: (request) => {
       if (request.response && request.event.correlationId) {

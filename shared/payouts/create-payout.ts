@@ -32,6 +32,7 @@ import { Decimal } from '../domain/money.js';
 import type { PayoutPolicy, PolicyDecision } from '../domain/policy.js';
 import type { EventPublisher } from './events.js';
 import { HttpProblem, problems } from '../http/problem.js';
+import { emitMetrics } from '../metrics.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
 import type { CalypsoProvider, Clock, SubmissionTrigger } from './ports.js';
@@ -243,6 +244,7 @@ export async function createPayout(
   );
   await deps.repository.writePayoutParts(batches, withdrawals);
   const committed = await deps.repository.commitPayout(payout);
+  if (committed) emitMetrics({ PayoutsCreated: 1 });
   logger.info(committed ? 'payout accepted' : 'payout already committed', {
     payoutId,
     recipients: payout.recipientCount,

@@ -5,6 +5,7 @@
  */
 import type { AuditEntry, Cause, PayoutState } from '../domain/payout.js';
 import { derivePayoutState } from '../domain/payout-state.js';
+import { emitMetrics, type MetricName } from '../metrics.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
 import { eventsFor, type EventPublisher } from './events.js';
@@ -16,6 +17,15 @@ export interface RecordDeps {
   repository: PayoutRepository;
   events: EventPublisher;
 }
+
+/** The metric counting payouts that reach each final state. */
+const FINAL_STATE_METRICS: Partial<Record<PayoutState, MetricName>> = {
+  COMPLETED: 'PayoutsCompleted',
+  COMPLETED_WITH_FAILURES: 'PayoutsCompletedWithFailures',
+  FAILED: 'PayoutsFailed',
+  CANCELED: 'PayoutsCanceled',
+  REJECTED: 'PayoutsRejected',
+};
 
 export async function recordPayoutState(
   deps: RecordDeps,
@@ -32,6 +42,8 @@ export async function recordPayoutState(
     const state = derivePayoutState(stored.batches);
     if (state === stored.payout.state) break;
     if (await deps.repository.setPayoutState(payoutId, stored.payout.state, state, now)) {
+      const finalMetric = FINAL_STATE_METRICS[state];
+      if (finalMetric) emitMetrics({ [finalMetric]: 1 });
       audit.push({
         payoutId,
         at: now.toISOString(),

@@ -366,7 +366,7 @@ async function adopt(
       payoutId: batch.payoutId,
       batch: batch.index,
     });
-  }
+  } else emitMetrics({ BatchesSubmitted: 1 });
   return outcome;
 }
 
@@ -419,6 +419,7 @@ async function failAttempt(
 ): Promise<BatchOutcome> {
   const now = deps.clock.now();
   const at = now.toISOString();
+  emitMetrics({ SubmissionFailures: 1 });
   logger.warn('batch submission attempt failed; will retry', {
     payoutId: batch.payoutId,
     batch: batch.index,

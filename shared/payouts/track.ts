@@ -17,7 +17,7 @@ import {
   type WithdrawalRecord,
 } from '../domain/payout.js';
 import { forwardMassPayoutState, forwardWithdrawalState } from '../domain/progress.js';
-import { emitMetrics } from '../metrics.js';
+import { emitMetrics, type MetricName } from '../metrics.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
 import { TABLE } from '../store/table.js';
@@ -245,6 +245,8 @@ export async function refreshBatch(
   await Promise.all(
     Array.from({ length: Math.min(WITHDRAWAL_WRITE_CONCURRENCY, changes.length) }, writer),
   );
+  // Only the transitions this look wrote (and so recorded once) are counted.
+  emitMetrics(withdrawalsReached(audit));
 
   // Count what is stored, not what this look believed, when another writer got in between.
   const current = lostWrites
@@ -334,6 +336,18 @@ export async function refreshBatch(
     await recordPayoutState(deps, batch.payoutId, now, cause, audit);
   if (status === 'FINAL' && batch.status !== 'FINAL') emitMetrics({ BatchesCompleted: 1 });
   return { outcome: status === 'FINAL' ? 'final' : progressed ? 'progressed' : 'unchanged', stuck };
+}
+
+/** The withdrawals this look moved to COMPLETED or FAILED, as metrics (none when there are none). */
+function withdrawalsReached(audit: AuditEntry[]): Partial<Record<MetricName, number>> {
+  const count = (to: string) =>
+    audit.filter((e) => e.entity === 'withdrawal' && e.field === 'state' && e.to === to).length;
+  const completed = count('COMPLETED');
+  const failed = count('FAILED');
+  return {
+    ...(completed ? { WithdrawalsCompleted: completed } : {}),
+    ...(failed ? { WithdrawalsFailed: failed } : {}),
+  };
 }
 
 /** A batch Calypso still does not hold after stuckAfterMs is flagged stuck too. */
@@ -520,8 +534,7 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
       ? Math.floor((now.getTime() - Date.parse(pause.at)) / 60_000)
       : 0,
     StuckBatches: summary.stuck,
-    BatchesSubmitted: summary.submitted,
-    BatchesCompleted: summary.finalized,
+    BatchesDue: summary.due,
   });
   if (summary.stoppedEarly)
     logger.warn('reconcile tick stopped early to finish in time', { ...summary });

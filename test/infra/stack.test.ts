@@ -1,9 +1,9 @@
 /**
  * The CDK stack, synthesised once with real esbuild bundling and checked resource by resource:
  * routes and their authorization, function settings and bundles, IAM scoping, the table, async
- * submission, the schedule, the webhook's throttle, WAF and alarms, alarms, API Gateway's own
- * problem+json answers, outputs (the OpenAPI document among them), and cdk-nag's AWS Solutions
- * checks.
+ * submission, the schedule, the webhook's throttle, WAF and alarms, alarms, the operations
+ * dashboard, a RUNBOOK.md entry for every alarm, API Gateway's own problem+json answers, outputs
+ * (the OpenAPI document among them), and cdk-nag's AWS Solutions checks.
  */
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -19,7 +19,12 @@ import { BACKGROUND_FUNCTIONS } from '../../infra/functions.js';
 import { METRICS_NAMESPACE, METRIC_NAMES } from '../../infra/metric-names.js';
 import { OPENAPI_FILE } from '../../infra/openapi.js';
 import { ROUTES } from '../../infra/routes.js';
-import type { PayoutsStack } from '../../infra/stack.js';
+import {
+  CALYPSO_ERRORS_ALARM_AT,
+  SUBMISSION_FAILURES_ALARM_AT,
+  WEBHOOK_THROTTLED_METRIC,
+  type PayoutsStack,
+} from '../../infra/stack.js';
 import { problemSchema } from '../../shared/http/schemas.js';
 import { TABLE, createTableInput } from '../../shared/store/table.js';
 
@@ -782,6 +787,164 @@ describe('alarms', () => {
         ],
       },
     });
+  });
+});
+
+describe('alarms that fire within minutes', () => {
+  const alarms = () => ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties!);
+  const dims = [{ Name: 'service', Value: 'calypso-payouts-test' }];
+
+  it('alarm on repeated submission failures and Calypso errors over 5 minutes, not hours', () => {
+    for (const [metric, threshold] of [
+      [METRIC_NAMES.submissionFailures, SUBMISSION_FAILURES_ALARM_AT],
+      [METRIC_NAMES.calypsoErrors, CALYPSO_ERRORS_ALARM_AT],
+    ] as const) {
+      const found = alarms().filter(
+        (a) => a.Namespace === METRICS_NAMESPACE && a.MetricName === metric,
+      );
+      expect(found, metric).toHaveLength(1);
+      expect(found[0]).toMatchObject({
+        AlarmName: `calypso-payouts-test-${metric}`,
+        Dimensions: dims,
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: logicalId(stack.alarms.topic) }],
+      });
+    }
+    expect(SUBMISSION_FAILURES_ALARM_AT).toBe(3);
+  });
+});
+
+// ---- dashboard ------------------------------------------------------------------------------
+
+describe('operations dashboard', () => {
+  interface Widget {
+    type: string;
+    properties: { title?: string; metrics?: unknown[][]; markdown?: string };
+  }
+  /** The dashboard body with CloudFormation's tokens rendered as `<Ref:Id>` / `<Region>`. */
+  const widgets = (): Widget[] => {
+    const dashboards = ofType('AWS::CloudWatch::Dashboard');
+    expect(dashboards).toHaveLength(1);
+    const body = dashboards[0]![1].Properties!.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+    const text = body['Fn::Join'][1]
+      .map((part) => {
+        if (typeof part === 'string') return part;
+        const ref = (part as { Ref?: string }).Ref;
+        return ref === 'AWS::Region' ? 'eu-west-1' : `<Ref:${ref}>`;
+      })
+      .join('');
+    return (JSON.parse(text) as { widgets: Widget[] }).widgets;
+  };
+  const widget = (title: string) => {
+    const found = widgets().filter((w) => w.properties.title === title);
+    expect(found, title).toHaveLength(1);
+    return found[0]!;
+  };
+  /** [namespace, metric name] of every metric line of a widget. */
+  const metricsOf = (title: string) =>
+    (widget(title).properties.metrics ?? []).map((line) => [line[0], line[1]]);
+  const custom = (...names: string[]) => names.map((n) => [METRICS_NAMESPACE, n]);
+
+  it('is named for the stage and shows the business metrics the functions emit', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardName: 'calypso-payouts-test',
+    });
+    expect(metricsOf('Payouts created and final, by state')).toEqual(
+      custom(
+        'PayoutsCreated',
+        'PayoutsCompleted',
+        'PayoutsCompletedWithFailures',
+        'PayoutsFailed',
+        'PayoutsCanceled',
+        'PayoutsRejected',
+      ),
+    );
+    expect(metricsOf('Withdrawals completed and failed')).toEqual(
+      custom('WithdrawalsCompleted', 'WithdrawalsFailed'),
+    );
+    expect(metricsOf('Submission failures')).toEqual(custom('SubmissionFailures'));
+    expect(metricsOf('Calypso errors and latency')).toEqual(
+      custom('CalypsoErrors', 'CalypsoLatency', 'CalypsoLatency'),
+    );
+    expect(metricsOf('Batches: submitted, completed, due (open) and stuck')).toEqual(
+      custom('BatchesSubmitted', 'BatchesCompleted', 'BatchesDue', 'StuckBatches'),
+    );
+    expect(metricsOf('Webhooks: accepted, rejected, throttled')).toEqual(
+      custom('WebhooksReceived', 'WebhookSignatureRejected', WEBHOOK_THROTTLED_METRIC),
+    );
+    // Every custom metric line carries the one dimension the functions emit.
+    const text = JSON.stringify(widgets());
+    expect(text).not.toMatch(/"CalypsoPayouts","\w+"(?!,"service","calypso-payouts-test")/);
+  });
+
+  it('shows the reconciler duration, the API and every function', () => {
+    const reconcileLines = widget('Reconciler duration').properties.metrics!.filter(
+      (line) => line[1] === 'Duration',
+    );
+    expect(reconcileLines).toHaveLength(2);
+    expect(JSON.stringify(reconcileLines)).toContain(`<Ref:${functionId('reconcile')}>`);
+    expect(metricsOf('API latency')).toEqual([
+      ['AWS/ApiGateway', 'Latency'],
+      ['AWS/ApiGateway', 'Latency'],
+    ]);
+    expect(metricsOf('API 4xx and 5xx')).toEqual([
+      ['AWS/ApiGateway', '4XXError'],
+      ['AWS/ApiGateway', '5XXError'],
+    ]);
+    for (const [title, metric] of [
+      ['Lambda errors per function', 'Errors'],
+      ['Lambda throttles per function', 'Throttles'],
+      ['Lambda duration per function (p99)', 'Duration'],
+    ] as const) {
+      const lines = widget(title).properties.metrics!;
+      expect(lines.map((l) => [l[0], l[1]])).toEqual(HANDLERS.map(() => ['AWS/Lambda', metric]));
+      const text = JSON.stringify(lines);
+      for (const handler of HANDLERS)
+        expect(text, `${title} ${handler}`).toContain(functionId(handler));
+    }
+  });
+});
+
+// ---- runbook --------------------------------------------------------------------------------
+
+describe('RUNBOOK.md', () => {
+  it('has an entry for every alarm the stack defines, so a new alarm without one fails the build', () => {
+    const runbook = readFileSync('RUNBOOK.md', 'utf8');
+    const names = ofType('AWS::CloudWatch::Alarm').map(([, a]) =>
+      String(a.Properties!.AlarmName).replace(/^calypso-payouts-test-/, ''),
+    );
+    expect(names.length).toBeGreaterThan(40);
+    const missing = names.filter((name) => !runbook.includes(`\`${name}\``));
+    expect(missing, 'alarms RUNBOOK.md does not name').toEqual([]);
+  });
+
+  it('is linked from the README, whose alarm list names every alarm', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    expect(readme).toContain('(RUNBOOK.md)');
+    const alarmSection = readme.slice(readme.indexOf('### Alarms'));
+    const names = ofType('AWS::CloudWatch::Alarm').map(([, a]) =>
+      String(a.Properties!.AlarmName).replace(/^calypso-payouts-test-/, ''),
+    );
+    // Per-function alarms are named by pattern (`<Function>Errors`); the others by name.
+    const pascal = (h: string) =>
+      h
+        .split('-')
+        .map((p) => p[0]!.toUpperCase() + p.slice(1))
+        .join('');
+    const perFunction = new Set(
+      HANDLERS.flatMap((h) => [`${pascal(h)}Errors`, `${pascal(h)}Throttles`]),
+    );
+    expect(alarmSection).toContain('`<Function>Errors`');
+    expect(alarmSection).toContain('`<Function>Throttles`');
+    for (const name of names) {
+      if (perFunction.has(name)) continue;
+      expect(alarmSection, name).toContain(`\`${name}\``);
+    }
   });
 });
 

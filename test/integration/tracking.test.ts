@@ -3,8 +3,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sign } from '../../shared/calypso/signing.js';
 import { TERMINAL_PAYOUT_STATES } from '../../shared/domain/payout.js';
 import { refreshBatch } from '../../shared/payouts/track.js';
+import { metrics } from '../../shared/metrics.js';
 import { runtime, trackDeps } from '../../shared/runtime.js';
 import { btcAddress, recipients } from '../support/recipients.js';
+import { buffered } from '../support/metrics.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
@@ -139,6 +141,27 @@ describe('the guide’s scenarios end in the right states', () => {
       'FAILED',
       'COMPLETED',
     ]);
+  });
+});
+
+describe('business metrics', () => {
+  it('count each withdrawal reaching COMPLETED or FAILED once, and the payout reaching its final state', async () => {
+    const prefix = `metrics-${++n}`;
+    stack.sandbox.faults.failAddresses([btcAddress(`${prefix}-1`)]);
+    const { id } = await createPayout(3, { prefix });
+    // Only the reconciler's ticks in between: an API request would publish (empty) the buffer.
+    metrics.clearMetrics();
+    for (let i = 0; i < 8; i++) {
+      await stack.advance(61_000);
+      await stack.reconcile();
+    }
+    const counted = {
+      completed: buffered('WithdrawalsCompleted'),
+      failed: buffered('WithdrawalsFailed'),
+      final: buffered('PayoutsCompletedWithFailures'),
+    };
+    expect((await getPayout(id)).state).toBe('COMPLETED_WITH_FAILURES');
+    expect(counted).toEqual({ completed: 2, failed: 1, final: 1 });
   });
 });
 

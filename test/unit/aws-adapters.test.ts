@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EVENT_SOURCE, EventBridgePublisher } from '../../shared/aws/event-bus.js';
 import { lambdaSubmitTrigger } from '../../shared/aws/lambda-trigger.js';
+import { withCorrelationId } from '../../shared/correlation.js';
 import type { DomainEvent } from '../../shared/payouts/events.js';
 
 const eventBridge = mockClient(EventBridgeClient);
@@ -62,6 +63,30 @@ describe('EventBridgePublisher', () => {
       new EventBridgePublisher(new EventBridgeClient({}), 'bus', 3).publish([event(0)]),
     ).rejects.toThrow(/refused 1/);
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(3);
+  });
+});
+
+describe('correlation id', () => {
+  it("is carried from the request to the submit invoke's payload", async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+    await withCorrelationId('corr-7', () => lambdaSubmitTrigger('submit-fn').trigger('payout-2'));
+    const input = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
+    expect(JSON.parse(Buffer.from(input.Payload as Uint8Array).toString())).toEqual({
+      payoutId: 'payout-2',
+      correlationId: 'corr-7',
+    });
+  });
+
+  it("is added to every bus event's detail, beside the event's own fields", async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    await withCorrelationId('corr-8', () =>
+      new EventBridgePublisher(new EventBridgeClient({}), 'bus').publish([event(0), event(1)]),
+    );
+    const entries = eventBridge.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries!;
+    expect(entries.map((e) => JSON.parse(e.Detail!))).toEqual([
+      { position: 0, to: 'COMPLETED', correlationId: 'corr-8' },
+      { position: 1, to: 'COMPLETED', correlationId: 'corr-8' },
+    ]);
   });
 });
 
