@@ -228,7 +228,9 @@ Lists every withdrawal of a payout (following the API's pages), optionally only 
 (e.g. FAILED), or the withdrawals with an externalId across payouts. --csv writes
 index,address,amount,externalId,state,transactionHash,fee,reason to standard output; reason says
 why a payment failed (Calypso's errors). The export of --state FAILED can be given as is to
-payouts create --file: the columns other than address, amount and externalId are ignored.
+payouts create --file: the columns other than address, amount and externalId are ignored. A cell
+a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is written with a leading ',
+which create takes off again, so externalIds come back exactly.
 `,
   'retry-failed': `Usage: payouts retry-failed <id> [--idempotency-key K]
 

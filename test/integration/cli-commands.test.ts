@@ -689,6 +689,38 @@ describe('payouts withdrawals', () => {
     );
   });
 
+  it("the export of externalIds starting with = or - re-imports them intact, not with the '", async () => {
+    const ids = ['=HYPERLINK("http://x.test")', '-inv-9', "'=own-quote"];
+    const failed = ids.map((externalId, i) => ({
+      ...all[5]!,
+      index: i,
+      address: i % 2 ? BTC2 : BTC1,
+      amount: `0.0${i + 1}`,
+      externalId,
+    }));
+    api.handler = () => ({ body: { items: failed, cursor: null } });
+    const exported = await run(['withdrawals', PAYOUT_ID, '--state', 'FAILED', '--csv']);
+    expect(exported.code).toBe(0);
+    // Safe in a spreadsheet: every one of them is text there.
+    expect(exported.stdout).toContain(`,"'=HYPERLINK(""http://x.test"")",`);
+    expect(exported.stdout).toContain(`,'-inv-9,`);
+    expect(exported.stdout).toContain(`,''=own-quote,`);
+    const path = await file('failed-formulas.csv', exported.stdout);
+
+    api.reset();
+    api.handler = () => ({ status: 202, body: payoutView({ recipientCount: 3 }) });
+    const result = await run(['create', '--currency', 'BTC', '--name', 'Again', '--file', path]);
+    expect(result.code).toBe(0);
+    expect((api.requests[0]!.body as { recipients: unknown }).recipients).toEqual([
+      { address: BTC1, amount: '0.01', externalId: ids[0] },
+      { address: BTC2, amount: '0.02', externalId: ids[1] },
+      { address: BTC1, amount: '0.03', externalId: ids[2] },
+    ]);
+    expect(result.stderr).toContain(
+      `${path}: 3 cells written spreadsheet-safe read without the leading '`,
+    );
+  });
+
   it('--external-id finds withdrawals across payouts', async () => {
     api.handler = (req) => ({
       body: {
