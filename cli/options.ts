@@ -250,11 +250,12 @@ A payout's audit trail, oldest first: every state change and what caused it.
 Subscribes <url> (the deployed POST /webhooks/calypso) to Calypso's PAYOUT notifications,
 talking to Calypso directly with the credentials in the environment: CALYPSO_BASE_URL,
 CALYPSO_PATH_PREFIX (default /api/v1), CALYPSO_API_KEY, CALYPSO_SECRET_KEY, CALYPSO_ACCOUNT.
-Prints the subscription's keys and how to add them to the Calypso secret's webhookKeys.
+Prints the subscription's keys and how to add them to webhookKeys in the webhook secret (the
+stack output CalypsoWebhookSecretArn), which holds only webhook keys, apart from the signing key.
 
 Options:
   --request-id ID   names the subscription (default: a new UUID); deleting it takes the same ID
-  --secret-id ARN   the Calypso secret, for the printed commands (default $CALYPSO_SECRET_ARN;
-                    the stack output CalypsoSecretArn)
+  --secret-id ARN   the webhook secret, for the printed commands (default
+                    $CALYPSO_WEBHOOK_SECRET_ARN; the stack output CalypsoWebhookSecretArn)
 `,
 };
