@@ -11,6 +11,13 @@ export const COMMANDS = [
   'balances',
   'events',
   'webhook',
+  'approve',
+  'reject',
+  'cancel',
+  'pending',
+  'pause',
+  'resume',
+  'paused',
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -37,6 +44,8 @@ const OPTIONS = {
   csv: { type: 'boolean', for: ['withdrawals'] },
   'request-id': { type: 'string', for: ['webhook'] },
   'secret-id': { type: 'string', for: ['webhook'] },
+  reason: { type: 'string', for: ['reject', 'cancel', 'pause'] },
+  status: { type: 'boolean', for: ['pause'] },
 } satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -161,6 +170,16 @@ Commands:
   webhook register <url> [--request-id ID] [--secret-id ARN]
                              subscribe <url> to Calypso's payout webhooks (talks to Calypso directly)
 
+Treasury controls (see the payout policy):
+  pending                    payouts awaiting your approval
+  approve <id>               approve a payout (never your own)
+  reject <id> --reason TEXT  refuse a payout: it is cancelled, nothing is sent
+  cancel <id> [--reason TEXT]
+                             cancel a payout while nothing of it has been sent
+  pause --reason TEXT        stop all submission to Calypso (operators)
+  resume                     start submission again (operators)
+  paused, pause --status     whether submission is paused, since when, by whom, why
+
 Global options:
   --api-url URL    the payouts API (default http://127.0.0.1:$PORT, PORT defaulting to 3000;
                    or $PAYOUTS_API_URL). An https URL is signed with SigV4 (execute-api) using
@@ -244,6 +263,43 @@ The Calypso account's balances per currency.
   events: `Usage: payouts events <id>
 
 A payout's audit trail, oldest first: every state change and what caused it.
+`,
+  approve: `Usage: payouts approve <id>
+
+Gives your approval to a payout the payout policy holds (PENDING_APPROVAL). Approvers are named
+by the policy; the payout's creator never approves it, from any session (four-eyes). Once the
+payout has every approval it needs, it goes to submission. Refusals (not an approver, your own
+payout, already approved, past its deadline) exit 3 with the API's reason.
+`,
+  reject: `Usage: payouts reject <id> --reason TEXT
+
+Refuses a payout awaiting approval, as one of its approvers: it ends CANCELED and nothing is sent.
+--reason is required and is kept in the payout's audit trail.
+`,
+  cancel: `Usage: payouts cancel <id> [--reason TEXT]
+
+Cancels a payout while nothing of it has been sent to Calypso, as its owner or one of its
+approvers. Once any batch has gone to Calypso the API refuses (exit 3) and says which.
+`,
+  pending: `Usage: payouts pending
+
+Lists the payouts awaiting your approval (every page of GET /approvals): never your own, nor
+those you already approved. --json prints them as a JSON array.
+`,
+  pause: `Usage: payouts pause --reason TEXT
+       payouts pause --status
+
+Stops all submission to Calypso (operators only): payouts are still accepted and wait, and what
+is already at Calypso is still tracked. Undo with payouts resume. --status only shows whether
+submission is paused (as payouts paused does).
+`,
+  resume: `Usage: payouts resume
+
+Starts submission to Calypso again after payouts pause (operators only).
+`,
+  paused: `Usage: payouts paused
+
+Whether submission to Calypso is paused, and if so since when, by whom and why.
 `,
   webhook: `Usage: payouts webhook register <url> [--request-id ID] [--secret-id ARN]
 

@@ -3,7 +3,7 @@ import { Decimal } from '../shared/domain/money.js';
 import { ApiProblemError, ApiUnreachableError, type FieldProblem } from './api.js';
 import { NO_COLOURS } from './colour.js';
 import type { RecipientsFile } from './recipients.js';
-import type { DryRunView, PayoutView } from './views.js';
+import type { ApprovalView, DryRunView, PayoutView } from './views.js';
 
 /** Withdrawal states by how far along they are. */
 const SUCCEEDED = new Set(['COMPLETED', 'REPLACED']);
@@ -121,6 +121,18 @@ export function payoutSummary(payout: PayoutView): string {
     ['fees', payout.totalFee === null ? 'not known yet' : `${payout.totalFee} ${payout.currency}`],
     ['withdrawals', countsText(payout.withdrawalCounts)],
   ];
+  if (payout.approval) rows.push(['approval', approvalText(payout.approval)]);
+  if (payout.cancellation) {
+    const c = payout.cancellation;
+    rows.push(['cancelled', `${c.at} by ${c.by}: ${c.reason}`]);
+  }
+  if (payout.submissionPaused) {
+    const p = payout.submissionPaused;
+    rows.push([
+      'submission',
+      `PAUSED since ${p.since}${p.reason ? ` (${p.reason})` : ''}: nothing new is sent to Calypso`,
+    ]);
+  }
   if (payout.executionDate) rows.push(['executes at', payout.executionDate]);
   if (payout.comment) rows.push(['comment', payout.comment]);
   if (payout.batches.length > 1 || payout.batches.some((b) => b.stuck || b.lastError)) {
@@ -140,6 +152,16 @@ export function payoutSummary(payout: PayoutView): string {
   if (payout.createdAt) rows.push(['created', payout.createdAt]);
   if (payout.updatedAt) rows.push(['updated', payout.updatedAt]);
   return keyValues(rows);
+}
+
+/** `1 of 2 approvals (by …); due by …`. */
+export function approvalText(approval: ApprovalView): string {
+  const given = approval.approvals.map((a) => a.principal);
+  return (
+    `${approval.approvals.length} of ${approval.required} approval${approval.required === 1 ? '' : 's'}` +
+    (given.length ? ` (by ${given.join(', ')})` : '') +
+    `; due by ${approval.deadline}`
+  );
 }
 
 export function dryRunSummary(view: DryRunView): string {
