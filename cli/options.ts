@@ -36,6 +36,7 @@ const OPTIONS = {
   'execution-date': { type: 'string', for: ['create'] },
   'idempotency-key': { type: 'string', for: ['create', 'retry-failed'] },
   'dry-run': { type: 'boolean', for: ['create'] },
+  yes: { type: 'boolean', short: 'y', for: ['create'] },
   format: { type: 'string', for: ['create'] },
   watch: { type: 'boolean', short: 'w', for: ['get'] },
   interval: { type: 'string', for: ['get'] },
@@ -156,8 +157,9 @@ Usage: payouts <command> [options]
 
 Commands:
   create --currency C --name N --file recipients.csv|json
-         [--comment TEXT] [--execution-date ISO] [--idempotency-key K] [--dry-run]
-                             create a payout from a CSV (address,amount,externalId) or JSON file
+         [--comment TEXT] [--execution-date ISO] [--idempotency-key K] [--dry-run] [--yes]
+                             create a payout from a CSV (address,amount,externalId) or JSON file;
+                             on a terminal, shows a summary and asks first
   get <id> [--watch] [--interval ms]
                              show a payout; --watch follows it until it is final
   withdrawals <id> [--state S] [--csv]
@@ -200,6 +202,7 @@ Exit status:
   3  refused by the API (a 4xx answer, e.g. 422 invalid fields, 404 no such payout)
   4  the API could not be reached, did not answer in time, or failed (5xx)
   5  get --watch: the payout ended in a final state other than COMPLETED
+  6  create on a terminal: the summary was not confirmed; nothing was sent
 `;
 
 export const COMMAND_HELP: Record<Command, string> = {
@@ -229,6 +232,14 @@ Options:
                           execution date and recipients), so running the same command again
                           returns the same payout instead of paying twice
   --dry-run               validate and plan only: batches, total, whether the balance covers it
+  --yes, -y               do not ask for confirmation
+
+On a terminal (standard output a TTY, no --json), create first shows what the payout will do,
+from a dry run of the same request: recipients, total, batches, fees (not estimated before
+Calypso pays), the balance and the balance after, and whether approvals will be needed. When
+standard input is a terminal too, it then asks "Create this payout? [y/N]": anything but y or yes
+(or the end of input) sends nothing and exits 6. --yes skips the question; --json and use
+without a terminal (scripts, CI) never ask and show no summary.
 `,
   get: `Usage: payouts get <id> [--watch] [--interval ms]
 

@@ -165,8 +165,28 @@ export function approvalText(approval: ApprovalView): string {
 }
 
 export function dryRunSummary(view: DryRunView): string {
-  const rows: [string, string][] = [
+  return `Dry run: the request is valid; nothing was created.\n${keyValues([
     ['currency', view.currency],
+    ...planRows(view),
+  ])}`;
+}
+
+/**
+ * What `create` shows on a terminal before money moves, from the dry run of the same request:
+ * then it asks. Every amount is the API's exact decimal text, or computed with Decimal.
+ */
+export function confirmationSummary(
+  view: DryRunView,
+  request: { name: string; executionDate?: string },
+): string {
+  const rows: [string, string][] = [['name', request.name], ...planRows(view)];
+  if (request.executionDate) rows.push(['executes at', request.executionDate]);
+  return `About to create this payout:\n${keyValues(rows)}`;
+}
+
+/** Recipients, total, batches, fees, balance before and after, approvals: from a dry run. */
+function planRows(view: DryRunView): [string, string][] {
+  const rows: [string, string][] = [
     ['recipients', String(view.recipientCount)],
     ['total', `${view.total} ${view.currency}`],
     [
@@ -175,9 +195,21 @@ export function dryRunSummary(view: DryRunView): string {
         .map((b) => `#${b.index}: ${b.recipientCount} recipients, ${b.total} ${view.currency}`)
         .join('; '),
     ],
+    // The dry run does not estimate them: Calypso sets each batch's fee when it pays.
+    ['fees', 'not estimated: Calypso charges them when it pays, from the balance'],
     ['balance', balanceText(view)],
   ];
-  return `Dry run: the request is valid; nothing was created.\n${keyValues(rows)}`;
+  const after = balanceAfter(view);
+  if (after !== undefined) rows.push(['balance after', after]);
+  if (typeof view.approvalsRequired === 'number') {
+    rows.push([
+      'approval',
+      view.approvalsRequired > 0
+        ? `needed: ${view.approvalsRequired} approval${view.approvalsRequired === 1 ? '' : 's'} before anything is sent (PENDING_APPROVAL)`
+        : 'not needed: it is sent once accepted',
+    ]);
+  }
+  return rows;
 }
 
 function balanceText(view: DryRunView): string {
@@ -188,6 +220,18 @@ function balanceText(view: DryRunView): string {
   const have = Decimal.tryParse(available);
   const short = total && have ? ` (short by ${total.sub(have).toString()} ${view.currency})` : '';
   return `${available} ${view.currency} available: does NOT cover the total${short}`;
+}
+
+/** The balance less the total, exactly (before fees); undefined when the balance is unknown. */
+function balanceAfter(view: DryRunView): string | undefined {
+  const total = Decimal.tryParse(view.total);
+  const have =
+    view.balance.available === null ? undefined : Decimal.tryParse(view.balance.available);
+  if (!total || !have) return undefined;
+  const left = have.sub(total);
+  return left.isNegative()
+    ? `${left.toString()} ${view.currency}: the balance does not cover the total`
+    : `${left.toString()} ${view.currency} (before fees)`;
 }
 
 export function keyValues(rows: readonly [string, string][]): string {

@@ -3,6 +3,7 @@
  * and checks both what the CLI sent and what it printed.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -136,9 +137,12 @@ async function run(
     stderrTty?: boolean;
     columns?: number;
     env?: Record<string, string>;
+    /** Standard input is a terminal, and these lines are typed (then the end of input). */
+    typed?: string[];
   } = {},
 ): Promise<Run> {
   const out = { stdout: '', stderr: '', sleeps: [] as number[] };
+  const typed = [...(options.typed ?? [])];
   const io: CliIo = {
     stdout: {
       write: (t: string) => (out.stdout += t),
@@ -146,6 +150,9 @@ async function run(
       columns: options.columns ?? 100,
     },
     stderr: { write: (t: string) => (out.stderr += t), isTTY: options.stderrTty ?? false },
+    ...(options.typed
+      ? { stdin: { isTTY: true, readLine: () => Promise.resolve(typed.shift()) } }
+      : {}),
     env: { ...options.env },
     readText: processIo().readText,
     now: () => new Date('2030-01-01T12:00:00Z'),
@@ -443,6 +450,168 @@ describe('payouts create', () => {
     ).toBe(2);
     expect(api.requests).toEqual([]);
   });
+});
+
+describe('payouts create on a terminal: the summary, then the question', () => {
+  const dryRun = {
+    dryRun: true,
+    currency: 'BTC',
+    recipientCount: 2,
+    total: '1.75',
+    approvalsRequired: 2,
+    batches: [{ index: 0, recipientCount: 2, total: '1.75' }],
+    balance: { available: '2.000000000000000001', covers: true },
+  };
+  const args = (path: string, ...more: string[]) => [
+    'create',
+    '--currency',
+    'BTC',
+    '--name',
+    'March',
+    '--file',
+    path,
+    ...more,
+  ];
+  const scripted = (req: Seen): Reply =>
+    req.query.get('dryRun') === 'true'
+      ? { body: dryRun }
+      : { status: 202, body: payoutView({ recipientCount: 2, state: 'PENDING_APPROVAL' }) };
+
+  it('shows recipients, total, fees, balance before and after, approvals; "y" creates it', async () => {
+    const path = await file('confirm.csv', GOOD_CSV);
+    api.handler = scripted;
+    const result = await run(args(path), { tty: true, typed: ['y'] });
+    expect(result.code).toBe(0);
+    expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual(['true', null]);
+    // The dry run and the payout are the same request under the same key.
+    expect(api.requests[1]!.body).toEqual(api.requests[0]!.body);
+    expect(api.requests[1]!.headers['idempotency-key']).toBe(
+      api.requests[0]!.headers['idempotency-key'],
+    );
+    const [summary, after] = result.stdout.split('Create this payout? [y/N] ');
+    expect(summary).toBe(
+      [
+        'About to create this payout:',
+        '  name           March',
+        '  recipients     2',
+        '  total          1.75 BTC',
+        '  batches        #0: 2 recipients, 1.75 BTC',
+        '  fees           not estimated: Calypso charges them when it pays, from the balance',
+        '  balance        2.000000000000000001 BTC available: covers the total',
+        '  balance after  0.250000000000000001 BTC (before fees)',
+        '  approval       needed: 2 approvals before anything is sent (PENDING_APPROVAL)',
+        '',
+      ].join('\n'),
+    );
+    expect(after).toContain('Payout accepted.');
+    expect(after).toMatch(/state +PENDING_APPROVAL/);
+  });
+
+  it('anything but yes, or the end of input, sends nothing and exits 6', async () => {
+    const path = await file('decline.csv', GOOD_CSV);
+    for (const typed of [['n'], [''], ['yep'], []]) {
+      api.reset();
+      api.handler = scripted;
+      const result = await run(args(path), { tty: true, typed });
+      expect(result.code).toBe(6);
+      expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual(['true']);
+      expect(result.stdout).toContain('Create this payout? [y/N] ');
+      expect(result.stdout).not.toContain('Payout accepted');
+      expect(result.stderr.split('\n').slice(-2)).toEqual(['Not confirmed: nothing was sent.', '']);
+    }
+  });
+
+  it('a balance short of the total says so, exactly', async () => {
+    const path = await file('short.csv', GOOD_CSV);
+    api.handler = (req) =>
+      req.query.get('dryRun') === 'true'
+        ? {
+            body: {
+              ...dryRun,
+              approvalsRequired: 0,
+              balance: { available: '1.7', covers: false },
+            },
+          }
+        : { status: 202, body: payoutView() };
+    const result = await run(args(path), { tty: true, typed: ['YES'] });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /balance after +-0\.05 BTC: the balance does not cover the total\n/,
+    );
+    expect(result.stdout).toMatch(/approval +not needed: it is sent once accepted\n/);
+    expect(api.requests).toHaveLength(2);
+  });
+
+  it('--yes shows the summary and does not ask', async () => {
+    const path = await file('yes.csv', GOOD_CSV);
+    api.handler = scripted;
+    const result = await run(args(path, '--yes'), { tty: true, typed: ['n'] });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('About to create this payout:');
+    expect(result.stdout).not.toContain('[y/N]');
+    expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual(['true', null]);
+  });
+
+  it('never asks with --json, nor when stdin or stdout is not a terminal', async () => {
+    const path = await file('noask.csv', GOOD_CSV);
+    api.handler = scripted;
+    const json = await run(args(path, '--json'), { tty: true, typed: ['n'] });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ id: PAYOUT_ID });
+    expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual([null]);
+
+    api.reset();
+    api.handler = scripted;
+    // Output to a terminal, input from a pipe: the summary, no question.
+    const piped = await run(args(path), { tty: true });
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).toContain('About to create this payout:');
+    expect(piped.stdout).not.toContain('[y/N]');
+
+    api.reset();
+    api.handler = scripted;
+    // Output to a file: as before, one request.
+    const script = await run(args(path), { typed: ['n'] });
+    expect(script.code).toBe(0);
+    expect(script.stdout).not.toContain('About to create');
+    expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual([null]);
+  });
+
+  it('recipients from standard input on a terminal need --yes', async () => {
+    const result = await run(['create', '--currency', 'BTC', '--name', 'M', '--file', '-'], {
+      tty: true,
+      typed: ['y'],
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('add --yes');
+    expect(api.requests).toEqual([]);
+  });
+
+  it.skipIf(!existsSync('/usr/bin/script'))(
+    'asks on a real pseudo-terminal, and "n" sends nothing (util-linux script)',
+    async () => {
+      const path = await file('pty.csv', GOOD_CSV);
+      api.handler = scripted;
+      const command = [process.execPath, join(ROOT, 'bin/payouts.mjs'), ...args(path)]
+        .concat(['--api-url', api.url])
+        .map((a) => `'${a.replaceAll("'", `'\\''`)}'`)
+        .join(' ');
+      const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], {
+        cwd: tmpdir(),
+        env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', TERM: 'dumb' },
+      });
+      let output = '';
+      child.stdout.on('data', (c: Buffer) => {
+        output += c.toString();
+        if (output.includes('[y/N]')) child.stdin.end('n\n');
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(output).toContain('About to create this payout:');
+      expect(output).toContain('Not confirmed: nothing was sent.');
+      expect(code).toBe(6);
+      expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual(['true']);
+    },
+  );
 });
 
 describe('payouts get', () => {

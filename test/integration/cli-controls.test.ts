@@ -4,9 +4,13 @@
  * --caller, so four-eyes, approvers and operators are the API's own decisions.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processIo, type CliIo } from '../../cli/context.js';
 import { main } from '../../cli/payouts.js';
+import { Decimal } from '../../shared/domain/money.js';
 import { btcAddress } from '../support/recipients.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
@@ -53,11 +57,14 @@ interface Run {
   stderr: string;
 }
 
-async function cli(caller: string, args: string[]): Promise<Run> {
+/** `typed`: a person at a terminal (stdin and stdout TTYs) types these lines. */
+async function cli(caller: string, args: string[], typed?: string[]): Promise<Run> {
   const out = { stdout: '', stderr: '' };
+  const lines = [...(typed ?? [])];
   const io: CliIo = {
     ...processIo(),
-    stdout: { write: (t: string) => (out.stdout += t), isTTY: false },
+    stdin: { isTTY: typed !== undefined, readLine: () => Promise.resolve(lines.shift()) },
+    stdout: { write: (t: string) => (out.stdout += t), isTTY: typed !== undefined },
     stderr: { write: (t: string) => (out.stderr += t), isTTY: false },
     env: {},
     sleep: () => Promise.resolve(),
@@ -88,6 +95,45 @@ async function heldPayout(): Promise<string> {
 const stateOf = async (id: string) =>
   (await stack.request('GET', `/payouts/${id}`, { headers: { 'x-caller-id': PAYROLL } })).body
     .state as string;
+
+describe('payouts create on a terminal, with a payout policy', () => {
+  it('says approvals will be needed and what the balance will be; "n" creates nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'payouts-cli-controls-'));
+    try {
+      const path = join(dir, 'march.csv');
+      await writeFile(
+        path,
+        `address,amount,externalId\n${btcAddress('sum-0')},0.04,=sum-0\n${btcAddress('sum-1')},0.03,-sum-1\n`,
+      );
+      const args = ['create', '--currency', 'BTC', '--name', 'summary', '--file', path];
+      const balance = (await cli(PAYROLL, ['balances', '--json'])).stdout;
+      const btc = (
+        JSON.parse(balance) as { balances: { currency: string; amount: string }[] }
+      ).balances.find((b) => b.currency === 'BTC')!.amount;
+      const after = Decimal.parse(btc).sub(Decimal.parse('0.07')).toString();
+
+      const declined = await cli(PAYROLL, args, ['n']);
+      expect(declined.code).toBe(6);
+      expect(declined.stdout).toMatch(/total +0\.07 BTC\n/);
+      expect(declined.stdout).toContain(`balance after  ${after} BTC (before fees)`);
+      expect(declined.stdout).toMatch(
+        /approval +needed: 2 approvals before anything is sent \(PENDING_APPROVAL\)/,
+      );
+      const waiting = async () =>
+        (JSON.parse((await cli(TREASURY_1, ['pending', '--json'])).stdout) as { name: string }[])
+          .map((p) => p.name)
+          .filter((name) => name === 'summary');
+      expect(await waiting()).toEqual([]);
+
+      const accepted = await cli(PAYROLL, args, ['y']);
+      expect(accepted.code).toBe(0);
+      expect(accepted.stdout).toMatch(/state +PENDING_APPROVAL/);
+      expect(await waiting()).toEqual(['summary']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('payouts pending, approve', () => {
   it('lists what awaits me, refuses the creator, and needs two distinct approvers', async () => {
