@@ -13,7 +13,7 @@ import { stringOption, type ParsedCommandLine } from '../options.js';
 import { approvalText, keyValues, payoutSummary, table } from '../render.js';
 import type { PauseView, PayoutView } from '../views.js';
 import { payoutPath, singleId } from './get.js';
-import { pages } from './withdrawals.js';
+import { allItems } from './withdrawals.js';
 
 /** `--reason`: required text when `required`, else optional (but not empty when given). */
 function reasonOption(cmd: ParsedCommandLine, command: string, required: boolean) {
@@ -73,8 +73,7 @@ export async function cancelCommand(ctx: Context, cmd: ParsedCommandLine): Promi
 /** GET /approvals, every page: the payouts waiting for this caller's approval. */
 export async function pendingCommand(ctx: Context, cmd: ParsedCommandLine): Promise<number> {
   noArguments(cmd, 'pending');
-  const all: PayoutView[] = [];
-  for await (const items of pages<PayoutView>(ctx, '/approvals', {})) all.push(...items);
+  const all = await allItems<PayoutView>(ctx, '/approvals');
   if (ctx.json) {
     ctx.printJson(all);
     return EXIT.ok;

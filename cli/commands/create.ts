@@ -61,28 +61,27 @@ export async function createCommand(ctx: Context, cmd: ParsedCommandLine): Promi
     ? ''
     : ' (derived from the request: running this same command again is safe)';
 
+  /** The plan of this very request, storing nothing. */
+  const planOf = async () =>
+    (
+      await send<DryRunView>(ctx, file, () =>
+        ctx.api.post<DryRunView>('/payouts', {
+          query: { dryRun: 'true' },
+          body,
+          idempotencyKey: key,
+        }),
+      )
+    ).body;
+
   if (dryRun) {
-    const response = await send<DryRunView>(ctx, file, () =>
-      ctx.api.post<DryRunView>('/payouts', {
-        query: { dryRun: 'true' },
-        body,
-        idempotencyKey: key,
-      }),
-    );
-    if (ctx.json) ctx.printJson(response.body);
-    else ctx.out(dryRunSummary(response.body));
+    const plan = await planOf();
+    if (ctx.json) ctx.printJson(plan);
+    else ctx.out(dryRunSummary(plan));
     return EXIT.ok;
   }
 
   if (showSummary) {
-    const plan = await send<DryRunView>(ctx, file, () =>
-      ctx.api.post<DryRunView>('/payouts', {
-        query: { dryRun: 'true' },
-        body,
-        idempotencyKey: key,
-      }),
-    );
-    ctx.out(confirmationSummary(plan.body, body));
+    ctx.out(confirmationSummary(await planOf(), body));
     if (ask && !(await ctx.confirm('Create this payout?'))) {
       ctx.err('Not confirmed: nothing was sent.\n');
       return EXIT.notConfirmed;

@@ -183,6 +183,18 @@ afterAll(async () => {
 
 afterEach(() => api.reset());
 
+/** `payouts create` of the March payout from `path`. */
+const create = (path: string, ...more: string[]) => [
+  'create',
+  '--currency',
+  'BTC',
+  '--name',
+  'March',
+  '--file',
+  path,
+  ...more,
+];
+
 const CSV = `address,amount,externalId\r\n${BTC1},0.5,inv-1\r\n${BTC2},"1.25",\r\n${BTC1},0,inv-3\r\n`;
 const GOOD_CSV = `\uFEFFaddress,amount,externalId\r\n${BTC1},0.5,inv-1\r\n${BTC2},"1.25",\r\n`;
 
@@ -462,16 +474,6 @@ describe('payouts create on a terminal: the summary, then the question', () => {
     batches: [{ index: 0, recipientCount: 2, total: '1.75' }],
     balance: { available: '2.000000000000000001', covers: true },
   };
-  const args = (path: string, ...more: string[]) => [
-    'create',
-    '--currency',
-    'BTC',
-    '--name',
-    'March',
-    '--file',
-    path,
-    ...more,
-  ];
   const scripted = (req: Seen): Reply =>
     req.query.get('dryRun') === 'true'
       ? { body: dryRun }
@@ -480,7 +482,7 @@ describe('payouts create on a terminal: the summary, then the question', () => {
   it('shows recipients, total, fees, balance before and after, approvals; "y" creates it', async () => {
     const path = await file('confirm.csv', GOOD_CSV);
     api.handler = scripted;
-    const result = await run(args(path), { tty: true, typed: ['y'] });
+    const result = await run(create(path), { tty: true, typed: ['y'] });
     expect(result.code).toBe(0);
     expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual(['true', null]);
     // The dry run and the payout are the same request under the same key.
@@ -512,7 +514,7 @@ describe('payouts create on a terminal: the summary, then the question', () => {
     for (const typed of [['n'], [''], ['yep'], []]) {
       api.reset();
       api.handler = scripted;
-      const result = await run(args(path), { tty: true, typed });
+      const result = await run(create(path), { tty: true, typed });
       expect(result.code).toBe(6);
       expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual(['true']);
       expect(result.stdout).toContain('Create this payout? [y/N] ');
@@ -533,7 +535,7 @@ describe('payouts create on a terminal: the summary, then the question', () => {
             },
           }
         : { status: 202, body: payoutView() };
-    const result = await run(args(path), { tty: true, typed: ['YES'] });
+    const result = await run(create(path), { tty: true, typed: ['YES'] });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(
       /balance after +-0\.05 BTC: the balance does not cover the total\n/,
@@ -545,7 +547,7 @@ describe('payouts create on a terminal: the summary, then the question', () => {
   it('--yes shows the summary and does not ask', async () => {
     const path = await file('yes.csv', GOOD_CSV);
     api.handler = scripted;
-    const result = await run(args(path, '--yes'), { tty: true, typed: ['n'] });
+    const result = await run(create(path, '--yes'), { tty: true, typed: ['n'] });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('About to create this payout:');
     expect(result.stdout).not.toContain('[y/N]');
@@ -555,7 +557,7 @@ describe('payouts create on a terminal: the summary, then the question', () => {
   it('never asks with --json, nor when stdin or stdout is not a terminal', async () => {
     const path = await file('noask.csv', GOOD_CSV);
     api.handler = scripted;
-    const json = await run(args(path, '--json'), { tty: true, typed: ['n'] });
+    const json = await run(create(path, '--json'), { tty: true, typed: ['n'] });
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ id: PAYOUT_ID });
     expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual([null]);
@@ -563,7 +565,7 @@ describe('payouts create on a terminal: the summary, then the question', () => {
     api.reset();
     api.handler = scripted;
     // Output to a terminal, input from a pipe: the summary, no question.
-    const piped = await run(args(path), { tty: true });
+    const piped = await run(create(path), { tty: true });
     expect(piped.code).toBe(0);
     expect(piped.stdout).toContain('About to create this payout:');
     expect(piped.stdout).not.toContain('[y/N]');
@@ -571,7 +573,7 @@ describe('payouts create on a terminal: the summary, then the question', () => {
     api.reset();
     api.handler = scripted;
     // Output to a file: as before, one request.
-    const script = await run(args(path), { typed: ['n'] });
+    const script = await run(create(path), { typed: ['n'] });
     expect(script.code).toBe(0);
     expect(script.stdout).not.toContain('About to create');
     expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual([null]);
@@ -592,7 +594,7 @@ describe('payouts create on a terminal: the summary, then the question', () => {
     async () => {
       const path = await file('pty.csv', GOOD_CSV);
       api.handler = scripted;
-      const command = [process.execPath, join(ROOT, 'bin/payouts.mjs'), ...args(path)]
+      const command = [process.execPath, join(ROOT, 'bin/payouts.mjs'), ...create(path)]
         .concat(['--api-url', api.url])
         .map((a) => `'${a.replaceAll("'", `'\\''`)}'`)
         .join(' ');
@@ -1017,17 +1019,6 @@ describe('payouts retry-failed, balances, events', () => {
 });
 
 describe('errors and exit statuses', () => {
-  const create = (path: string, ...more: string[]) => [
-    'create',
-    '--currency',
-    'BTC',
-    '--name',
-    'March',
-    '--file',
-    path,
-    ...more,
-  ];
-
   /** The one JSON error line on stderr, after any notes. */
   function jsonError(stderr: string): Record<string, unknown> {
     const lines = stderr.trimEnd().split('\n');
