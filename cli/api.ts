@@ -5,7 +5,8 @@
  *
  * Transient failures are retried a few times: connection resets and timeouts, 429, 502-504, and
  * 409 "still being processed" (honouring a short Retry-After). That is safe for every request the
- * CLI makes: reads change nothing, and each POST carries an Idempotency-Key.
+ * CLI makes: reads change nothing, a payout's POSTs carry an Idempotency-Key, and the controls
+ * (approve, reject, cancel, pause, resume) do nothing twice: a repeat is refused (409) or a no-op.
  */
 import { randomUUID } from 'node:crypto';
 

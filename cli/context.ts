@@ -1,5 +1,9 @@
-/** What a command runs with: where output goes, the environment, the clock, the API client. */
+/**
+ * What a command runs with: where output goes, where a person's answers come from, the
+ * environment, the clock, the API client.
+ */
 import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { ApiClient } from './api.js';
 import type { AwsCredentials } from './sigv4.js';
 import { signerForUrl } from './sigv4.js';
@@ -10,9 +14,18 @@ export interface Output {
   columns?: number;
 }
 
+/** Standard input, for a question to the person at the terminal. */
+export interface Input {
+  isTTY?: boolean;
+  /** The next line typed, without its line break; undefined at the end of input. */
+  readLine(): Promise<string | undefined>;
+}
+
 export interface CliIo {
   stdout: Output;
   stderr: Output;
+  /** Absent: nobody to ask (as when standard input is not a terminal). */
+  stdin?: Input;
   env: Record<string, string | undefined>;
   /** A file's text; `-` is standard input. */
   readText(path: string): Promise<string>;
@@ -36,6 +49,8 @@ export const EXIT = {
   unavailable: 4,
   /** `get --watch`: the payout ended in a final state other than COMPLETED. */
   notCompleted: 5,
+  /** `create` on a terminal: the person did not confirm the summary. Nothing was sent. */
+  notConfirmed: 6,
 } as const;
 
 export class UsageError extends Error {
@@ -88,6 +103,23 @@ export class Context {
     this.err(this.json ? `${JSON.stringify({ note: text })}\n` : `${text}\n`);
   }
 
+  /**
+   * Whether a person can be asked a question: standard input and output are terminals, and the
+   * output is not --json (which is for programs, and never asks).
+   */
+  get interactive(): boolean {
+    return !this.json && this.io.stdout.isTTY === true && this.io.stdin?.isTTY === true;
+  }
+
+  /** Asks a yes/no question; only `y` or `yes` (any case) is yes, the end of input is no. */
+  async confirm(question: string): Promise<boolean> {
+    if (!this.io.stdin) return false;
+    this.out(`${question} [y/N] `);
+    const answer = await this.io.stdin.readLine();
+    if (answer === undefined) this.out('\n');
+    return answer !== undefined && /^\s*y(es)?\s*$/i.test(answer);
+  }
+
   /** Writes a value as JSON on stdout. */
   printJson(value: unknown): void {
     this.out(`${JSON.stringify(value, null, 2)}\n`);
@@ -124,11 +156,21 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** One line from the process's standard input (undefined at its end), then lets go of it. */
+function readLineFromStdin(): Promise<string | undefined> {
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  return new Promise<string | undefined>((resolve) => {
+    lines.once('line', (line) => resolve(line));
+    lines.once('close', () => resolve(undefined));
+  }).finally(() => lines.close());
+}
+
 /** The real process: its streams, environment and clock. */
 export function processIo(): CliIo {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
+    stdin: { isTTY: process.stdin.isTTY === true, readLine: readLineFromStdin },
     env: process.env,
     readText: (path) => (path === '-' ? readStdin() : readFile(path, 'utf8')),
     now: () => new Date(),

@@ -8,7 +8,8 @@
  * be reported as `file:line`. A malformed record is reported and skipped; reading goes on with the
  * next line, so every problem in a file is found in one pass.
  *
- * Writing: a text cell that a spreadsheet would run as a formula is neutralised (see csvField).
+ * Writing: a text cell that a spreadsheet would run as a formula is neutralised (see csvField);
+ * `unSpreadsheetSafe` undoes exactly that when such a file is read back.
  */
 
 export interface CsvRecord {
@@ -176,17 +177,30 @@ export function readCsv(input: string, separator: CsvSeparator = ','): CsvReadRe
   return { records, problems };
 }
 
-/** The first characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection). */
-const FORMULA_START = /^[=+\-@\t\r]/;
+/**
+ * A cell a spreadsheet would read as a formula: it starts with `=`, `+`, `-`, `@`, a tab or a
+ * carriage return (OWASP, CSV injection), possibly behind single quotes of its own.
+ */
+const FORMULA_START = /^'*[=+\-@\t\r]/;
 
 /**
- * A text cell a spreadsheet shows as text: one that starts like a formula (`=`, `+`, `-`, `@`, a
- * tab or a carriage return) gets a leading single quote, as OWASP's CSV injection guidance says.
- * Exported values come from callers (externalIds) and from Calypso, so neither is trusted. Our
- * amounts and fees start with a digit and pass unchanged.
+ * A text cell a spreadsheet shows as text: one that starts like a formula gets a leading single
+ * quote, as OWASP's CSV injection guidance says. Exported values come from callers (externalIds)
+ * and from Calypso, so neither is trusted. Our amounts and fees start with a digit and pass
+ * unchanged. A cell that already starts with quotes before such a character gets one more, so
+ * that `unSpreadsheetSafe` gives back exactly the value, whatever it was.
  */
 export function spreadsheetSafe(text: string): string {
   return FORMULA_START.test(text) ? `'${text}` : text;
+}
+
+/**
+ * The value of a cell `spreadsheetSafe` wrote: a cell that is `'` followed by what makes a formula
+ * loses that one quote; anything else is left as it is. So the failed-payments export goes back
+ * into `payouts create` with its externalIds intact.
+ */
+export function unSpreadsheetSafe(cell: string): string {
+  return cell.startsWith("'") && FORMULA_START.test(cell.slice(1)) ? cell.slice(1) : cell;
 }
 
 /**

@@ -11,6 +11,13 @@ export const COMMANDS = [
   'balances',
   'events',
   'webhook',
+  'approve',
+  'reject',
+  'cancel',
+  'pending',
+  'pause',
+  'resume',
+  'paused',
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -29,6 +36,7 @@ const OPTIONS = {
   'execution-date': { type: 'string', for: ['create'] },
   'idempotency-key': { type: 'string', for: ['create', 'retry-failed'] },
   'dry-run': { type: 'boolean', for: ['create'] },
+  yes: { type: 'boolean', short: 'y', for: ['create'] },
   format: { type: 'string', for: ['create'] },
   watch: { type: 'boolean', short: 'w', for: ['get'] },
   interval: { type: 'string', for: ['get'] },
@@ -37,6 +45,8 @@ const OPTIONS = {
   csv: { type: 'boolean', for: ['withdrawals'] },
   'request-id': { type: 'string', for: ['webhook'] },
   'secret-id': { type: 'string', for: ['webhook'] },
+  reason: { type: 'string', for: ['reject', 'cancel', 'pause'] },
+  status: { type: 'boolean', for: ['pause'] },
 } satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -147,8 +157,9 @@ Usage: payouts <command> [options]
 
 Commands:
   create --currency C --name N --file recipients.csv|json
-         [--comment TEXT] [--execution-date ISO] [--idempotency-key K] [--dry-run]
-                             create a payout from a CSV (address,amount,externalId) or JSON file
+         [--comment TEXT] [--execution-date ISO] [--idempotency-key K] [--dry-run] [--yes]
+                             create a payout from a CSV (address,amount,externalId) or JSON file;
+                             on a terminal, shows a summary and asks first
   get <id> [--watch] [--interval ms]
                              show a payout; --watch follows it until it is final
   withdrawals <id> [--state S] [--csv]
@@ -160,6 +171,16 @@ Commands:
   events <id>                a payout's audit trail
   webhook register <url> [--request-id ID] [--secret-id ARN]
                              subscribe <url> to Calypso's payout webhooks (talks to Calypso directly)
+
+Treasury controls (see the payout policy):
+  pending                    payouts awaiting your approval
+  approve <id>               approve a payout (never your own)
+  reject <id> --reason TEXT  refuse a payout: it is cancelled, nothing is sent
+  cancel <id> [--reason TEXT]
+                             cancel a payout while nothing of it has been sent
+  pause --reason TEXT        stop all submission to Calypso (operators)
+  resume                     start submission again (operators)
+  paused, pause --status     whether submission is paused, since when, by whom, why
 
 Global options:
   --api-url URL    the payouts API (default http://127.0.0.1:$PORT, PORT defaulting to 3000;
@@ -181,6 +202,7 @@ Exit status:
   3  refused by the API (a 4xx answer, e.g. 422 invalid fields, 404 no such payout)
   4  the API could not be reached, did not answer in time, or failed (5xx)
   5  get --watch: the payout ended in a final state other than COMPLETED
+  6  create on a terminal: the summary was not confirmed; nothing was sent
 `;
 
 export const COMMAND_HELP: Record<Command, string> = {
@@ -210,6 +232,14 @@ Options:
                           execution date and recipients), so running the same command again
                           returns the same payout instead of paying twice
   --dry-run               validate and plan only: batches, total, whether the balance covers it
+  --yes, -y               do not ask for confirmation
+
+On a terminal (standard output a TTY, no --json), create first shows what the payout will do,
+from a dry run of the same request: recipients, total, batches, fees (not estimated before
+Calypso pays), the balance and the balance after, and whether approvals will be needed. When
+standard input is a terminal too, it then asks "Create this payout? [y/N]": anything but y or yes
+(or the end of input) sends nothing and exits 6. --yes skips the question; --json and use
+without a terminal (scripts, CI) never ask and show no summary.
 `,
   get: `Usage: payouts get <id> [--watch] [--interval ms]
 
@@ -228,7 +258,9 @@ Lists every withdrawal of a payout (following the API's pages), optionally only 
 (e.g. FAILED), or the withdrawals with an externalId across payouts. --csv writes
 index,address,amount,externalId,state,transactionHash,fee,reason to standard output; reason says
 why a payment failed (Calypso's errors). The export of --state FAILED can be given as is to
-payouts create --file: the columns other than address, amount and externalId are ignored.
+payouts create --file: the columns other than address, amount and externalId are ignored. A cell
+a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is written with a leading ',
+which create takes off again, so externalIds come back exactly.
 `,
   'retry-failed': `Usage: payouts retry-failed <id> [--idempotency-key K]
 
@@ -243,16 +275,54 @@ The Calypso account's balances per currency.
 
 A payout's audit trail, oldest first: every state change and what caused it.
 `,
+  approve: `Usage: payouts approve <id>
+
+Gives your approval to a payout the payout policy holds (PENDING_APPROVAL). Approvers are named
+by the policy; the payout's creator never approves it, from any session (four-eyes). Once the
+payout has every approval it needs, it goes to submission. Refusals (not an approver, your own
+payout, already approved, past its deadline) exit 3 with the API's reason.
+`,
+  reject: `Usage: payouts reject <id> --reason TEXT
+
+Refuses a payout awaiting approval, as one of its approvers: it ends CANCELED and nothing is sent.
+--reason is required and is kept in the payout's audit trail.
+`,
+  cancel: `Usage: payouts cancel <id> [--reason TEXT]
+
+Cancels a payout while nothing of it has been sent to Calypso, as its owner or one of its
+approvers. Once any batch has gone to Calypso the API refuses (exit 3) and says which.
+`,
+  pending: `Usage: payouts pending
+
+Lists the payouts awaiting your approval (every page of GET /approvals): never your own, nor
+those you already approved. --json prints them as a JSON array.
+`,
+  pause: `Usage: payouts pause --reason TEXT
+       payouts pause --status
+
+Stops all submission to Calypso (operators only): payouts are still accepted and wait, and what
+is already at Calypso is still tracked. Undo with payouts resume. --status only shows whether
+submission is paused (as payouts paused does).
+`,
+  resume: `Usage: payouts resume
+
+Starts submission to Calypso again after payouts pause (operators only).
+`,
+  paused: `Usage: payouts paused
+
+Whether submission to Calypso is paused, and if so since when, by whom and why.
+`,
   webhook: `Usage: payouts webhook register <url> [--request-id ID] [--secret-id ARN]
 
 Subscribes <url> (the deployed POST /webhooks/calypso) to Calypso's PAYOUT notifications,
 talking to Calypso directly with the credentials in the environment: CALYPSO_BASE_URL,
 CALYPSO_PATH_PREFIX (default /api/v1), CALYPSO_API_KEY, CALYPSO_SECRET_KEY, CALYPSO_ACCOUNT.
-Prints the subscription's keys and how to add them to the Calypso secret's webhookKeys.
+Prints the subscription's keys and how to add them to webhookKeys in the webhook secret (the
+stack output CalypsoWebhookSecretArn), which holds only webhook keys, apart from the signing key.
 
 Options:
   --request-id ID   names the subscription (default: a new UUID); deleting it takes the same ID
-  --secret-id ARN   the Calypso secret, for the printed commands (default $CALYPSO_SECRET_ARN;
-                    the stack output CalypsoSecretArn)
+  --secret-id ARN   the webhook secret, for the printed commands (default
+                    $CALYPSO_WEBHOOK_SECRET_ARN; the stack output CalypsoWebhookSecretArn)
 `,
 };

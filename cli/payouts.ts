@@ -3,6 +3,15 @@
  * returns the exit status; `runCli` wires it to the real process.
  */
 import { pathToFileURL } from 'node:url';
+import {
+  approveCommand,
+  cancelCommand,
+  pauseCommand,
+  pausedCommand,
+  pendingCommand,
+  rejectCommand,
+  resumeCommand,
+} from './commands/controls.js';
 import { createCommand } from './commands/create.js';
 import { getCommand } from './commands/get.js';
 import { balancesCommand, eventsCommand, retryFailedCommand } from './commands/simple.js';
@@ -28,6 +37,13 @@ const COMMAND_RUNNERS: Record<Command, (ctx: Context, cmd: ParsedCommandLine) =>
     balances: balancesCommand,
     events: eventsCommand,
     webhook: webhookCommand,
+    approve: approveCommand,
+    reject: rejectCommand,
+    cancel: cancelCommand,
+    pending: pendingCommand,
+    pause: pauseCommand,
+    resume: resumeCommand,
+    paused: pausedCommand,
   };
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {

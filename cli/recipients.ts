@@ -7,13 +7,20 @@
  * or no header with the columns in that order. Fields are separated by commas or semicolons. In a
  * semicolon file an amount may have a decimal comma (`1,5`, as a European spreadsheet writes it):
  * it is read exactly as `1.5`, text to text; `1.234,5` and a file mixing `1,5` with `1.5` are
- * refused, since the dot may group thousands. JSON: an array of `{address, amount, externalId?}`
+ * refused, since the dot may group thousands. A cell the withdrawals export made spreadsheet-safe
+ * (`'` before `=`, `+`, `-`, `@`, a tab or CR) is read without that quote. JSON: an array of `{address, amount, externalId?}`
  * or `{"recipients": [...]}`. Amounts are decimal strings and stay strings.
  */
 import { basename, extname } from 'node:path';
 import { parse as parseLossless } from 'lossless-json';
 import { checkAmount } from '../shared/domain/money.js';
-import { detectSeparator, hasByteOrderMark, readCsv, type CsvRecord } from './csv.js';
+import {
+  detectSeparator,
+  hasByteOrderMark,
+  readCsv,
+  unSpreadsheetSafe,
+  type CsvRecord,
+} from './csv.js';
 
 export interface Recipient {
   address: string;
@@ -173,9 +180,16 @@ function fromCsv(text: string): Collected {
   const amounts = new AmountReader(separator === ';');
 
   const firstLineOf = new Map<string, number>();
+  /** Cells the withdrawals export made spreadsheet-safe (`'=…`), read back without the quote. */
+  const unquoted: { line: number; cell: string; read: string }[] = [];
   for (const row of data) {
     const problems: string[] = [];
-    const fields = row.fields.map((value, index) => (row.quoted[index] ? value : value.trim()));
+    const fields = row.fields.map((value, index) => {
+      const cell = row.quoted[index] ? value : value.trim();
+      const read = columns[index] === undefined ? cell : unSpreadsheetSafe(cell);
+      if (read !== cell) unquoted.push({ line: row.line, cell, read });
+      return read;
+    });
     // Empty cells past the known columns (trailing separators) are tolerated.
     if (fields.length > columns.length && fields.slice(columns.length).some((f) => f !== '')) {
       out.problems.push({
@@ -219,6 +233,13 @@ function fromCsv(text: string): Collected {
     out.lines.push(row.line);
   }
   out.problems.push(...amounts.mixedConventions());
+  const example = unquoted[0];
+  if (example) {
+    const n = unquoted.length;
+    out.notes.push(
+      `${n} cell${n === 1 ? '' : 's'} written spreadsheet-safe read without the leading ' (line ${example.line}: ${quote(example.cell)} is ${quote(example.read)})`,
+    );
+  }
   const commaNote = amounts.decimalCommaNote();
   if (commaNote) out.notes.push(commaNote);
   return out;

@@ -3,7 +3,7 @@ import { Decimal } from '../shared/domain/money.js';
 import { ApiProblemError, ApiUnreachableError, type FieldProblem } from './api.js';
 import { NO_COLOURS } from './colour.js';
 import type { RecipientsFile } from './recipients.js';
-import type { DryRunView, PayoutView } from './views.js';
+import type { ApprovalView, DryRunView, PayoutView } from './views.js';
 
 /** Withdrawal states by how far along they are. */
 const SUCCEEDED = new Set(['COMPLETED', 'REPLACED']);
@@ -121,6 +121,18 @@ export function payoutSummary(payout: PayoutView): string {
     ['fees', payout.totalFee === null ? 'not known yet' : `${payout.totalFee} ${payout.currency}`],
     ['withdrawals', countsText(payout.withdrawalCounts)],
   ];
+  if (payout.approval) rows.push(['approval', approvalText(payout.approval)]);
+  if (payout.cancellation) {
+    const c = payout.cancellation;
+    rows.push(['cancelled', `${c.at} by ${c.by}: ${c.reason}`]);
+  }
+  if (payout.submissionPaused) {
+    const p = payout.submissionPaused;
+    rows.push([
+      'submission',
+      `PAUSED since ${p.since}${p.reason ? ` (${p.reason})` : ''}: nothing new is sent to Calypso`,
+    ]);
+  }
   if (payout.executionDate) rows.push(['executes at', payout.executionDate]);
   if (payout.comment) rows.push(['comment', payout.comment]);
   if (payout.batches.length > 1 || payout.batches.some((b) => b.stuck || b.lastError)) {
@@ -142,9 +154,39 @@ export function payoutSummary(payout: PayoutView): string {
   return keyValues(rows);
 }
 
+/** `1 of 2 approvals (by …); due by …`. */
+export function approvalText(approval: ApprovalView): string {
+  const given = approval.approvals.map((a) => a.principal);
+  return (
+    `${approval.approvals.length} of ${approval.required} approval${approval.required === 1 ? '' : 's'}` +
+    (given.length ? ` (by ${given.join(', ')})` : '') +
+    `; due by ${approval.deadline}`
+  );
+}
+
 export function dryRunSummary(view: DryRunView): string {
-  const rows: [string, string][] = [
+  return `Dry run: the request is valid; nothing was created.\n${keyValues([
     ['currency', view.currency],
+    ...planRows(view),
+  ])}`;
+}
+
+/**
+ * What `create` shows on a terminal before money moves, from the dry run of the same request:
+ * then it asks. Every amount is the API's exact decimal text, or computed with Decimal.
+ */
+export function confirmationSummary(
+  view: DryRunView,
+  request: { name: string; executionDate?: string },
+): string {
+  const rows: [string, string][] = [['name', request.name], ...planRows(view)];
+  if (request.executionDate) rows.push(['executes at', request.executionDate]);
+  return `About to create this payout:\n${keyValues(rows)}`;
+}
+
+/** Recipients, total, batches, fees, balance before and after, approvals: from a dry run. */
+function planRows(view: DryRunView): [string, string][] {
+  const rows: [string, string][] = [
     ['recipients', String(view.recipientCount)],
     ['total', `${view.total} ${view.currency}`],
     [
@@ -153,9 +195,21 @@ export function dryRunSummary(view: DryRunView): string {
         .map((b) => `#${b.index}: ${b.recipientCount} recipients, ${b.total} ${view.currency}`)
         .join('; '),
     ],
+    // The dry run does not estimate them: Calypso sets each batch's fee when it pays.
+    ['fees', 'not estimated: Calypso charges them when it pays, from the balance'],
     ['balance', balanceText(view)],
   ];
-  return `Dry run: the request is valid; nothing was created.\n${keyValues(rows)}`;
+  const after = balanceAfter(view);
+  if (after !== undefined) rows.push(['balance after', after]);
+  if (typeof view.approvalsRequired === 'number') {
+    rows.push([
+      'approval',
+      view.approvalsRequired > 0
+        ? `needed: ${view.approvalsRequired} approval${view.approvalsRequired === 1 ? '' : 's'} before anything is sent (PENDING_APPROVAL)`
+        : 'not needed: it is sent once accepted',
+    ]);
+  }
+  return rows;
 }
 
 function balanceText(view: DryRunView): string {
@@ -166,6 +220,18 @@ function balanceText(view: DryRunView): string {
   const have = Decimal.tryParse(available);
   const short = total && have ? ` (short by ${total.sub(have).toString()} ${view.currency})` : '';
   return `${available} ${view.currency} available: does NOT cover the total${short}`;
+}
+
+/** The balance less the total, exactly (before fees); undefined when the balance is unknown. */
+function balanceAfter(view: DryRunView): string | undefined {
+  const total = Decimal.tryParse(view.total);
+  const have =
+    view.balance.available === null ? undefined : Decimal.tryParse(view.balance.available);
+  if (!total || !have) return undefined;
+  const left = have.sub(total);
+  return left.isNegative()
+    ? `${left.toString()} ${view.currency}: the balance does not cover the total`
+    : `${left.toString()} ${view.currency} (before fees)`;
 }
 
 export function keyValues(rows: readonly [string, string][]): string {

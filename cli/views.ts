@@ -32,10 +32,32 @@ export interface PayoutView {
   withdrawalCounts: Record<string, number>;
   batches: BatchView[];
   stuck: boolean;
+  /** Who created it (the principal approvals are never taken from). */
+  createdBy?: { principal: string; session: string | null };
+  /** Present when the payout policy asked for approvals. */
+  approval?: ApprovalView | null;
+  cancellation?: { reason: string; by: string; at: string } | null;
+  /** Submission is paused (the emergency stop): nothing new is sent meanwhile. */
+  submissionPaused?: { since: string; reason: string | null } | null;
   retryOf?: string | null;
   retriedBy?: string[];
   createdAt?: string;
   updatedAt?: string;
+}
+
+export interface ApprovalView {
+  required: number;
+  approvers: string[];
+  deadline: string;
+  approvals: { principal: string; session: string | null; at: string }[];
+}
+
+/** GET /admin/pause, and the answer to pausing or resuming. */
+export interface PauseView {
+  paused: boolean;
+  since: string | null;
+  by: string | null;
+  reason: string | null;
 }
 
 export type { DryRunView } from '../shared/payouts/create-payout.js';

@@ -1,5 +1,9 @@
-/** `payouts create`: a recipients file in, a payout (or a dry-run plan) out. */
-import { dryRunSummary, payoutSummary } from '../render.js';
+/**
+ * `payouts create`: a recipients file in, a payout (or a dry-run plan) out. On a terminal it
+ * first shows what the payout will do (from a dry run of the same request) and asks before money
+ * moves; `--yes`, --json and any use without a terminal (scripts, CI) do not ask.
+ */
+import { confirmationSummary, dryRunSummary, payoutSummary } from '../render.js';
 import { EXIT, ReportedError, UsageError, type Context } from '../context.js';
 import { describeError, InputError, reportError } from '../errors.js';
 import { defaultIdempotencyKey, IDEMPOTENCY_KEY, type CreatePayoutBody } from '../idempotency.js';
@@ -35,6 +39,14 @@ export async function createCommand(ctx: Context, cmd: ParsedCommandLine): Promi
     );
   }
   const dryRun = values['dry-run'] === true;
+  // A person at a terminal sees the summary; one who can answer is asked, unless --yes.
+  const showSummary = !dryRun && !ctx.json && ctx.io.stdout.isTTY === true;
+  const ask = showSummary && values.yes !== true && ctx.interactive;
+  if (ask && path === '-') {
+    throw new UsageError(
+      'the recipients would come from standard input, so it could not also answer the confirmation: add --yes',
+    );
+  }
 
   const file = await readRecipients(ctx, path, format as RecipientsFormat | undefined);
   const body: CreatePayoutBody = {
@@ -49,17 +61,31 @@ export async function createCommand(ctx: Context, cmd: ParsedCommandLine): Promi
     ? ''
     : ' (derived from the request: running this same command again is safe)';
 
+  /** The plan of this very request, storing nothing. */
+  const planOf = async () =>
+    (
+      await send<DryRunView>(ctx, file, () =>
+        ctx.api.post<DryRunView>('/payouts', {
+          query: { dryRun: 'true' },
+          body,
+          idempotencyKey: key,
+        }),
+      )
+    ).body;
+
   if (dryRun) {
-    const response = await send<DryRunView>(ctx, file, () =>
-      ctx.api.post<DryRunView>('/payouts', {
-        query: { dryRun: 'true' },
-        body,
-        idempotencyKey: key,
-      }),
-    );
-    if (ctx.json) ctx.printJson(response.body);
-    else ctx.out(dryRunSummary(response.body));
+    const plan = await planOf();
+    if (ctx.json) ctx.printJson(plan);
+    else ctx.out(dryRunSummary(plan));
     return EXIT.ok;
+  }
+
+  if (showSummary) {
+    ctx.out(confirmationSummary(await planOf(), body));
+    if (ask && !(await ctx.confirm('Create this payout?'))) {
+      ctx.err('Not confirmed: nothing was sent.\n');
+      return EXIT.notConfirmed;
+    }
   }
 
   if (ctx.json) ctx.note(`Idempotency key: ${key}${keyNote}`);

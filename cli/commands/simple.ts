@@ -5,7 +5,7 @@ import { stringOption, type ParsedCommandLine } from '../options.js';
 import { payoutSummary, table } from '../render.js';
 import type { BalancesView, EventView, PayoutView } from '../views.js';
 import { payoutPath, singleId } from './get.js';
-import { pages } from './withdrawals.js';
+import { allItems } from './withdrawals.js';
 
 export async function retryFailedCommand(ctx: Context, cmd: ParsedCommandLine): Promise<number> {
   const id = singleId(cmd, 'retry-failed');
@@ -60,9 +60,7 @@ function text(value: unknown): string {
 
 export async function eventsCommand(ctx: Context, cmd: ParsedCommandLine): Promise<number> {
   const id = singleId(cmd, 'events');
-  const all: EventView[] = [];
-  for await (const items of pages<EventView>(ctx, `${payoutPath(id)}/events`, {}))
-    all.push(...items);
+  const all = await allItems<EventView>(ctx, `${payoutPath(id)}/events`);
   if (ctx.json) {
     ctx.printJson(all);
     return EXIT.ok;

@@ -1,7 +1,9 @@
 /**
  * `payouts webhook register <url>`: subscribes our webhook endpoint to Calypso's PAYOUT
  * notifications, talking to Calypso directly (not through the payouts API), and says where the
- * subscription's keys go: the Calypso secret's `webhookKeys`, next to the keys already there.
+ * subscription's keys go: the webhook secret's `webhookKeys` (stack output
+ * `CalypsoWebhookSecretArn`), next to the keys already there. That secret holds only webhook keys;
+ * the API signing key lives apart, in the Calypso secret.
  */
 import { randomUUID } from 'node:crypto';
 import { CalypsoClient } from '../../shared/calypso/client.js';
@@ -118,7 +120,7 @@ export async function webhookCommand(ctx: Context, cmd: ParsedCommandLine): Prom
     secretInstructions(
       publicKey,
       secretKey,
-      stringOption(cmd.values, 'secret-id') ?? env.CALYPSO_SECRET_ARN,
+      stringOption(cmd.values, 'secret-id') ?? env.CALYPSO_WEBHOOK_SECRET_ARN,
     ),
   );
   return EXIT.ok;
@@ -135,9 +137,10 @@ export function secretInstructions(
   secretId: string | undefined,
 ): string {
   const entry = JSON.stringify({ publicKey, secretKey });
-  const id = secretId ? shellQuote(secretId) : '<the stack output CalypsoSecretArn>';
+  const id = secretId ? shellQuote(secretId) : '<the stack output CalypsoWebhookSecretArn>';
   return `
-Add this key to the Calypso secret in Secrets Manager, keeping the keys already in webhookKeys
+Add this key to the webhook secret in Secrets Manager (the stack output CalypsoWebhookSecretArn,
+not the Calypso secret that holds the API signing key), keeping the keys already in webhookKeys
 (every listed key is accepted; remove an old one once Calypso no longer signs with it):
 
   "webhookKeys": [ …the keys already there…, ${entry} ]
@@ -148,12 +151,13 @@ With the AWS CLI and jq:
   aws secretsmanager get-secret-value --secret-id "$SECRET_ID" --query SecretString --output text \\
     | jq --arg pk ${shellQuote(publicKey)} --arg sk ${shellQuote(secretKey)} \\
         '.webhookKeys = ([(.webhookKeys // [])[] | select(.publicKey != $pk)] + [{publicKey: $pk, secretKey: $sk}])' \\
-    > calypso-secret.json
-  aws secretsmanager put-secret-value --secret-id "$SECRET_ID" --secret-string file://calypso-secret.json
-  rm calypso-secret.json
+    > webhook-secret.json
+  aws secretsmanager put-secret-value --secret-id "$SECRET_ID" --secret-string file://webhook-secret.json
+  rm webhook-secret.json
 
-The functions read the secret again when their cached copy expires (SECRET_CACHE_TTL_MS, 5 minutes
-by default). For the local stack, set instead:
+The webhook function reads the secret again at once when a delivery is signed with a key it does
+not know (at most every 30 s), and otherwise when its cached copy expires (SECRET_CACHE_TTL_MS,
+5 minutes by default). For the local stack, set instead:
 
   CALYPSO_WEBHOOK_PUBLIC_KEY=${shellQuote(publicKey)} CALYPSO_WEBHOOK_SECRET_KEY=${shellQuote(secretKey)}
 `;

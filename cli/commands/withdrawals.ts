@@ -57,6 +57,17 @@ export async function* pages<T>(
   }
 }
 
+/** Every item of a paged listing, all pages read. */
+export async function allItems<T>(
+  ctx: Context,
+  path: string,
+  query: Record<string, string | undefined> = {},
+): Promise<T[]> {
+  const all: T[] = [];
+  for await (const items of pages<T>(ctx, path, query)) all.push(...items);
+  return all;
+}
+
 export async function withdrawalsCommand(ctx: Context, cmd: ParsedCommandLine): Promise<number> {
   const externalId = stringOption(cmd.values, 'external-id');
   const stateText = stringOption(cmd.values, 'state');
@@ -94,8 +105,7 @@ export async function withdrawalsCommand(ctx: Context, cmd: ParsedCommandLine): 
     return EXIT.ok;
   }
 
-  const all: WithdrawalView[] = [];
-  for await (const items of pages<WithdrawalView>(ctx, path, query)) all.push(...items);
+  const all = await allItems<WithdrawalView>(ctx, path, query);
   if (ctx.json) {
     ctx.printJson(all);
     return EXIT.ok;

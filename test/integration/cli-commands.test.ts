@@ -3,6 +3,7 @@
  * and checks both what the CLI sent and what it printed.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -136,9 +137,12 @@ async function run(
     stderrTty?: boolean;
     columns?: number;
     env?: Record<string, string>;
+    /** Standard input is a terminal, and these lines are typed (then the end of input). */
+    typed?: string[];
   } = {},
 ): Promise<Run> {
   const out = { stdout: '', stderr: '', sleeps: [] as number[] };
+  const typed = [...(options.typed ?? [])];
   const io: CliIo = {
     stdout: {
       write: (t: string) => (out.stdout += t),
@@ -146,6 +150,9 @@ async function run(
       columns: options.columns ?? 100,
     },
     stderr: { write: (t: string) => (out.stderr += t), isTTY: options.stderrTty ?? false },
+    ...(options.typed
+      ? { stdin: { isTTY: true, readLine: () => Promise.resolve(typed.shift()) } }
+      : {}),
     env: { ...options.env },
     readText: processIo().readText,
     now: () => new Date('2030-01-01T12:00:00Z'),
@@ -175,6 +182,18 @@ afterAll(async () => {
 });
 
 afterEach(() => api.reset());
+
+/** `payouts create` of the March payout from `path`. */
+const create = (path: string, ...more: string[]) => [
+  'create',
+  '--currency',
+  'BTC',
+  '--name',
+  'March',
+  '--file',
+  path,
+  ...more,
+];
 
 const CSV = `address,amount,externalId\r\n${BTC1},0.5,inv-1\r\n${BTC2},"1.25",\r\n${BTC1},0,inv-3\r\n`;
 const GOOD_CSV = `\uFEFFaddress,amount,externalId\r\n${BTC1},0.5,inv-1\r\n${BTC2},"1.25",\r\n`;
@@ -445,6 +464,158 @@ describe('payouts create', () => {
   });
 });
 
+describe('payouts create on a terminal: the summary, then the question', () => {
+  const dryRun = {
+    dryRun: true,
+    currency: 'BTC',
+    recipientCount: 2,
+    total: '1.75',
+    approvalsRequired: 2,
+    batches: [{ index: 0, recipientCount: 2, total: '1.75' }],
+    balance: { available: '2.000000000000000001', covers: true },
+  };
+  const scripted = (req: Seen): Reply =>
+    req.query.get('dryRun') === 'true'
+      ? { body: dryRun }
+      : { status: 202, body: payoutView({ recipientCount: 2, state: 'PENDING_APPROVAL' }) };
+
+  it('shows recipients, total, fees, balance before and after, approvals; "y" creates it', async () => {
+    const path = await file('confirm.csv', GOOD_CSV);
+    api.handler = scripted;
+    const result = await run(create(path), { tty: true, typed: ['y'] });
+    expect(result.code).toBe(0);
+    expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual(['true', null]);
+    // The dry run and the payout are the same request under the same key.
+    expect(api.requests[1]!.body).toEqual(api.requests[0]!.body);
+    expect(api.requests[1]!.headers['idempotency-key']).toBe(
+      api.requests[0]!.headers['idempotency-key'],
+    );
+    const [summary, after] = result.stdout.split('Create this payout? [y/N] ');
+    expect(summary).toBe(
+      [
+        'About to create this payout:',
+        '  name           March',
+        '  recipients     2',
+        '  total          1.75 BTC',
+        '  batches        #0: 2 recipients, 1.75 BTC',
+        '  fees           not estimated: Calypso charges them when it pays, from the balance',
+        '  balance        2.000000000000000001 BTC available: covers the total',
+        '  balance after  0.250000000000000001 BTC (before fees)',
+        '  approval       needed: 2 approvals before anything is sent (PENDING_APPROVAL)',
+        '',
+      ].join('\n'),
+    );
+    expect(after).toContain('Payout accepted.');
+    expect(after).toMatch(/state +PENDING_APPROVAL/);
+  });
+
+  it('anything but yes, or the end of input, sends nothing and exits 6', async () => {
+    const path = await file('decline.csv', GOOD_CSV);
+    for (const typed of [['n'], [''], ['yep'], []]) {
+      api.reset();
+      api.handler = scripted;
+      const result = await run(create(path), { tty: true, typed });
+      expect(result.code).toBe(6);
+      expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual(['true']);
+      expect(result.stdout).toContain('Create this payout? [y/N] ');
+      expect(result.stdout).not.toContain('Payout accepted');
+      expect(result.stderr.split('\n').slice(-2)).toEqual(['Not confirmed: nothing was sent.', '']);
+    }
+  });
+
+  it('a balance short of the total says so, exactly', async () => {
+    const path = await file('short.csv', GOOD_CSV);
+    api.handler = (req) =>
+      req.query.get('dryRun') === 'true'
+        ? {
+            body: {
+              ...dryRun,
+              approvalsRequired: 0,
+              balance: { available: '1.7', covers: false },
+            },
+          }
+        : { status: 202, body: payoutView() };
+    const result = await run(create(path), { tty: true, typed: ['YES'] });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /balance after +-0\.05 BTC: the balance does not cover the total\n/,
+    );
+    expect(result.stdout).toMatch(/approval +not needed: it is sent once accepted\n/);
+    expect(api.requests).toHaveLength(2);
+  });
+
+  it('--yes shows the summary and does not ask', async () => {
+    const path = await file('yes.csv', GOOD_CSV);
+    api.handler = scripted;
+    const result = await run(create(path, '--yes'), { tty: true, typed: ['n'] });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('About to create this payout:');
+    expect(result.stdout).not.toContain('[y/N]');
+    expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual(['true', null]);
+  });
+
+  it('never asks with --json, nor when stdin or stdout is not a terminal', async () => {
+    const path = await file('noask.csv', GOOD_CSV);
+    api.handler = scripted;
+    const json = await run(create(path, '--json'), { tty: true, typed: ['n'] });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ id: PAYOUT_ID });
+    expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual([null]);
+
+    api.reset();
+    api.handler = scripted;
+    // Output to a terminal, input from a pipe: the summary, no question.
+    const piped = await run(create(path), { tty: true });
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).toContain('About to create this payout:');
+    expect(piped.stdout).not.toContain('[y/N]');
+
+    api.reset();
+    api.handler = scripted;
+    // Output to a file: as before, one request.
+    const script = await run(create(path), { typed: ['n'] });
+    expect(script.code).toBe(0);
+    expect(script.stdout).not.toContain('About to create');
+    expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual([null]);
+  });
+
+  it('recipients from standard input on a terminal need --yes', async () => {
+    const result = await run(['create', '--currency', 'BTC', '--name', 'M', '--file', '-'], {
+      tty: true,
+      typed: ['y'],
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('add --yes');
+    expect(api.requests).toEqual([]);
+  });
+
+  it.skipIf(!existsSync('/usr/bin/script'))(
+    'asks on a real pseudo-terminal, and "n" sends nothing (util-linux script)',
+    async () => {
+      const path = await file('pty.csv', GOOD_CSV);
+      api.handler = scripted;
+      const command = [process.execPath, join(ROOT, 'bin/payouts.mjs'), ...create(path)]
+        .concat(['--api-url', api.url])
+        .map((a) => `'${a.replaceAll("'", `'\\''`)}'`)
+        .join(' ');
+      const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], {
+        cwd: tmpdir(),
+        env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', TERM: 'dumb' },
+      });
+      let output = '';
+      child.stdout.on('data', (c: Buffer) => {
+        output += c.toString();
+        if (output.includes('[y/N]')) child.stdin.end('n\n');
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(output).toContain('About to create this payout:');
+      expect(output).toContain('Not confirmed: nothing was sent.');
+      expect(code).toBe(6);
+      expect(api.requests.map((r) => r.query.get('dryRun'))).toEqual(['true']);
+    },
+  );
+});
+
 describe('payouts get', () => {
   it('prints state, totals and counts; problem+json when it does not exist', async () => {
     api.handler = (req) =>
@@ -689,6 +860,38 @@ describe('payouts withdrawals', () => {
     );
   });
 
+  it("the export of externalIds starting with = or - re-imports them intact, not with the '", async () => {
+    const ids = ['=HYPERLINK("http://x.test")', '-inv-9', "'=own-quote"];
+    const failed = ids.map((externalId, i) => ({
+      ...all[5]!,
+      index: i,
+      address: i % 2 ? BTC2 : BTC1,
+      amount: `0.0${i + 1}`,
+      externalId,
+    }));
+    api.handler = () => ({ body: { items: failed, cursor: null } });
+    const exported = await run(['withdrawals', PAYOUT_ID, '--state', 'FAILED', '--csv']);
+    expect(exported.code).toBe(0);
+    // Safe in a spreadsheet: every one of them is text there.
+    expect(exported.stdout).toContain(`,"'=HYPERLINK(""http://x.test"")",`);
+    expect(exported.stdout).toContain(`,'-inv-9,`);
+    expect(exported.stdout).toContain(`,''=own-quote,`);
+    const path = await file('failed-formulas.csv', exported.stdout);
+
+    api.reset();
+    api.handler = () => ({ status: 202, body: payoutView({ recipientCount: 3 }) });
+    const result = await run(['create', '--currency', 'BTC', '--name', 'Again', '--file', path]);
+    expect(result.code).toBe(0);
+    expect((api.requests[0]!.body as { recipients: unknown }).recipients).toEqual([
+      { address: BTC1, amount: '0.01', externalId: ids[0] },
+      { address: BTC2, amount: '0.02', externalId: ids[1] },
+      { address: BTC1, amount: '0.03', externalId: ids[2] },
+    ]);
+    expect(result.stderr).toContain(
+      `${path}: 3 cells written spreadsheet-safe read without the leading '`,
+    );
+  });
+
   it('--external-id finds withdrawals across payouts', async () => {
     api.handler = (req) => ({
       body: {
@@ -816,17 +1019,6 @@ describe('payouts retry-failed, balances, events', () => {
 });
 
 describe('errors and exit statuses', () => {
-  const create = (path: string, ...more: string[]) => [
-    'create',
-    '--currency',
-    'BTC',
-    '--name',
-    'March',
-    '--file',
-    path,
-    ...more,
-  ];
-
   /** The one JSON error line on stderr, after any notes. */
   function jsonError(stderr: string): Record<string, unknown> {
     const lines = stderr.trimEnd().split('\n');

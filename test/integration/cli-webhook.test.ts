@@ -88,11 +88,46 @@ describe('payouts webhook register', () => {
     );
     expect(result.stdout).toContain(`jq --arg pk 'pk-new' --arg sk 'sk-n'\\''ew'`);
     expect(result.stdout).toContain(
-      'aws secretsmanager put-secret-value --secret-id "$SECRET_ID" --secret-string file://calypso-secret.json',
+      'aws secretsmanager put-secret-value --secret-id "$SECRET_ID" --secret-string file://webhook-secret.json',
     );
+    expect(result.stdout).toContain('Add this key to the webhook secret in Secrets Manager');
+    expect(result.stdout).toContain('CalypsoWebhookSecretArn');
     expect(result.stdout).toContain(
       `CALYPSO_WEBHOOK_PUBLIC_KEY='pk-new' CALYPSO_WEBHOOK_SECRET_KEY='sk-n'\\''ew'`,
     );
+  });
+
+  it('names the webhook secret, from $CALYPSO_WEBHOOK_SECRET_ARN, never the signing secret', async () => {
+    stub.reply('/api/v1/subscription/webhook/create', {
+      status: 200,
+      body: { url: HOOK, publicKey: 'pk-2', secretKey: 'sk-2' },
+    });
+    const signing = 'arn:aws:secretsmanager:eu-west-1:1:secret:calypso-signing';
+    const webhook = 'arn:aws:secretsmanager:eu-west-1:1:secret:calypso-webhook';
+    const fromEnv = await run(['webhook', 'register', HOOK], {
+      ...calypsoEnv(),
+      CALYPSO_SECRET_ARN: signing,
+      CALYPSO_WEBHOOK_SECRET_ARN: webhook,
+    });
+    expect(fromEnv.code).toBe(0);
+    expect(fromEnv.stdout).toContain(`SECRET_ID='${webhook}'`);
+    expect(fromEnv.stdout).not.toContain(signing);
+
+    const unset = await run(['webhook', 'register', HOOK], {
+      ...calypsoEnv(),
+      CALYPSO_SECRET_ARN: signing,
+    });
+    expect(unset.code).toBe(0);
+    expect(unset.stdout).toContain('SECRET_ID=<the stack output CalypsoWebhookSecretArn>');
+    expect(unset.stdout).not.toContain(signing);
+  });
+
+  it('its help names the webhook secret', async () => {
+    const help = await run(['webhook', '--help'], {});
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('$CALYPSO_WEBHOOK_SECRET_ARN');
+    expect(help.stdout).toContain('CalypsoWebhookSecretArn');
+    expect(help.stdout).not.toContain('CALYPSO_SECRET_ARN');
   });
 
   it('reports what Calypso refused', async () => {

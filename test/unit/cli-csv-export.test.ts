@@ -1,6 +1,6 @@
 /** The CSV export neutralises cells a spreadsheet would run as formulas, and leaves amounts alone. */
 import { describe, expect, it } from 'vitest';
-import { csvField, csvLine, readCsv, spreadsheetSafe } from '../../cli/csv.js';
+import { csvField, csvLine, readCsv, spreadsheetSafe, unSpreadsheetSafe } from '../../cli/csv.js';
 
 describe('spreadsheetSafe', () => {
   it.each([
@@ -10,16 +10,50 @@ describe('spreadsheetSafe', () => {
     ['@SUM(A1:A9)', "'@SUM(A1:A9)"],
     ['\tx', "'\tx"],
     ['\rx', "'\rx"],
+    // Its own quote before a formula: one more, so that reading it back is exact.
+    ["'=x", "''=x"],
+    ["''-1", "'''-1"],
   ])('prefixes %j with a single quote', (text, safe) => {
     expect(spreadsheetSafe(text)).toBe(safe);
   });
 
-  it.each(['inv-1', 'a=b', '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', "'=x", ' =x', '', '\nx'])(
+  it.each(['inv-1', 'a=b', '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', "'x", ' =x', '', '\nx'])(
     'leaves %j alone',
     (text) => {
       expect(spreadsheetSafe(text)).toBe(text);
     },
   );
+});
+
+describe('unSpreadsheetSafe', () => {
+  it.each([
+    '=1+2',
+    '+1',
+    '-inv-7',
+    '@SUM(A1:A9)',
+    '\tx',
+    '\rx',
+    "'=x",
+    "''-1",
+    'inv-1',
+    "'x",
+    "'",
+    '',
+  ])('gives back %j from what spreadsheetSafe wrote', (value) => {
+    expect(unSpreadsheetSafe(spreadsheetSafe(value))).toBe(value);
+  });
+
+  it.each(["'x", "'", "' =x", 'inv-1', "a'=b"])(
+    'leaves %j, which the export never wrote, alone',
+    (cell) => {
+      expect(unSpreadsheetSafe(cell)).toBe(cell);
+    },
+  );
+
+  it('takes off one quote only', () => {
+    expect(unSpreadsheetSafe("''=x")).toBe("'=x");
+    expect(unSpreadsheetSafe("'-1")).toBe('-1');
+  });
 });
 
 describe('csvLine', () => {

@@ -260,6 +260,19 @@ describe('parseRecipients (CSV from spreadsheets and exports)', () => {
     ]);
   });
 
+  it('reads back externalIds the export made spreadsheet-safe, exactly', () => {
+    const ids = ['=SUM(A1)', '-inv-7', '+1', '@x', "'=quoted", 'plain'];
+    const exported =
+      csvLine(['address', 'amount', 'externalId', 'reason']) +
+      ids.map((id, i) => csvLine([BTC1, `0.${i + 1}`, id, '-'])).join('');
+    expect(exported).toContain(`,'=SUM(A1),'-`);
+    const file = parseRecipients(exported, 'failed.csv');
+    expect(file.recipients.map((r) => r.externalId)).toEqual(ids);
+    expect(file.notes).toContain(
+      `5 cells written spreadsheet-safe read without the leading ' (line 2: "'=SUM(A1)" is "=SUM(A1)")`,
+    );
+  });
+
   it('still refuses values beyond the header, and a typo leaves its column missing', () => {
     expect(problemsOf(`address,amount\n${BTC1},1,extra\n`)).toEqual([
       'recipients.csv:2: has 3 fields, expected 2 (address,amount); is there an unquoted comma in a value?',
