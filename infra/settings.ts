@@ -23,6 +23,12 @@ export interface StackSettings {
   auditors?: string;
   /** Minutes between reconciler runs. */
   reconcileRateMinutes: number;
+  /**
+   * Function settings given per stage (STUCK_AFTER_MS, MAX_RECIPIENTS, TESTNET_ADDRESSES,
+   * EXECUTION_DATE_HORIZON_DAYS, CALYPSO_FIRST_PAGE), already checked; absent ones keep the
+   * functions' defaults.
+   */
+  functionSettings: Record<string, string>;
   alarmEmail?: string;
   throttle: { rateLimit: number; burstLimit: number };
   /** Calypso's webhook route under a flood: its own limits, and WAF in front of it. */
@@ -50,6 +56,11 @@ export const CONTEXT_KEYS = {
   alarmEmail: 'alarmEmail',
   apiRateLimit: 'apiRateLimit',
   apiBurstLimit: 'apiBurstLimit',
+  stuckAfterMs: 'stuckAfterMs',
+  maxRecipients: 'maxRecipients',
+  testnetAddresses: 'testnetAddresses',
+  executionDateHorizonDays: 'executionDateHorizonDays',
+  calypsoFirstPage: 'calypsoFirstPage',
   webhookRateLimit: 'webhookRateLimit',
   webhookBurstLimit: 'webhookBurstLimit',
   webhookWafRateLimit: 'webhookWafRateLimit',
@@ -188,6 +199,23 @@ export function readSettings(context: (key: string) => unknown): StackSettings {
   );
   const allowedCidrs = readCidrs(context(CONTEXT_KEYS.webhookAllowedCidrs), problems);
 
+  const functionSettings: Record<string, string> = {};
+  const optionalWhole = (key: string, variable: string, min: number, max: number) => {
+    const value = context(key);
+    if (value === undefined || value === null || value === '') return;
+    functionSettings[variable] = String(whole(key, min, min, max));
+  };
+  optionalWhole(CONTEXT_KEYS.stuckAfterMs, 'STUCK_AFTER_MS', 60_000, 30 * 24 * 3_600_000);
+  optionalWhole(CONTEXT_KEYS.maxRecipients, 'MAX_RECIPIENTS', 1, 100_000);
+  optionalWhole(CONTEXT_KEYS.executionDateHorizonDays, 'EXECUTION_DATE_HORIZON_DAYS', 1, 3_650);
+  optionalWhole(CONTEXT_KEYS.calypsoFirstPage, 'CALYPSO_FIRST_PAGE', 0, 1);
+  const testnet = context(CONTEXT_KEYS.testnetAddresses);
+  if (testnet !== undefined && testnet !== null && testnet !== '') {
+    const text = String(testnet).trim();
+    if (text === 'true' || text === 'false') functionSettings.TESTNET_ADDRESSES = text;
+    else problems.push(`${CONTEXT_KEYS.testnetAddresses}: must be true or false`);
+  }
+
   if (problems.length > 0) throw new SettingsError(problems);
   return {
     stage,
@@ -199,6 +227,7 @@ export function readSettings(context: (key: string) => unknown): StackSettings {
     ...(teams !== undefined ? { teams } : {}),
     ...(auditors !== undefined ? { auditors } : {}),
     reconcileRateMinutes,
+    functionSettings,
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
     throttle: { rateLimit, burstLimit },
     webhook: {

@@ -171,6 +171,7 @@ export class PayoutsStack extends Stack {
       ...(settings.payoutPolicy ? { PAYOUT_POLICY: settings.payoutPolicy } : {}),
       ...(settings.teams ? { TEAMS: settings.teams } : {}),
       ...(settings.auditors ? { AUDITORS: settings.auditors } : {}),
+      ...settings.functionSettings,
       MAX_BODY_BYTES: String(MAX_BODY_BYTES),
       SUBMISSION_LEASE_MS: String(SUBMISSION_LEASE_MS),
     };

@@ -11,6 +11,38 @@ const context =
     values[key];
 
 describe('readSettings', () => {
+  it('passes per-stage function settings on, checked, and nothing when absent', () => {
+    const settings = readSettings(
+      context({
+        calypsoBaseUrl: 'https://api.calypso.finance',
+        stuckAfterMs: 3_600_000,
+        maxRecipients: '2500',
+        testnetAddresses: true,
+        executionDateHorizonDays: 30,
+        calypsoFirstPage: '1',
+      }),
+    );
+    expect(settings.functionSettings).toEqual({
+      STUCK_AFTER_MS: '3600000',
+      MAX_RECIPIENTS: '2500',
+      TESTNET_ADDRESSES: 'true',
+      EXECUTION_DATE_HORIZON_DAYS: '30',
+      CALYPSO_FIRST_PAGE: '1',
+    });
+    expect(() =>
+      readSettings(
+        context({
+          calypsoBaseUrl: 'https://api.calypso.finance',
+          stuckAfterMs: 10,
+          testnetAddresses: 'yes',
+          calypsoFirstPage: 2,
+        }),
+      ),
+    ).toThrow(
+      /stuckAfterMs: [\s\S]*calypsoFirstPage: [\s\S]*testnetAddresses: must be true or false/,
+    );
+  });
+
   it('reads teams and auditors, and refuses a bad one at synth naming the key', () => {
     const settings = readSettings(
       context({
@@ -40,6 +72,7 @@ describe('readSettings', () => {
       calypsoBaseUrl: 'https://api.calypso.finance',
       calypsoPathPrefix: '/api/v1',
       reconcileRateMinutes: 1,
+      functionSettings: {},
       throttle: { rateLimit: 50, burstLimit: 100 },
       webhook: {
         throttle: { rateLimit: 25, burstLimit: 50 },
@@ -77,6 +110,7 @@ describe('readSettings', () => {
       calypsoWithdrawalsPath: '/payout/withdrawal/find',
       currencyOverrides: '{"BTC":{"massPayoutLimit":50},"LTC":{"network":"bitcoin","decimals":8}}',
       reconcileRateMinutes: 3,
+      functionSettings: {},
       alarmEmail: 'oncall@example.com',
       throttle: { rateLimit: 20, burstLimit: 40 },
       webhook: {
