@@ -38,6 +38,8 @@ export interface PayoutFunctionResources {
   submitFunction?: IFunction;
   /** The get-balances function, for handlers that read balances without the signing key. */
   balancesFunction?: IFunction;
+  /** The apply-webhook function, for the webhook route. */
+  applyFunction?: IFunction;
 }
 
 export interface PayoutFunctionProps {
@@ -77,6 +79,10 @@ export class PayoutFunction extends Construct {
     if (access.invokeSubmit) {
       if (!resources.submitFunction) throw new Error(`${props.handler} needs the submit function`);
       environment.SUBMIT_FUNCTION_NAME = resources.submitFunction.functionName;
+    }
+    if (access.invokeApply) {
+      if (!resources.applyFunction) throw new Error(`${props.handler} needs the apply function`);
+      environment.APPLY_WEBHOOK_FUNCTION_NAME = resources.applyFunction.functionName;
     }
     if (access.invokeBalances) {
       if (!resources.balancesFunction) {
@@ -153,6 +159,14 @@ export class PayoutFunction extends Construct {
         new PolicyStatement({
           actions: ['lambda:InvokeFunction'],
           resources: [resources.submitFunction.functionArn],
+        }),
+      );
+    }
+    if (access.invokeApply && resources.applyFunction) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: [resources.applyFunction.functionArn],
         }),
       );
     }

@@ -166,6 +166,7 @@ describe('function specs', () => {
       signingKey: false,
       webhookKeys: false,
       invokeSubmit: false,
+      invokeApply: false,
       invokeBalances: false,
       publishEvents: false,
     });
@@ -175,6 +176,7 @@ describe('function specs', () => {
       signingKey: false,
       webhookKeys: false,
       invokeSubmit: false,
+      invokeApply: false,
       invokeBalances: false,
       publishEvents: false,
     });
