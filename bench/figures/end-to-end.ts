@@ -143,7 +143,10 @@ async function oneRun(
       if (performance.now() > deadline) {
         throw new Error(`the payout was not final after ${seconds(options.timeoutMs)}`);
       }
-      const view = await request(ctx, 'GET', `/payouts/${payout.id}`);
+      // As its creator: reads are scoped by owner, anyone else gets 404.
+      const view = await request(ctx, 'GET', `/payouts/${payout.id}`, {
+        headers: { 'x-caller-id': 'bench' },
+      });
       const state = (view.body as { state?: PayoutState }).state;
       if (state && TERMINAL_PAYOUT_STATES.includes(state)) m.final = performance.now() - t0;
       else await sleep(POLL_MS);
