@@ -6,7 +6,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventPublisher } from '../shared/payouts/events.js';
-import type { Clock, SubmissionTrigger } from '../shared/payouts/ports.js';
+import type { Clock, SubmissionTrigger, WebhookApplyTrigger } from '../shared/payouts/ports.js';
 import { configureRuntime, resetRuntime, runtime, type Runtime } from '../shared/runtime.js';
 import { PayoutRepository } from '../shared/store/payout-repository.js';
 import type { RequestCounter } from './dynamo.js';
@@ -56,6 +56,8 @@ export interface StackSettings {
   webhookKeys?: { publicKey: string; secretKey: string };
   clock?: Clock;
   trigger?: SubmissionTrigger;
+  /** Applies stored webhook events after the answer (the local stack's in-process apply). */
+  applyWebhook?: WebhookApplyTrigger;
   events?: EventPublisher;
   env?: Record<string, string>;
 }
@@ -88,6 +90,7 @@ export function configure(ctx: BenchContext, settings: StackSettings): Runtime {
     repository: new PayoutRepository(ctx.db, settings.tableName),
     events: settings.events ?? noEvents,
     trigger: settings.trigger ?? noTrigger,
+    ...(settings.applyWebhook ? { applyWebhook: settings.applyWebhook } : {}),
     ...(settings.clock ? { clock: settings.clock } : {}),
   });
   return runtime();

@@ -1,8 +1,9 @@
 /**
  * POST /webhooks/calypso: Calypso only (no IAM; the signature is the authentication). Verifies
- * Key and Sign over the raw body, stores the event once, applies it forward-only.
+ * Key and Sign over the raw body, stores the event once and answers; the apply function applies
+ * it after the answer (async invoke).
  */
-import { eventBusPublisher } from '../shared/aws/event-bus.js';
+import { lambdaApplyTrigger } from '../shared/aws/lambda-trigger.js';
 import { readSecret } from '../shared/aws/secrets-manager.js';
 import { apiHandler } from '../shared/http/api-handler.js';
 import { json } from '../shared/http/middleware.js';
@@ -10,7 +11,7 @@ import { HttpProblem } from '../shared/http/problem.js';
 import { receiveWebhook } from '../shared/payouts/webhooks.js';
 import { useAwsAdapters, webhookDeps } from '../shared/runtime.js';
 
-useAwsAdapters({ readSecret, eventBus: eventBusPublisher });
+useAwsAdapters({ readSecret, applyTrigger: lambdaApplyTrigger });
 
 export const handler = apiHandler(async (event) => {
   const raw = event.body ?? '';
@@ -20,12 +21,6 @@ export const handler = apiHandler(async (event) => {
   if (reply.status === 401) {
     throw new HttpProblem(401, 'signature-not-valid', 'The webhook signature is not valid', {
       errors: [{ path: 'header:Sign', message: 'does not match the body for any configured key' }],
-    });
-  }
-  if (reply.status === 503) {
-    throw new HttpProblem(503, 'webhook-being-applied', 'This event is being applied', {
-      detail: 'another copy of this event is being applied; deliver it again later',
-      headers: { 'retry-after': '30' },
     });
   }
   return json(reply.status, reply.body);

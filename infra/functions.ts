@@ -35,6 +35,8 @@ export interface FunctionAccess {
   webhookKeys: boolean;
   /** Async-invokes the submit function. */
   invokeSubmit: boolean;
+  /** Async-invokes the apply-webhook function (the webhook route, once an event is stored). */
+  invokeApply: boolean;
   /** Invokes the get-balances function (reads balances without holding the signing key). */
   invokeBalances: boolean;
   /** Publishes domain events to the stack's event bus. */
@@ -53,6 +55,7 @@ const NONE: FunctionAccess = {
   signingKey: false,
   webhookKeys: false,
   invokeSubmit: false,
+  invokeApply: false,
   invokeBalances: false,
   publishEvents: false,
 };
@@ -113,7 +116,21 @@ export const FUNCTION_SPECS: Readonly<Record<string, FunctionSpec>> = {
   'calypso-webhook': {
     memoryMb: 256,
     timeoutSeconds: 10,
-    access: { ...NONE, table: WRITE, webhookKeys: true, publishEvents: true },
+    // Stores the event (one conditional PutItem) and hands it to apply-webhook.
+    access: { ...NONE, table: ['PutItem'], webhookKeys: true, invokeApply: true },
+  },
+  'apply-webhook': {
+    memoryMb: 512,
+    // Below the webhook claim's lease (60 s), so a running apply is never taken over.
+    timeoutSeconds: 30,
+    // Applies the event (a payment by its externalId) and looks a finished batch up at once.
+    access: {
+      ...NONE,
+      table: WRITE,
+      indexes: ['byExternalId'],
+      signingKey: true,
+      publishEvents: true,
+    },
   },
   'retry-failed': {
     memoryMb: 512,
@@ -165,7 +182,8 @@ export const FUNCTION_SPECS: Readonly<Record<string, FunctionSpec>> = {
     access: {
       ...NONE,
       table: WRITE,
-      indexes: ['openBatches'],
+      // The open-batch index (also the events left unapplied) and, applying those, byExternalId.
+      indexes: ['openBatches', 'byExternalId'],
       signingKey: true,
       publishEvents: true,
     },
@@ -199,12 +217,14 @@ export interface BackgroundFunction {
   handler: string;
   /**
    * `submit`: async-invoked by the API with `{payoutId}` (retries and a failure queue);
+   * `apply`: async-invoked by the webhook route with `{eventId}` (retries and a failure queue);
    * `schedule`: run by the EventBridge schedule every `reconcileRate` minutes.
    */
-  trigger: 'submit' | 'schedule';
+  trigger: 'submit' | 'apply' | 'schedule';
 }
 
 export const BACKGROUND_FUNCTIONS: readonly BackgroundFunction[] = [
   { handler: 'submit-payouts', trigger: 'submit' },
+  { handler: 'apply-webhook', trigger: 'apply' },
   { handler: 'reconcile', trigger: 'schedule' },
 ];

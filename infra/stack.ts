@@ -113,6 +113,8 @@ export class PayoutsStack extends Stack {
   readonly alarms: Alarms;
   readonly submitFailures: Queue;
   readonly dashboard: OpsDashboard;
+  /** Webhook events whose apply failed after its retries (the reconciler applies them). */
+  readonly applyFailures: Queue;
   /** Every function, by handler name. */
   readonly functions = new Map<string, PayoutFunction>();
 
@@ -214,6 +216,20 @@ export class PayoutsStack extends Stack {
         onFailure: new SqsDestination(this.submitFailures),
       });
       resources.submitFunction = submit.function;
+    }
+
+    // The apply function before the webhook route that hands it stored events. An async invoke
+    // rather than a table stream: the webhook answers after one write, the invoke carries retries
+    // and a failure queue like submission's, and no stream of every item of the table is needed.
+    this.applyFailures = this.failureQueue('ApplyWebhookFailures');
+    for (const entry of background.filter((b) => b.trigger === 'apply')) {
+      const apply = build(entry.handler, 'Applies a stored Calypso webhook event (async)');
+      apply.function.configureAsyncInvoke({
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+        onFailure: new SqsDestination(this.applyFailures),
+      });
+      resources.applyFunction = apply.function;
     }
 
     // Then the functions others read balances through, before those that need their name.
@@ -338,6 +354,21 @@ export class PayoutsStack extends Stack {
     });
   }
 
+  /** Where failed async applies of webhook events land (nothing is lost: they stay stored). */
+  private failureQueue(id: string): Queue {
+    const overflow = new Queue(this, `${id}DeadLetters`, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    return new Queue(this, id, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      deadLetterQueue: { queue: overflow, maxReceiveCount: 5 },
+    });
+  }
+
   private addAlarms(
     serviceName: string,
     background: readonly BackgroundFunction[],
@@ -366,6 +397,15 @@ export class PayoutsStack extends Stack {
       atLeast: 1,
       description:
         'A payout submission failed after its retries; the reconciler will submit it. Find out why.',
+    });
+    alarms.add('ApplyWebhookFailuresWaiting', {
+      metric: this.applyFailures.metricApproximateNumberOfMessagesVisible({
+        period: ALARM_PERIOD,
+        statistic: 'Maximum',
+      }),
+      atLeast: 1,
+      description:
+        'Applying a stored webhook event failed after its retries; the reconciler will apply it. Find out why.',
     });
     const overflow = this.submitFailures.deadLetterQueue?.queue;
     if (overflow) {

@@ -61,6 +61,7 @@ const envSchema = z.object({
   /** JSON `["arn:...", "team"]`: principals or teams that may read every payout. */
   AUDITORS: z.optional(z.string()),
   SUBMIT_FUNCTION_NAME: z.optional(z.string()),
+  APPLY_WEBHOOK_FUNCTION_NAME: z.optional(z.string()),
   BALANCES_FUNCTION_NAME: z.optional(z.string()),
   EVENT_BUS_NAME: z.optional(z.string()),
 });
@@ -113,6 +114,8 @@ export interface Config {
   reconcileConcurrency: number;
   webhookRetentionSeconds: number;
   submitFunctionName?: string;
+  /** The function that applies stored webhook events (async-invoked by the webhook route). */
+  applyWebhookFunctionName?: string;
   /** The get-balances function, read by a dry run that has no signing key of its own. */
   balancesFunctionName?: string;
   eventBusName?: string;
@@ -232,6 +235,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reconcileConcurrency: e.RECONCILE_CONCURRENCY,
     webhookRetentionSeconds: e.WEBHOOK_RETENTION_DAYS * 86_400,
     ...(e.SUBMIT_FUNCTION_NAME ? { submitFunctionName: e.SUBMIT_FUNCTION_NAME } : {}),
+    ...(e.APPLY_WEBHOOK_FUNCTION_NAME
+      ? { applyWebhookFunctionName: e.APPLY_WEBHOOK_FUNCTION_NAME }
+      : {}),
     ...(e.BALANCES_FUNCTION_NAME ? { balancesFunctionName: e.BALANCES_FUNCTION_NAME } : {}),
     ...(e.EVENT_BUS_NAME ? { eventBusName: e.EVENT_BUS_NAME } : {}),
   };

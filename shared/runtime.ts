@@ -19,6 +19,7 @@ import {
   type CalypsoProvider,
   type Clock,
   type SubmissionTrigger,
+  type WebhookApplyTrigger,
   type WebhookKeySource,
 } from './payouts/ports.js';
 import { credentialsProvider, webhookKeySource } from './secrets.js';
@@ -32,6 +33,8 @@ export interface Runtime {
   calypso: CalypsoProvider;
   clock: Clock;
   trigger: SubmissionTrigger;
+  /** Applies stored webhook events after the answer. */
+  applyWebhook: WebhookApplyTrigger;
   events: EventPublisher;
   credentials: () => Promise<CalypsoCredentials>;
   webhookKeys: WebhookKeySource;
@@ -44,6 +47,7 @@ export interface Runtime {
 export interface AwsAdapters {
   readSecret?: (secretId: string) => Promise<string>;
   submitTrigger?: (functionName: string) => SubmissionTrigger;
+  applyTrigger?: (functionName: string) => WebhookApplyTrigger;
   eventBus?: (busName: string) => EventPublisher;
   /** Calypso reduced to reading balances through the get-balances function. */
   balancesFunction?: (functionName: string) => CalypsoApi;
@@ -72,6 +76,13 @@ export function resetRuntime(): void {
 const noTrigger: SubmissionTrigger = {
   trigger: (payoutId) => {
     logger.info('no submit function configured; the reconciler will submit', { payoutId });
+    return Promise.resolve();
+  },
+};
+
+const noApply: WebhookApplyTrigger = {
+  trigger: (eventId) => {
+    logger.info('no apply function configured; the reconciler will apply', { eventId });
     return Promise.resolve();
   },
 };
@@ -127,6 +138,10 @@ export function runtime(): Runtime {
       config.submitFunctionName && adapters.submitTrigger
         ? adapters.submitTrigger(config.submitFunctionName)
         : noTrigger,
+    applyWebhook:
+      config.applyWebhookFunctionName && adapters.applyTrigger
+        ? adapters.applyTrigger(config.applyWebhookFunctionName)
+        : noApply,
     events:
       config.eventBusName && adapters.eventBus
         ? adapters.eventBus(config.eventBusName)
@@ -176,7 +191,7 @@ export function webhookDeps(rt: Runtime = runtime()): WebhookDeps {
     repository: rt.repository,
     webhookKeys: rt.webhookKeys,
     clock: rt.clock,
-    events: rt.events,
+    apply: rt.applyWebhook,
     retentionSeconds: rt.config.webhookRetentionSeconds,
   };
 }

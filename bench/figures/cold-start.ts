@@ -10,16 +10,13 @@ import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { BUNDLE_ALIASES, REQUIRE_BANNER } from '../../infra/bundling.js';
 import type { BenchOptions } from '../options.js';
 import type { Figure } from '../report.js';
 import type { BenchContext } from '../stack.js';
 import { bytes, median, ms, pairedRatio, ratio } from '../stats.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-/** The banner the stack adds (infra/constructs/payout-function.ts). */
-const REQUIRE_BANNER =
-  "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);";
 
 /** The deployed runtime (Node.js 24): esbuild's target, as the stack's NodejsFunction sets it. */
 const TARGET = 'node24';
@@ -47,6 +44,9 @@ async function bundle(entry: string, outDir: string): Promise<Bundle> {
     sourcemap: true,
     sourcesContent: false,
     external: [],
+    alias: Object.fromEntries(
+      Object.entries(BUNDLE_ALIASES).map(([from, to]) => [from, join(ROOT, to)]),
+    ),
     logLevel: 'error',
   });
   return { name, file, size: statSync(file).size, mapSize: statSync(`${file}.map`).size };
@@ -125,7 +125,7 @@ export async function runColdStart(
       id: 'cold-start',
       title: 'Cold start: bundle size and load time',
       method: [
-        `Each \`functions/*.ts\` bundled with esbuild's API using the stack's options (infra/constructs/payout-function.ts: ESM, \`mainFields\` module then main, the \`require\` banner, minified, source maps without sources, no external modules, target ${TARGET}). Load time: a fresh \`node <bundle>/index.mjs\` process (the module and everything it imports is evaluated; the handler is not invoked), wall time from spawn to exit, against \`node -e 0\` measured in the same run. The deployed functions run with \`NODE_OPTIONS=--enable-source-maps\`, measured too (against \`node --enable-source-maps -e 0\`). ${options.runs} runs, this machine's Node ${process.version} (Lambda runs Node 24 on arm64: absolute times differ there, the ratios less so).`,
+        `Each \`functions/*.ts\` bundled with esbuild's API using the stack's options (infra/bundling.ts, infra/constructs/payout-function.ts: the AWS SDK's default credential chain aliased to Lambda's environment credentials, ESM, \`mainFields\` module then main, the \`require\` banner, minified, source maps without sources, no external modules, target ${TARGET}). Load time: a fresh \`node <bundle>/index.mjs\` process (the module and everything it imports is evaluated; the handler is not invoked), wall time from spawn to exit, against \`node -e 0\` measured in the same run. The deployed functions run with \`NODE_OPTIONS=--enable-source-maps\`, measured too (against \`node --enable-source-maps -e 0\`). ${options.runs} runs, this machine's Node ${process.version} (Lambda runs Node 24 on arm64: absolute times differ there, the ratios less so).`,
       ],
       tables: [
         {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { sign } from '../../shared/calypso/signing.js';
 import { createPayout } from '../../shared/payouts/create-payout.js';
+import { inProcessApply } from '../../infra/local/apply-in-process.js';
 import { receiveWebhook } from '../../shared/payouts/webhooks.js';
 import { createDeps, runtime, webhookDeps } from '../../shared/runtime.js';
 import { createTable, describeCounts, totalRequests, type RequestCounts } from '../dynamo.js';
@@ -14,7 +15,7 @@ import type { BenchOptions } from '../options.js';
 import { evmLowercase, payoutBody, recipients } from '../recipients.js';
 import type { Figure } from '../report.js';
 import { BENCH_WEBHOOK_KEYS, configure, request, type BenchContext } from '../stack.js';
-import { count, median, pairedRatio, pool, rate, ratio, timeMs } from '../stats.js';
+import { count, median, ms, pairedRatio, pool, rate, ratio, timeMs } from '../stats.js';
 
 const CURRENCY = 'USDT';
 
@@ -102,6 +103,8 @@ export interface WebhookPath {
   /** DynamoDB requests and items read per event (the in-process paths). */
   requests?: RequestCounts;
   itemsRead?: number;
+  /** Median time from the last answer until every event was applied. */
+  applyAfterMs?: number;
 }
 
 export interface WebhookResult {
@@ -119,6 +122,8 @@ interface Path {
   ingest: (events: SignedEvent[]) => Promise<void>;
   counted: boolean;
   times: number[];
+  /** From the last answer until every apply it handed over finished. */
+  applyTimes: number[];
   requests?: RequestCounts;
   itemsRead?: number;
 }
@@ -128,22 +133,35 @@ export async function runWebhooks(
   options: BenchOptions['webhooks'],
 ): Promise<{ figure: Figure; result: WebhookResult }> {
   const tableName = await createTable(ctx.db, 'webhooks');
-  configure(ctx, { tableName });
+  // Stored events are applied in-process after each answer, as the local stack does.
+  const applyErrors: unknown[] = [];
+  const applies = inProcessApply((err) => applyErrors.push(err));
+  const settleApplies = async () => {
+    while (applies.pending.size) await Promise.allSettled([...applies.pending]);
+  };
+  configure(ctx, { tableName, applyWebhook: applies.trigger });
   const n = options.events;
   const c = options.concurrency;
   ctx.progress(`webhooks: ${count(n)} events per run and path, ${c} in flight`);
 
   let applied = 0;
-  const check = (status: number, verdict: unknown) => {
+  const check = (status: number, stored: unknown) => {
     if (status !== 200) throw new Error(`webhook answered ${status}`);
-    if (verdict !== 'applied') throw new Error(`webhook verdict ${String(verdict)}`);
-    applied++;
+    if (stored !== true) throw new Error('webhook answered without storing');
+  };
+  /** After the applies settled (untimed): every event of the run applied, none left over. */
+  const countApplied = async (events: SignedEvent[]) => {
+    const repository = runtime().repository;
+    for (const e of events) {
+      const id = String((JSON.parse(e.body) as { id: number }).id);
+      if ((await repository.getWebhookEvent(id))?.verdict === 'applied') applied++;
+    }
   };
   const viaUseCase = async (events: SignedEvent[]) => {
     const deps = webhookDeps();
     await pool(events, c, async (e) => {
       const reply = await receiveWebhook(deps, e.body, e.headers);
-      check(reply.status, reply.body.verdict);
+      check(reply.status, reply.body.stored);
     });
   };
   const viaHttp = async (events: SignedEvent[]) => {
@@ -152,7 +170,7 @@ export async function runWebhooks(
         body: e.body,
         headers: e.headers,
       });
-      check(reply.status, (reply.body as { verdict?: unknown }).verdict);
+      check(reply.status, (reply.body as { stored?: unknown }).stored);
     });
   };
   let putSeq = 0;
@@ -174,6 +192,7 @@ export async function runWebhooks(
       ingest: viaUseCase,
       counted: true,
       times: [],
+      applyTimes: [],
     },
     {
       label: 'HTTP (local API → handler)',
@@ -181,6 +200,7 @@ export async function runWebhooks(
       ingest: viaHttp,
       counted: false,
       times: [],
+      applyTimes: [],
     },
     {
       label: 'raw PutItem (baseline)',
@@ -188,6 +208,7 @@ export async function runWebhooks(
       ingest: rawPuts,
       counted: false,
       times: [],
+      applyTimes: [],
     },
   ];
 
@@ -195,6 +216,7 @@ export async function runWebhooks(
   const warm = Math.min(n, 50);
   for (const path of paths) {
     await path.ingest(withdrawalEvents(await submittedPayout(warm, tag('warm', 0)), warm));
+    await settleApplies();
   }
 
   for (let run = 0; run < options.runs; run++) {
@@ -208,11 +230,16 @@ export async function runWebhooks(
       const before = ctx.counter.snapshot();
       const readBefore = ctx.counter.itemsRead;
       path.times.push(await timeMs(() => path.ingest(prepared[i]!)));
+      // The applies still running after the last answer: not part of ingest, but counted.
+      const applyMs = await timeMs(settleApplies);
+      if (path !== paths[2]) path.applyTimes.push(applyMs);
       if (path.counted) {
         path.requests = ctx.counter.since(before);
         path.itemsRead = (ctx.counter.itemsRead - readBefore) / n;
       }
+      if (path !== paths[2]) await countApplied(prepared[i]!);
     }
+    if (applyErrors.length) throw new Error(`applying failed: ${String(applyErrors[0])}`);
     if (applied !== 2 * n) throw new Error(`expected ${2 * n} applied events, got ${applied}`);
     ctx.progress(
       `  run ${run + 1}/${options.runs}: ${paths.map((p) => `${rate((n / p.times.at(-1)!) * 1000)}/s`).join(', ')}`,
@@ -225,6 +252,7 @@ export async function runWebhooks(
     ratio: pairedRatio(path.times, baseline),
     ...(path.requests ? { requests: path.requests } : {}),
     ...(path.itemsRead !== undefined ? { itemsRead: path.itemsRead } : {}),
+    ...(path.applyTimes.length ? { applyAfterMs: median(path.applyTimes) } : {}),
   });
   const [useCase, http, put] = paths.map(summary) as [WebhookPath, WebhookPath, WebhookPath];
   const result: WebhookResult = {
@@ -238,16 +266,26 @@ export async function runWebhooks(
     id: 'webhooks',
     title: 'Webhooks: verified events ingested',
     method: [
-      `${count(n)} distinct signed events per run and path, one per withdrawal of a submitted ${CURRENCY} payout of ${count(n)} recipients (a fresh payout per run and path), ${c} in flight: what Calypso sends for a mass payout's payments, \`PAYOUT_HASH_RECEIVED\` (sent, with its hash) and \`PAYOUT_CHANGE_STATUS\` (final) in turn. **Use case**: \`receiveWebhook\` called in-process: the signature check on the raw body, the dedupe record, and applying the event to its payout. **HTTP**: the same events POSTed to \`/webhooks/calypso\` on the local API (API Gateway event, middy middlewares, handler). **Baseline**: one raw PutItem per event (the event's body as the item) on the same DynamoDB Local, at the same concurrency. Ratio: time of the path over time of the PutItems. ${options.runs} runs, the order rotating; every event checked to be answered 200 with the verdict \`applied\`.`,
+      `${count(n)} distinct signed events per run and path, one per withdrawal of a submitted ${CURRENCY} payout of ${count(n)} recipients (a fresh payout per run and path), ${c} in flight: what Calypso sends for a mass payout's payments, \`PAYOUT_HASH_RECEIVED\` (sent, with its hash) and \`PAYOUT_CHANGE_STATUS\` (final) in turn. **Use case**: \`receiveWebhook\` called in-process: the signature check on the raw body and the event stored with one conditional PutItem (its dedupe record), then the answer; each stored event is applied after its answer (in-process, up to 4 at once, as the local stack does; an async invoke of apply-webhook on AWS), concurrently with the ingest that follows, and the time from the last answer until the last apply finished is shown apart. **HTTP**: the same events POSTed to \`/webhooks/calypso\` on the local API (API Gateway event, middy middlewares, handler). **Baseline**: one raw PutItem per event (the event's body as the item) on the same DynamoDB Local, at the same concurrency. Ratio: time of the path over time of the PutItems. ${options.runs} runs, the order rotating; every event checked to be answered 200 as stored, and, once the applies finished, to be recorded \`applied\`.`,
     ],
     tables: [
       {
-        headers: ['path', 'events / s (median)', 'ratio to raw PutItem (time)'],
-        rows: [useCase, http, put].map((p) => [p.label, rate(p.perSecond), ratio(p.ratio)]),
+        headers: [
+          'path',
+          'events / s (median)',
+          'ratio to raw PutItem (time)',
+          'applies still running after the last answer (median)',
+        ],
+        rows: [useCase, http, put].map((p) => [
+          p.label,
+          rate(p.perSecond),
+          ratio(p.ratio),
+          p.applyAfterMs === undefined ? '' : ms(p.applyAfterMs),
+        ]),
       },
     ],
     notes: [
-      `DynamoDB work per event on the use-case path: ${count(totalRequests(useCase.requests ?? {}) / n, 1)} requests (${describeCounts(useCase.requests ?? {}, n)}), ${count(useCase.itemsRead ?? 0, 1)} items read.`,
+      `DynamoDB work per event on the use-case path, storing and applying together (the answer waits for one PutItem only): ${count(totalRequests(useCase.requests ?? {}) / n, 1)} requests (${describeCounts(useCase.requests ?? {}, n)}), ${count(useCase.itemsRead ?? 0, 1)} items read.`,
     ],
   };
   return { figure, result };

@@ -1,6 +1,6 @@
 /**
  * One Lambda function per handler file: bundled with esbuild (ESM, minified, source maps, AWS SDK
- * included), arm64, traced, with its own log group and its own role holding only what its
+ * included but for its default credential chain: see infra/bundling.ts), arm64, traced, with its own log group and its own role holding only what its
  * access entry names.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
@@ -15,17 +15,11 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { TABLE } from '../../shared/store/table.js';
+import { BUNDLE_ALIASES, REQUIRE_BANNER } from '../bundling.js';
 import { PROJECT_ROOT, handlerEntry, type FunctionSpec } from '../functions.js';
 
 /** The newest Node.js runtime this aws-cdk-lib knows (cdk-nag's AwsSolutions-L1 wants it). */
 export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
-
-/**
- * ESM bundles have no `require`; some bundled CommonJS dependencies call it for Node built-ins.
- * The alias keeps the name free for bundled code that declares its own `createRequire`.
- */
-const REQUIRE_BANNER =
-  "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);";
 
 export interface PayoutFunctionResources {
   table: ITable;
@@ -38,6 +32,8 @@ export interface PayoutFunctionResources {
   submitFunction?: IFunction;
   /** The get-balances function, for handlers that read balances without the signing key. */
   balancesFunction?: IFunction;
+  /** The apply-webhook function, for the webhook route. */
+  applyFunction?: IFunction;
 }
 
 export interface PayoutFunctionProps {
@@ -78,6 +74,10 @@ export class PayoutFunction extends Construct {
       if (!resources.submitFunction) throw new Error(`${props.handler} needs the submit function`);
       environment.SUBMIT_FUNCTION_NAME = resources.submitFunction.functionName;
     }
+    if (access.invokeApply) {
+      if (!resources.applyFunction) throw new Error(`${props.handler} needs the apply function`);
+      environment.APPLY_WEBHOOK_FUNCTION_NAME = resources.applyFunction.functionName;
+    }
     if (access.invokeBalances) {
       if (!resources.balancesFunction) {
         throw new Error(`${props.handler} needs the get-balances function`);
@@ -114,6 +114,10 @@ export class PayoutFunction extends Construct {
         sourceMap: true,
         sourcesContent: false,
         externalModules: [],
+        // esbuild runs in the project root, where the aliases' relative paths start.
+        esbuildArgs: Object.fromEntries(
+          Object.entries(BUNDLE_ALIASES).map(([from, to]) => [`--alias:${from}`, to]),
+        ),
       },
     });
 
@@ -153,6 +157,14 @@ export class PayoutFunction extends Construct {
         new PolicyStatement({
           actions: ['lambda:InvokeFunction'],
           resources: [resources.submitFunction.functionArn],
+        }),
+      );
+    }
+    if (access.invokeApply && resources.applyFunction) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: [resources.applyFunction.functionArn],
         }),
       );
     }

@@ -5,7 +5,7 @@
  *   with --in-memory), the table created from the shared definition;
  * - the Calypso sandbox at a real-time speed factor, unless CALYPSO_BASE_URL points elsewhere;
  * - the same handlers behind an HTTP server on 127.0.0.1, from the same route list as the stack;
- * - submission in-process and the reconciler on a timer.
+ * - submission and the applying of stored webhooks in-process, and the reconciler on a timer.
  * Ctrl-C stops everything cleanly; a second start reuses the data. A start on a data folder that
  * another running stack uses is refused (see lock.ts).
  */
@@ -26,6 +26,7 @@ import { reconcileTick } from '../../shared/payouts/track.js';
 import { configureRuntime, runtime, trackDeps } from '../../shared/runtime.js';
 import { createTableInput } from '../../shared/store/table.js';
 import { startLocalApi } from './api-server.js';
+import { inProcessApply } from './apply-in-process.js';
 import {
   startCalypsoSandbox,
   TEST_VECTOR_ACCOUNT,
@@ -128,8 +129,10 @@ async function main() {
       .finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
   };
+  const applies = inProcessApply();
   configureRuntime({
     events: new MemoryEventPublisher(),
+    applyWebhook: applies.trigger,
     trigger: {
       trigger: (payoutId) => {
         track(submitPayout(trackDeps(), payoutId));
@@ -179,7 +182,7 @@ async function main() {
     say(`\n${signal}: stopping...`);
     clearInterval(timer);
     await ticking;
-    await Promise.allSettled([...inFlight]);
+    await Promise.allSettled([...inFlight, ...applies.pending]);
     for (const stop of stops) await stop().catch((err: unknown) => console.error(err));
     say('stopped.');
     process.exit(0);

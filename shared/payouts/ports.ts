@@ -13,6 +13,14 @@ export interface SubmissionTrigger {
   trigger(payoutId: string): Promise<void>;
 }
 
+/**
+ * Hands a stored webhook event to be applied after the answer (Lambda async invoke of the apply
+ * function on AWS, in-process locally); resolves once handed over, not once applied.
+ */
+export interface WebhookApplyTrigger {
+  trigger(eventId: string): Promise<void>;
+}
+
 export type CalypsoApi = Pick<
   CalypsoClient,
   'createMassPayout' | 'getMassPayout' | 'listWithdrawals' | 'getAccount'

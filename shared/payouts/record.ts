@@ -62,6 +62,18 @@ export async function recordPayoutState(
     }
     // Another writer moved it meanwhile: look again.
   }
+  await recordTransitions(deps, payoutId, audit);
+}
+
+/**
+ * Appends audit entries and publishes their domain events, leaving the payout's derived state to
+ * a later `recordPayoutState` (the reconciler derives it once per payout per tick).
+ */
+export async function recordTransitions(
+  deps: RecordDeps,
+  payoutId: string,
+  audit: AuditEntry[],
+): Promise<void> {
   if (audit.length === 0) return;
   await deps.repository.appendAudit(audit);
   const events = eventsFor(audit);

@@ -22,10 +22,11 @@ import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
 import { TABLE } from '../store/table.js';
 import type { EventPublisher } from './events.js';
-import { recordPayoutState } from './record.js';
+import { recordPayoutState, recordTransitions } from './record.js';
 import type { CalypsoProvider, Clock } from './ports.js';
 import { confirmRejection, submitBatch, type SubmitDeps } from './submit.js';
 import { cancelBatch, expireApproval, releaseHeldBatches } from './controls.js';
+import { applyLeftoverWebhooks } from './webhooks.js';
 
 export interface TrackDeps extends SubmitDeps {
   events: EventPublisher;
@@ -170,6 +171,11 @@ export async function refreshBatch(
   deps: TrackDeps,
   batch: BatchRecord,
   cause: Cause,
+  /**
+   * The payout's state is derived by the caller, once for all the batches it looks at (the
+   * reconciler's tick): called when this look changed the batch. Absent: derived here.
+   */
+  payoutChanged?: (payoutId: string) => void,
 ): Promise<RefreshResult> {
   const now = deps.clock.now();
   const at = now.toISOString();
@@ -332,8 +338,14 @@ export async function refreshBatch(
     return { outcome: 'unchanged', stuck: false };
   }
   // The payout's state derives from its batches: it can only change when this one did.
-  if (progressed || audit.length > 0)
-    await recordPayoutState(deps, batch.payoutId, now, cause, audit);
+  if (progressed || audit.length > 0) {
+    if (payoutChanged) {
+      await recordTransitions(deps, batch.payoutId, audit);
+      payoutChanged(batch.payoutId);
+    } else {
+      await recordPayoutState(deps, batch.payoutId, now, cause, audit);
+    }
+  }
   if (status === 'FINAL' && batch.status !== 'FINAL') emitMetrics({ BatchesCompleted: 1 });
   return { outcome: status === 'FINAL' ? 'final' : progressed ? 'progressed' : 'unchanged', stuck };
 }
@@ -466,6 +478,9 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
     held: 0,
     stoppedEarly: false,
   };
+  // Webhook events stored but never applied (their worker died): applied now, before the looks.
+  const leftovers = await applyLeftoverWebhooks(deps, TABLE.openBatchShards);
+  summary.errors += leftovers.errors;
   const payouts = new Map<string, Promise<PayoutRecord | undefined>>();
   const payoutOf = (id: string) => {
     if (!payouts.has(id)) payouts.set(id, deps.repository.getPayout(id));
@@ -474,6 +489,26 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
   // The emergency pause: nothing new goes to Calypso; lookups of what is there go on.
   const pause = await deps.repository.getPause();
   const paused = pause?.paused === true;
+  // Each payout's state is derived once per tick, after the last of its due batches is looked
+  // at, from its batches' counters: not re-read for every batch (quadratic in a wide payout).
+  const dueOfPayout = new Map<string, number>();
+  for (const b of due) dueOfPayout.set(b.payoutId, (dueOfPayout.get(b.payoutId) ?? 0) + 1);
+  const changed = new Set<string>();
+  const markChanged = (payoutId: string) => changed.add(payoutId);
+  const derive = async (payoutId: string) => {
+    changed.delete(payoutId);
+    try {
+      await recordPayoutState(deps, payoutId, deps.clock.now(), 'reconcile', []);
+    } catch (err) {
+      summary.errors++;
+      logger.error('recording a payout state failed', { payoutId, error: err as Error });
+    }
+  };
+  const batchDone = async (payoutId: string) => {
+    const left = (dueOfPayout.get(payoutId) ?? 1) - 1;
+    dueOfPayout.set(payoutId, left);
+    if (left === 0 && changed.has(payoutId)) await derive(payoutId);
+  };
   let next = 0;
   const worker = async () => {
     while (next < due.length) {
@@ -483,52 +518,61 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
       }
       const batch = due[next++]!;
       try {
-        if (batch.status === 'HELD') {
-          const payout = await payoutOf(batch.payoutId);
-          if (payout) await lookAtHeld(deps, payout, batch);
-        } else if (batch.status === 'PENDING' || batch.status === 'SUBMITTING') {
-          const payout = await payoutOf(batch.payoutId);
-          if (!payout) continue; // never committed: nothing may be submitted
-          if (payout.hold === 'canceled') {
-            // A cancel that stopped half-way: the fence holds, finish the batch.
-            await cancelBatch(deps, batch, deps.clock.now().toISOString(), 'reconcile', []);
-            await recordPayoutState(deps, batch.payoutId, deps.clock.now(), 'reconcile', []);
-            continue;
-          }
-          if (paused || payout.hold === 'approval') {
-            summary.held++;
-            await deferSubmission(deps, batch);
-            continue;
-          }
-          const outcome = await submitBatch(deps, payout, batch.index, 'reconcile');
-          if (outcome === 'created' || outcome === 'adopted') summary.submitted++;
-          if (outcome === 'failed-will-retry') summary.errors++;
-          const audit: AuditEntry[] = [];
-          if (await flagUnsubmittedStuck(deps, batch.payoutId, batch.index, audit)) summary.stuck++;
-          await recordPayoutState(deps, batch.payoutId, deps.clock.now(), 'reconcile', audit);
-        } else if (batch.status === 'REJECTED') {
-          const outcome = await confirmRejection(deps, batch, 'reconcile');
-          if (outcome === 'adopted') summary.submitted++;
-          if (outcome === 'failed-will-retry') summary.errors++;
-          await recordPayoutState(deps, batch.payoutId, deps.clock.now(), 'reconcile', []);
-        } else {
-          const { outcome, stuck } = await refreshBatch(deps, batch, 'reconcile');
-          summary.refreshed++;
-          if (outcome === 'final') summary.finalized++;
-          if (outcome === 'error') summary.errors++;
-          if (stuck) summary.stuck++;
-        }
-      } catch (err) {
-        summary.errors++;
-        logger.error('reconciling a batch failed', {
-          payoutId: batch.payoutId,
-          batch: batch.index,
-          error: err as Error,
-        });
+        await lookAt(batch);
+      } finally {
+        await batchDone(batch.payoutId);
       }
     }
   };
+  const lookAt = async (batch: BatchRecord) => {
+    try {
+      if (batch.status === 'HELD') {
+        const payout = await payoutOf(batch.payoutId);
+        if (payout) await lookAtHeld(deps, payout, batch);
+      } else if (batch.status === 'PENDING' || batch.status === 'SUBMITTING') {
+        const payout = await payoutOf(batch.payoutId);
+        if (!payout) return; // never committed: nothing may be submitted
+        if (payout.hold === 'canceled') {
+          // A cancel that stopped half-way: the fence holds, finish the batch.
+          await cancelBatch(deps, batch, deps.clock.now().toISOString(), 'reconcile', []);
+          await recordPayoutState(deps, batch.payoutId, deps.clock.now(), 'reconcile', []);
+          return;
+        }
+        if (paused || payout.hold === 'approval') {
+          summary.held++;
+          await deferSubmission(deps, batch);
+          return;
+        }
+        const outcome = await submitBatch(deps, payout, batch.index, 'reconcile');
+        if (outcome === 'created' || outcome === 'adopted') summary.submitted++;
+        if (outcome === 'failed-will-retry') summary.errors++;
+        const audit: AuditEntry[] = [];
+        if (await flagUnsubmittedStuck(deps, batch.payoutId, batch.index, audit)) summary.stuck++;
+        await recordPayoutState(deps, batch.payoutId, deps.clock.now(), 'reconcile', audit);
+      } else if (batch.status === 'REJECTED') {
+        const outcome = await confirmRejection(deps, batch, 'reconcile');
+        if (outcome === 'adopted') summary.submitted++;
+        if (outcome === 'failed-will-retry') summary.errors++;
+        await recordPayoutState(deps, batch.payoutId, deps.clock.now(), 'reconcile', []);
+      } else {
+        const { outcome, stuck } = await refreshBatch(deps, batch, 'reconcile', markChanged);
+        summary.refreshed++;
+        if (outcome === 'final') summary.finalized++;
+        if (outcome === 'error') summary.errors++;
+        if (stuck) summary.stuck++;
+      }
+    } catch (err) {
+      summary.errors++;
+      logger.error('reconciling a batch failed', {
+        payoutId: batch.payoutId,
+        batch: batch.index,
+        error: err as Error,
+      });
+    }
+  };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, due.length) }, worker));
+  // Payouts whose batches were not all looked at (the tick stopped early) are derived too.
+  for (const payoutId of [...changed]) await derive(payoutId);
   emitMetrics({
     SubmissionPausedMinutes: paused
       ? Math.floor((now.getTime() - Date.parse(pause.at)) / 60_000)

@@ -1,8 +1,10 @@
 /**
- * Receiving Calypso's webhooks. The signature is checked on the raw body before anything else;
- * every verified delivery is stored once (dedupe by event id); its effect only moves state
- * forward, and it asks the reconciler to look at the batch now. Webhooks are hints: the lookup
- * confirms, so a batch's terminal state and the money truth come from the reconciler.
+ * Receiving Calypso's webhooks, storage first. The route checks the signature on the raw body,
+ * stores the event with one conditional write (the dedupe record) and answers; applying it comes
+ * after the answer (an async invoke of the apply function on AWS, in-process locally), and the
+ * reconciler applies whatever a worker left behind. So a DynamoDB error while applying never
+ * becomes a webhook error. Applying only moves state forward; webhooks are hints: a final state
+ * is set by the lookup the event asks for at once, and the reconciler's lookups stay the truth.
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
@@ -22,15 +24,16 @@ import { forwardMassPayoutState, forwardWithdrawalState } from '../domain/progre
 import { emitMetrics } from '../metrics.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
-import type { EventPublisher } from './events.js';
-import type { Clock, WebhookKeySource } from './ports.js';
+import type { Clock, WebhookApplyTrigger, WebhookKeySource } from './ports.js';
 import { recordPayoutState } from './record.js';
+import { refreshBatch, type TrackDeps } from './track.js';
 
 export interface WebhookDeps {
   repository: PayoutRepository;
   webhookKeys: WebhookKeySource;
   clock: Clock;
-  events: EventPublisher;
+  /** Hands a stored event to be applied after the answer. */
+  apply: WebhookApplyTrigger;
   /** How long stored events are kept (DynamoDB TTL). */
   retentionSeconds: number;
 }
@@ -69,11 +72,29 @@ const envelopeSchema = z.object({
 });
 type Envelope = z.infer<typeof envelopeSchema>;
 
-/** Longer than the webhook function may run: a claim older than this was abandoned. */
-const WEBHOOK_CLAIM_LEASE_MS = 60_000;
+/** Longer than an apply may run: a claim older than this was abandoned (its worker died). */
+export const WEBHOOK_CLAIM_LEASE_MS = 60_000;
 
 const text = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
 
+function parseEnvelope(rawBody: string): { envelope?: Envelope; problem?: string } {
+  try {
+    const parsed = envelopeSchema.safeParse(parseJsonLossless(rawBody));
+    if (parsed.success) return { envelope: parsed.data };
+    return {
+      problem: parsed.error.issues
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; '),
+    };
+  } catch (err) {
+    return { problem: `not JSON: ${(err as Error).message}` };
+  }
+}
+
+/**
+ * The webhook route: verify, store once, hand over, answer. Only storing can fail the delivery
+ * (then Calypso delivers it again); nothing about applying it can.
+ */
 export async function receiveWebhook(
   deps: WebhookDeps,
   rawBody: string,
@@ -95,116 +116,174 @@ export async function receiveWebhook(
     return { status: 401, body: { error: 'signature not valid' } };
   }
   emitMetrics({ WebhooksReceived: 1 });
-  const now = deps.clock.now();
-  const receivedAt = now.toISOString();
-
-  let envelope: Envelope | undefined;
-  let parseProblem: string | undefined;
-  try {
-    const parsed = envelopeSchema.safeParse(parseJsonLossless(rawBody));
-    if (parsed.success) envelope = parsed.data;
-    else
-      parseProblem = parsed.error.issues
-        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-        .join('; ');
-  } catch (err) {
-    parseProblem = `not JSON: ${(err as Error).message}`;
-  }
+  const receivedAt = deps.clock.now().toISOString();
+  const { envelope, problem } = parseEnvelope(rawBody);
 
   if (!envelope) {
     // Signed by Calypso but not what we understand: keep it, answer 200 so it is not resent forever.
     const eventId = `body-sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
     await deps.repository.putWebhookEvent(
-      {
-        eventId,
-        receivedAt,
-        rawBody,
-        verdict: 'malformed',
-        detail: (parseProblem ?? '').slice(0, 500),
-      },
+      { eventId, receivedAt, rawBody, verdict: 'malformed', detail: (problem ?? '').slice(0, 500) },
       deps.retentionSeconds,
     );
-    logger.warn('signed webhook could not be read; stored', { eventId, problem: parseProblem });
+    logger.warn('signed webhook could not be read; stored', { eventId, problem });
     return { status: 200, body: { stored: true, verdict: 'malformed' } };
   }
 
   const eventType = envelope.eventType ?? envelope.data?.type ?? undefined;
   const idempotencyKey = envelope.data?.idempotencyKey ?? undefined;
   const eventId = envelope.id;
-  const record: WebhookEventRecord = {
-    eventId,
-    receivedAt,
-    rawBody,
-    verdict: 'received',
-    ...(eventType ? { eventType } : {}),
-    ...(idempotencyKey ? { idempotencyKey } : {}),
-  };
-  const isNew = await deps.repository.putWebhookEvent(record, deps.retentionSeconds);
-  // Claim it for applying: a copy seen before is applied only if no worker ever finished it
-  // (one died after storing it); a copy being applied right now is left to that worker.
-  if (!(await deps.repository.claimWebhookEvent(eventId, now, WEBHOOK_CLAIM_LEASE_MS))) {
-    const stored = isNew ? undefined : await deps.repository.getWebhookEvent(eventId);
-    if (stored?.verdict === 'applying') {
-      logger.info('webhook copy arrived while another is being applied; asking for redelivery', {
-        eventId,
-      });
-      return { status: 503, body: { retry: true } };
-    }
+  const isNew = await deps.repository.putWebhookEvent(
+    {
+      eventId,
+      receivedAt,
+      rawBody,
+      verdict: 'received',
+      ...(eventType ? { eventType } : {}),
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    },
+    deps.retentionSeconds,
+  );
+  if (!isNew) {
+    // Stored before: applied, being applied, or left to the reconciler. Nothing more to do here.
     logger.info('duplicate webhook ignored', { eventId });
     return { status: 200, body: { duplicate: true } };
   }
-  if (!isNew) logger.warn('applying a webhook stored earlier but never applied', { eventId });
-
   try {
+    await deps.apply.trigger(eventId);
+  } catch (err) {
+    // Stored: the reconciler applies it. Calypso must not see our trouble as its delivery's.
+    logger.error('could not hand a stored webhook over to be applied; the reconciler will', {
+      eventId,
+      error: err as Error,
+    });
+  }
+  return { status: 200, body: { stored: true } };
+}
+
+export type ApplyOutcome = WebhookEventRecord['verdict'] | 'not-claimed';
+
+/**
+ * Applies one stored event, once: claimed first (a copy applied or being applied is left
+ * alone), then its effect, then its verdict. A failure gives the claim back and is thrown (the
+ * async invoke retries; the reconciler applies it at the latest). A final state it reports makes
+ * the batch looked up at once: the lookup, not the event, sets it.
+ */
+export async function applyWebhookEvent(deps: TrackDeps, eventId: string): Promise<ApplyOutcome> {
+  const now = deps.clock.now();
+  const record = await deps.repository.claimWebhookEvent(eventId, now, WEBHOOK_CLAIM_LEASE_MS);
+  if (!record) return 'not-claimed';
+  let lookNow: BatchRecord | undefined;
+  let outcome: { verdict: WebhookEventRecord['verdict']; detail?: string };
+  try {
+    const { envelope, problem } = parseEnvelope(record.rawBody);
+    if (!envelope) {
+      await deps.repository.setWebhookVerdict(eventId, 'malformed', {
+        detail: (problem ?? '').slice(0, 500),
+      });
+      return 'malformed';
+    }
+    const eventType = envelope.eventType ?? envelope.data?.type ?? undefined;
+    const idempotencyKey = envelope.data?.idempotencyKey ?? undefined;
     // By our idempotencyKey; failing that, by Calypso's id of the mass payout (parentExternalId).
     const calypsoId = text(envelope.data?.parentExternalId);
     const target =
       (idempotencyKey ? await deps.repository.resolveProviderKey(idempotencyKey) : undefined) ??
       (calypsoId ? await deps.repository.resolveProviderId(calypsoId) : undefined);
-    if (!target) {
-      await deps.repository.setWebhookVerdict(eventId, 'unknown-payout');
+    const batch = target
+      ? await deps.repository.getBatch(target.payoutId, target.batchIndex)
+      : undefined;
+    if (!target || !batch) {
+      await deps.repository.setWebhookVerdict(eventId, 'unknown-payout', target ?? {});
       logger.warn('webhook for a payout we do not know', { eventId, eventType });
-      return { status: 200, body: { stored: true, verdict: 'unknown-payout' } };
+      return 'unknown-payout';
     }
-    const batch = await deps.repository.getBatch(target.payoutId, target.batchIndex);
-    if (!batch) {
-      await deps.repository.setWebhookVerdict(eventId, 'unknown-payout', target);
-      return { status: 200, body: { stored: true, verdict: 'unknown-payout' } };
-    }
-
-    const outcome = await apply(deps, batch, envelope, eventType, now);
+    const applied = await apply(deps, batch, envelope, eventType, now);
+    outcome = applied;
+    lookNow = applied.lookNow;
     await deps.repository.setWebhookVerdict(eventId, outcome.verdict, {
       payoutId: batch.payoutId,
       batchIndex: batch.index,
       ...(outcome.detail ? { detail: outcome.detail } : {}),
     });
-    logger.info('webhook recorded', {
+    logger.info('webhook applied', {
       eventId,
       eventType,
       payoutId: batch.payoutId,
       batch: batch.index,
       verdict: outcome.verdict,
     });
-    return { status: 200, body: { stored: true, verdict: outcome.verdict } };
   } catch (err) {
-    // Let Calypso's redelivery apply it now rather than after the claim's lease.
     await deps.repository.releaseWebhookEvent(eventId).catch(() => undefined);
     throw err;
   }
+  if (lookNow) {
+    // The event is applied and on record; the lookup is extra: if it fails, the batch is due
+    // and the reconciler looks.
+    try {
+      const current = await deps.repository.getBatch(lookNow.payoutId, lookNow.index);
+      if (current?.status === 'SUBMITTED') await refreshBatch(deps, current, 'reconcile');
+    } catch (err) {
+      logger.warn('the lookup a final webhook asked for failed; the reconciler will look', {
+        eventId,
+        error: err as Error,
+      });
+    }
+  }
+  return outcome.verdict;
+}
+
+/** Events stored this long ago and still not applied are the reconciler's to apply. */
+export const UNAPPLIED_GRACE_MS = 30_000;
+
+/**
+ * The reconciler's share: applies events whose worker died or never started (stored, never
+ * applied, older than the grace period). One query of the sparse index per shard.
+ */
+export async function applyLeftoverWebhooks(
+  deps: TrackDeps,
+  shards: number,
+  limit = 100,
+): Promise<{ applied: number; errors: number }> {
+  const before = new Date(deps.clock.now().getTime() - UNAPPLIED_GRACE_MS);
+  let applied = 0;
+  let errors = 0;
+  for (let shard = 0; shard < shards; shard++) {
+    let ids: string[];
+    try {
+      ids = await deps.repository.listUnappliedWebhookEvents(shard, before, limit);
+    } catch (err) {
+      errors++;
+      logger.warn('could not list unapplied webhook events', { shard, error: err as Error });
+      continue;
+    }
+    for (const eventId of ids) {
+      try {
+        if ((await applyWebhookEvent(deps, eventId)) !== 'not-claimed') applied++;
+      } catch (err) {
+        errors++;
+        logger.error('applying a stored webhook failed', { eventId, error: err as Error });
+      }
+    }
+  }
+  if (applied > 0) logger.warn('applied webhooks no worker had applied', { applied });
+  return { applied, errors };
 }
 
 async function apply(
-  deps: WebhookDeps,
+  deps: TrackDeps,
   batch: BatchRecord,
   envelope: Envelope,
   eventType: string | undefined,
   now: Date,
-): Promise<{ verdict: WebhookEventRecord['verdict']; detail?: string }> {
+): Promise<{ verdict: WebhookEventRecord['verdict']; detail?: string; lookNow?: BatchRecord }> {
   const at = now.toISOString();
   const audit: AuditEntry[] = [];
   const data = envelope.data ?? {};
   let verdict: WebhookEventRecord['verdict'] = 'applied';
   let detail: string | undefined;
+  let terminal =
+    eventType === 'PAYOUT_CHANGE_STATUS' && isTerminalCalypsoPayoutState(data.payoutStatus ?? '');
 
   // A payment's own state: written once, conditionally, whatever happens to the batch meanwhile.
   let forBatch = true;
@@ -222,6 +301,9 @@ async function apply(
       if (isTerminalWithdrawalState(data.payoutStatus)) {
         // Whether a payment ended, and how, is money: the lookup this event asks for confirms it.
         detail = `withdrawal ${data.payoutStatus} awaits confirmation by lookup`;
+        // Looked up at once when its mass payout has ended already (its last payments lagging);
+        // otherwise the mass payout's own final event asks for the look, once for the batch.
+        terminal = isTerminalCalypsoPayoutState(batch.calypsoState);
       } else {
         const next = forwardWithdrawalState(withdrawal.state, data.payoutStatus);
         if (next !== withdrawal.state) {
@@ -251,13 +333,28 @@ async function apply(
   // The batch: written only over the batch as read (a look may finish it meanwhile); when
   // another writer got in between, read it again and work the change out anew.
   let current: BatchRecord | undefined = batch;
-  for (let tries = 0; current && tries < 3; tries++) {
+  let settled = false;
+  for (let tries = 0; current && tries < 5; tries++) {
     const change = batchChange(current, envelope, eventType, forBatch, at);
+    if (!change.write) {
+      // Nothing to record on the batch and a look already due: leave its item alone.
+      if (forBatch) {
+        verdict = change.verdict;
+        detail = change.detail;
+      }
+      settled = true;
+      break;
+    }
+    // Over the batch exactly as read: a concurrent event's validation error is not overwritten.
     const written = await deps.repository.updateBatch(
       current.payoutId,
       current.index,
       { set: change.set },
-      { status: [current.status], calypsoState: current.calypsoState ?? null },
+      {
+        status: [current.status],
+        calypsoState: current.calypsoState ?? null,
+        updatedAt: current.updatedAt,
+      },
     );
     if (written) {
       audit.push(...change.audit);
@@ -265,10 +362,13 @@ async function apply(
         verdict = change.verdict;
         detail = change.detail;
       }
+      settled = true;
       break;
     }
     current = await deps.repository.getBatch(batch.payoutId, batch.index);
   }
+  // Never recorded as applied when it was not: the claim goes back and the event is applied later.
+  if (current && !settled) throw new Error('the batch kept changing while the event was applied');
   if (audit.length)
     await recordPayoutState(
       { repository: deps.repository, events: deps.events },
@@ -277,7 +377,11 @@ async function apply(
       'webhook',
       audit,
     );
-  return { verdict, ...(detail ? { detail } : {}) };
+  return {
+    verdict,
+    ...(detail ? { detail } : {}),
+    ...(terminal && batch.status === 'SUBMITTED' ? { lookNow: batch } : {}),
+  };
 }
 
 /** What the event changes on the batch as read; `forBatch` false: it was about one payment. */
@@ -289,20 +393,26 @@ function batchChange(
   at: string,
 ): {
   set: Partial<BatchRecord> & { updatedAt: string };
+  /** Whether the batch item needs writing at all. */
+  write: boolean;
   audit: AuditEntry[];
   verdict: WebhookEventRecord['verdict'];
   detail?: string;
 } {
   const data = envelope.data ?? {};
   const audit: AuditEntry[] = [];
-  // Ask for a look now, unless the batch is closed or its submission owns the schedule.
+  // Ask for a look now, unless one is due already, the batch is closed or its submission owns
+  // the schedule.
+  const askLook =
+    batch.status === 'SUBMITTED' && !(batch.nextLookAt !== undefined && batch.nextLookAt <= at);
   const set: Partial<BatchRecord> & { updatedAt: string } = {
     updatedAt: at,
-    ...(batch.status === 'SUBMITTED' ? { nextLookAt: at } : {}),
+    ...(askLook ? { nextLookAt: at } : {}),
   };
   let verdict: WebhookEventRecord['verdict'] = 'applied';
   let detail: string | undefined;
-  if (!forBatch) return { set, audit, verdict };
+  const write = () => Object.keys(set).length > 1;
+  if (!forBatch) return { set, write: write(), audit, verdict };
 
   if (eventType === 'PAYOUT_CHANGE_STATUS' && data.payoutStatus) {
     if (isTerminalCalypsoPayoutState(data.payoutStatus)) {
@@ -351,5 +461,5 @@ function batchChange(
   ) {
     verdict = 'unknown-type';
   }
-  return { set, audit, verdict, ...(detail ? { detail } : {}) };
+  return { set, write: write(), audit, verdict, ...(detail ? { detail } : {}) };
 }

@@ -38,6 +38,15 @@ export const keys = {
     GSI2SK: `${dueAt}#${payoutId}#${pad(index, 4)}`,
   }),
   openShard: (shard: number) => `OPEN#${shard}`,
+  /**
+   * Sparse entry of a webhook event stored but not yet applied, in the open-batch index under its
+   * own partitions, ordered by arrival: the reconciler applies what a worker left behind.
+   */
+  unappliedEvent: (eventId: string, receivedAt: string) => ({
+    GSI2PK: `UNAPPLIED#${shardOf(eventId)}`,
+    GSI2SK: `${receivedAt}#${eventId}`,
+  }),
+  unappliedShard: (shard: number) => `UNAPPLIED#${shard}`,
   /** Sparse pending-approval index entry of a payout awaiting approval. */
   pendingApproval: 'PENDING_APPROVAL',
   pendingApprovalEntry: (createdAt: string, payoutId: string) => ({

@@ -642,7 +642,12 @@ export class PayoutRepository {
     payoutId: string,
     index: number,
     spec: UpdateSpec & { set: Partial<BatchRecord> & { updatedAt: string } },
-    condition?: { status: BatchRecord['status'][]; calypsoState?: string | null },
+    condition?: {
+      status: BatchRecord['status'][];
+      calypsoState?: string | null;
+      /** The batch exactly as read: no other write in between (a read-modify-write of a list). */
+      updatedAt?: string;
+    },
   ): Promise<boolean> {
     const expr = new ExpressionBuilder();
     const set: Record<string, unknown> = { ...spec.set };
@@ -668,6 +673,9 @@ export class PayoutRepository {
         condition.calypsoState === null
           ? ` AND attribute_not_exists(${expr.name('calypsoState')})`
           : ` AND ${expr.name('calypsoState')} = ${expr.value(condition.calypsoState)}`;
+    }
+    if (condition?.updatedAt !== undefined) {
+      conditionExpression += ` AND ${expr.name('updatedAt')} = ${expr.value(condition.updatedAt)}`;
     }
     return this.conditionally(
       new UpdateItemCommand({
@@ -805,7 +813,11 @@ export class PayoutRepository {
     return this.queryPage(base, options.limit, start, (item) => strip<AuditEntry>(item));
   }
 
-  /** Stores a webhook event once; false when that event id was stored before. */
+  /**
+   * Stores a webhook event once (the dedupe record, one conditional write); false when that event
+   * id was stored before. An event still to be applied (`received`) is also listed, by arrival, in
+   * the sparse index the reconciler reads for events no worker applied.
+   */
   async putWebhookEvent(event: WebhookEventRecord, retentionSeconds: number): Promise<boolean> {
     const expiresAt = Math.floor(Date.parse(event.receivedAt) / 1000) + retentionSeconds;
     return this.conditionally(
@@ -814,6 +826,9 @@ export class PayoutRepository {
         Item: toItem({
           ...keys.webhookEvent(event.eventId),
           type: 'webhook-event',
+          ...(event.verdict === 'received'
+            ? keys.unappliedEvent(event.eventId, event.receivedAt)
+            : {}),
           ...event,
           [TABLE.ttlAttribute]: expiresAt,
         }),
@@ -824,27 +839,39 @@ export class PayoutRepository {
 
   /**
    * Claims a stored event for applying: one never applied (`received`), or one whose claim is
-   * older than `leaseMs` (its worker died). False when it is applied or being applied.
+   * older than `leaseMs` (its worker died). Returns the event as claimed; undefined when it is
+   * applied, being applied, or not stored.
    */
-  async claimWebhookEvent(eventId: string, now: Date, leaseMs: number): Promise<boolean> {
+  async claimWebhookEvent(
+    eventId: string,
+    now: Date,
+    leaseMs: number,
+  ): Promise<WebhookEventRecord | undefined> {
     const expr = new ExpressionBuilder();
     const verdict = expr.name('verdict');
     const claimedAt = expr.name('claimedAt');
     const staleBefore = new Date(now.getTime() - leaseMs).toISOString();
-    return this.conditionally(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: toItem(keys.webhookEvent(eventId)),
-        UpdateExpression: expr.update({
-          set: { verdict: 'applying', claimedAt: now.toISOString() },
+    try {
+      const result = await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem(keys.webhookEvent(eventId)),
+          UpdateExpression: expr.update({
+            set: { verdict: 'applying', claimedAt: now.toISOString() },
+          }),
+          ConditionExpression: `${verdict} = ${expr.value('received')} OR (${verdict} = ${expr.value('applying')} AND ${claimedAt} < ${expr.value(staleBefore)})`,
+          ReturnValues: 'ALL_NEW',
+          ...expr.attributes(),
         }),
-        ConditionExpression: `${verdict} = ${expr.value('received')} OR (${verdict} = ${expr.value('applying')} AND ${claimedAt} < ${expr.value(staleBefore)})`,
-        ...expr.attributes(),
-      }),
-    );
+      );
+      return result.Attributes ? this.webhookRecord(result.Attributes) : undefined;
+    } catch (err) {
+      if (isConditionFailure(err)) return undefined;
+      throw err;
+    }
   }
 
-  /** Gives up a claim after applying failed, so a redelivery can apply the event at once. */
+  /** Gives up a claim after applying failed, so the next worker can apply the event at once. */
   async releaseWebhookEvent(eventId: string): Promise<void> {
     const expr = new ExpressionBuilder();
     await this.conditionally(
@@ -858,16 +885,20 @@ export class PayoutRepository {
     );
   }
 
-  async getWebhookEvent(eventId: string): Promise<WebhookEventRecord | undefined> {
-    const got = await this.db.send(
-      new GetItemCommand({ TableName: this.tableName, Key: toItem(keys.webhookEvent(eventId)) }),
-    );
-    if (!got.Item) return undefined;
-    const record = strip<WebhookEventRecord & Record<string, unknown>>(got.Item);
+  private webhookRecord(item: Item): WebhookEventRecord {
+    const record = strip<WebhookEventRecord & Record<string, unknown>>(item);
     delete record[TABLE.ttlAttribute];
     return record;
   }
 
+  async getWebhookEvent(eventId: string): Promise<WebhookEventRecord | undefined> {
+    const got = await this.db.send(
+      new GetItemCommand({ TableName: this.tableName, Key: toItem(keys.webhookEvent(eventId)) }),
+    );
+    return got.Item ? this.webhookRecord(got.Item) : undefined;
+  }
+
+  /** Records what applying the event found; it leaves the index of events to apply. */
   async setWebhookVerdict(
     eventId: string,
     verdict: WebhookEventRecord['verdict'],
@@ -878,10 +909,35 @@ export class PayoutRepository {
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: toItem(keys.webhookEvent(eventId)),
-        UpdateExpression: expr.update({ set: { verdict, ...extra } }),
+        UpdateExpression: expr.update({
+          set: { verdict, ...extra },
+          remove: ['claimedAt', ...OPEN_INDEX_ATTRIBUTES],
+        }),
         ...expr.attributes(),
       }),
     );
+  }
+
+  /**
+   * Ids of events of one shard stored before `before` and never applied (their worker died or
+   * was never started), oldest first: one query of the sparse index, no scan.
+   */
+  async listUnappliedWebhookEvents(shard: number, before: Date, limit: number): Promise<string[]> {
+    const index = TABLE.indexes.openBatches;
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: index.name,
+        KeyConditionExpression: `${index.partitionKey} = :pk AND ${index.sortKey} < :before`,
+        ExpressionAttributeValues: {
+          ':pk': { S: keys.unappliedShard(shard) },
+          ':before': { S: before.toISOString() },
+        },
+        ProjectionExpression: 'eventId',
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map((item) => item.eventId!.S!).filter(Boolean);
   }
 
   // ---- controls: approvals, cancellation, limits, the pause ------------------------------

@@ -309,7 +309,7 @@ describe('throttling during submission and tracking', () => {
     expect(completed).toHaveLength(2);
   });
 
-  it('a webhook stored but not applied (throttled update of its batch): Calypso’s redelivery still applies it', async () => {
+  it('a webhook stored but not applied (throttled update of its batch): answered 200 all the same, applied by the reconciler', async () => {
     stack.sandbox.faults.clear();
     const body = btcPayout('stored-not-applied', 2);
     // Enough for the first payment and its fee only: the second is short of funds.
@@ -320,6 +320,7 @@ describe('throttling during submission and tracking', () => {
         skOf(input).startsWith('BATCH#') && JSON.stringify(input).includes('validationErrors'),
       effect: throttled(),
     });
+    const failuresBefore = stack.applyFailures.length;
     const res = await stack.post(body);
     await stack.settle();
     await stack.advance(10_000);
@@ -328,15 +329,20 @@ describe('throttling during submission and tracking', () => {
       .webhookDeliveries()
       .filter((d) => d.eventType === 'PAYOUT_VALIDATION_ERROR' && d.body.includes(key));
     expect(others).toHaveLength(0);
-    // Refused once (our failure), then redelivered and answered 200.
-    expect(delivery!.attempts.map((a) => a.status)).toEqual([500, 200]);
-    // The event is on record, and so is its effect: the batch shows the validation error.
+    // Stored and answered 200 at once: applying it failed after the answer, not the delivery.
+    expect(delivery!.attempts.map((a) => a.status)).toEqual([200]);
+    expect(stack.applyFailures.length).toBeGreaterThan(failuresBefore);
+    const eventId = String(delivery!.eventId);
+    expect((await stack.repository.getWebhookEvent(eventId))?.verdict).toBe('received');
+
+    // The reconciler applies what no worker did: the batch shows the validation error.
+    await stack.advance(TICK_MS);
+    await stack.reconcile();
     const [batch] = (await stack.request('GET', `/payouts/${res.body.id}`)).body.batches;
     expect(batch.validationErrors.map((e: { status: string }) => e.status)).toContain(
       'NOT_ENOUGH_FUNDS',
     );
-    const stored = await stack.repository.getWebhookEvent(String(delivery!.eventId));
-    expect(stored?.verdict).toBe('applied');
+    expect((await stack.repository.getWebhookEvent(eventId))?.verdict).toBe('applied');
 
     stack.sandbox.topUp('BTC', '1000');
     await stack.expectInvariants();

@@ -19,6 +19,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   stack.sandbox.faults.clear();
+  stack.setAutoApply(true);
 });
 
 const TERMINAL = new Set([
@@ -246,6 +247,60 @@ describe('hostile deliveries', () => {
     await stack.settle();
     expect(await snapshot(id)).toEqual(before);
     expectForwardOnly(await trail(id));
+    await stack.expectInvariants();
+  });
+});
+
+describe('storage first: stored, answered, applied after', () => {
+  const verdicts = async (keys: string[]) =>
+    Promise.all(
+      deliveriesOf(keys)
+        .filter((d) => d.state === 'delivered')
+        .map(async (d) => (await stack.repository.getWebhookEvent(String(d.eventId)))?.verdict),
+    );
+
+  it('a worker that dies between storing and applying loses nothing: the reconciler applies', async () => {
+    // No worker ever applies what the route stores (the async invoke is lost, or its worker dies).
+    stack.setAutoApply(false);
+    const prefix = 'worker-died';
+    stack.sandbox.faults.failAddresses([btcPayout(prefix, 3).recipients[2]!.address]);
+    const id = await accept(prefix, 3);
+    await stack.advance(10_000);
+    const keys = await batchKeys(id);
+    const stored = await verdicts(keys);
+    expect(stored.length).toBeGreaterThan(0);
+    // Every delivery was answered 200 and stored, none applied yet.
+    expect(new Set(stored)).toEqual(new Set(['received']));
+    for (const d of deliveriesOf(keys)) expect(d.attempts.map((a) => a.status)).toEqual([200]);
+
+    // One worker claimed an event and died mid-apply: its claim runs out, then it is applied.
+    const first = deliveriesOf(keys)[0]!;
+    expect(
+      await stack.repository.claimWebhookEvent(
+        String(first.eventId),
+        new Date(stack.sandbox.now()),
+        60_000,
+      ),
+    ).toBeDefined();
+
+    await stack.expectInvariants();
+    const view_ = await view(id);
+    expect(view_.state).toBe('COMPLETED_WITH_FAILURES');
+    const after = await verdicts(await batchKeys(id));
+    expect(after.filter((v) => v === 'received' || v === 'applying')).toEqual([]);
+    expectForwardOnly(await trail(id));
+  });
+
+  it('a webhook saying the mass payout ended has the batch looked up at once, without a reconciler tick', async () => {
+    const id = await accept('final-at-once', 2);
+    for (let i = 0; i < 30 && !TERMINAL.has((await view(id)).state); i++)
+      await stack.advance(5_000);
+    // No reconcile() was called: the lookup the final webhook asked for confirmed it.
+    expect((await view(id)).state).toBe('COMPLETED');
+    const entries = await trail(id);
+    const completed = entries.filter((e) => e.entity === 'payout' && e.to === 'COMPLETED');
+    expect(completed).toHaveLength(1);
+    expectForwardOnly(entries);
     await stack.expectInvariants();
   });
 });

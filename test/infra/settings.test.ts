@@ -200,6 +200,7 @@ describe('function specs', () => {
       signingKey: false,
       webhookKeys: false,
       invokeSubmit: false,
+      invokeApply: false,
       invokeBalances: false,
       publishEvents: false,
     });
@@ -209,6 +210,7 @@ describe('function specs', () => {
       signingKey: false,
       webhookKeys: false,
       invokeSubmit: false,
+      invokeApply: false,
       invokeBalances: false,
       publishEvents: false,
     });

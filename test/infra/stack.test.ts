@@ -59,10 +59,19 @@ const HANDLERS = [
 ];
 
 /** Handlers that sign Calypso requests; only these may read the API signing key. */
-const SIGNING_KEY_READERS = ['get-balances', 'retry-failed', 'submit-payouts', 'reconcile'];
+const SIGNING_KEY_READERS = [
+  'get-balances',
+  'retry-failed',
+  'submit-payouts',
+  'reconcile',
+  // Looks a batch up at once when a webhook reports a final state.
+  'apply-webhook',
+];
 /** Only the webhook reads the webhook keys. */
 const WEBHOOK_KEY_READERS = ['calypso-webhook'];
 const SUBMIT_INVOKERS = ['create-payout', 'retry-failed', 'approve-payout'];
+/** The webhook route hands each stored event to apply-webhook. */
+const APPLY_INVOKERS = ['calypso-webhook'];
 /** Reads balances through get-balances instead of holding the signing key (the dry run). */
 const BALANCES_INVOKERS = ['create-payout'];
 const EVENT_PUBLISHERS = [
@@ -73,7 +82,7 @@ const EVENT_PUBLISHERS = [
   'cancel-payout',
   'admin-pause',
   'submit-payouts',
-  'calypso-webhook',
+  'apply-webhook',
   'reconcile',
 ];
 const READ_ONLY = [
@@ -391,6 +400,9 @@ describe('functions', () => {
       );
       expect(vars.POWERTOOLS_SERVICE_NAME).toBe('calypso-payouts-test');
       expect(vars.NODE_OPTIONS).toContain('--enable-source-maps');
+      expect(vars.APPLY_WEBHOOK_FUNCTION_NAME, handler).toEqual(
+        APPLY_INVOKERS.includes(handler) ? { Ref: functionId('apply-webhook') } : undefined,
+      );
       if (SUBMIT_INVOKERS.includes(handler)) {
         expect(vars.SUBMIT_FUNCTION_NAME).toEqual({ Ref: functionId('submit-payouts') });
       } else {
@@ -500,7 +512,7 @@ describe('IAM scoping', () => {
     for (const writer of [
       'create-payout',
       'submit-payouts',
-      'calypso-webhook',
+      'apply-webhook',
       'reconcile',
       'retry-failed',
     ]) {
@@ -508,6 +520,10 @@ describe('IAM scoping', () => {
         expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem']),
       );
     }
+    // The webhook route only stores: one conditional PutItem per event.
+    expect(allActions('calypso-webhook').filter((a) => a.startsWith('dynamodb:'))).toEqual([
+      'dynamodb:PutItem',
+    ]);
   });
 
   it('lets only the functions that sign read the signing key, and only the webhook the webhook keys', () => {
@@ -544,7 +560,7 @@ describe('IAM scoping', () => {
     }
   });
 
-  it('lets create-payout, retry-failed and approve-payout invoke the submit function, create-payout get-balances, and nothing else', () => {
+  it('lets create-payout, retry-failed and approve-payout invoke the submit function, create-payout get-balances, the webhook apply-webhook, and nothing else', () => {
     for (const handler of HANDLERS) {
       const invoked = statementsOf(handler)
         .filter((s) => actions(s).includes('lambda:InvokeFunction'))
@@ -554,6 +570,7 @@ describe('IAM scoping', () => {
       const expected = [
         ...(SUBMIT_INVOKERS.includes(handler) ? ['submit-payouts'] : []),
         ...(BALANCES_INVOKERS.includes(handler) ? ['get-balances'] : []),
+        ...(APPLY_INVOKERS.includes(handler) ? ['apply-webhook'] : []),
       ]
         .map((target) => JSON.stringify({ 'Fn::GetAtt': [functionId(target), 'Arn'] }))
         .sort();
@@ -643,11 +660,26 @@ describe('submission and schedule', () => {
     const dlq = resources[redrive.deadLetterTargetArn['Fn::GetAtt'][0]!]!;
     expect(dlq.Type).toBe('AWS::SQS::Queue');
     expect(dlq.Properties!.SqsManagedSseEnabled).toBe(true);
-    // Both queues refuse requests without TLS.
+    // Every queue (submission's and apply's, each with its dead letters) refuses requests
+    // without TLS.
     const denials = ofType('AWS::SQS::QueuePolicy').filter(([, p]) =>
       JSON.stringify(p.Properties!.PolicyDocument).includes('"aws:SecureTransport":"false"'),
     );
-    expect(denials).toHaveLength(2);
+    expect(denials).toHaveLength(4);
+  });
+
+  it('async-invokes apply-webhook with 2 retries and an encrypted failure queue, alarmed', () => {
+    const failures = logicalId(stack.applyFailures);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: functionId('apply-webhook') },
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [failures, 'Arn'] } } },
+    });
+    expect(resources[failures]!.Properties!.SqsManagedSseEnabled).toBe(true);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [failures, 'QueueName'] } }],
+    });
   });
 
   it('runs the reconciler on the rate from context, without retrying a failed tick', () => {

@@ -1,7 +1,7 @@
 /**
  * The system in one test process: a fresh table on DynamoDB Local, the Calypso sandbox on a
  * manual clock that our code shares, the same handlers behind the local HTTP API, Calypso's
- * webhooks subscribed to it, and submission run in-process.
+ * webhooks subscribed to it, and submission and the applying of stored webhooks run in-process.
  */
 import { randomUUID } from 'node:crypto';
 import { CalypsoClient } from '../../shared/calypso/client.js';
@@ -10,6 +10,7 @@ import { reconcileTick, type TickSummary } from '../../shared/payouts/track.js';
 import { MemoryEventPublisher } from '../../shared/payouts/events.js';
 import { configureRuntime, resetRuntime, runtime, trackDeps } from '../../shared/runtime.js';
 import { startLocalApi, type LocalApi } from '../../infra/local/api-server.js';
+import { inProcessApply } from '../../infra/local/apply-in-process.js';
 import {
   startCalypsoSandbox,
   type CalypsoSandbox,
@@ -22,13 +23,17 @@ export interface TestStack {
   sandbox: CalypsoSandbox;
   tableName: string;
   events: MemoryEventPublisher;
-  /** Submissions handed off by the API and not yet finished. */
+  /** Submissions and webhook applies handed off by the API and not yet finished. */
   settle(): Promise<void>;
   /** Moves the shared clock (and Calypso's lifecycle and webhooks) forward, then lets submissions finish. */
   advance(ms: number): Promise<void>;
   reconcile(): Promise<TickSummary>;
   /** Whether accepted payouts are handed to submission (off: as if the process died right after storing). */
   setAutoSubmit(on: boolean): void;
+  /** Whether stored webhook events are applied after the answer (off: as if the worker died). */
+  setAutoApply(on: boolean): void;
+  /** Applies that failed (a failed async invocation: retried, then the reconciler's). */
+  applyFailures: unknown[];
   request(
     method: string,
     path: string,
@@ -87,10 +92,13 @@ export async function startTestStack(
   const pending = new Set<Promise<unknown>>();
   let autoSubmit = options.autoSubmit !== false;
   const events = new MemoryEventPublisher();
+  const applyFailures: unknown[] = [];
+  const applies = inProcessApply((err) => applyFailures.push(err));
   resetRuntime();
   configureRuntime({
     clock,
     events,
+    applyWebhook: applies.trigger,
     trigger: {
       trigger: (payoutId) => {
         if (!autoSubmit) return Promise.resolve();
@@ -103,7 +111,8 @@ export async function startTestStack(
   runtime();
 
   const settle = async () => {
-    while (pending.size) await Promise.allSettled([...pending]);
+    while (pending.size || applies.pending.size)
+      await Promise.allSettled([...pending, ...applies.pending]);
   };
   return {
     api,
@@ -120,6 +129,8 @@ export async function startTestStack(
     setAutoSubmit: (on) => {
       autoSubmit = on;
     },
+    setAutoApply: (on) => applies.setEnabled(on),
+    applyFailures,
     request: async (method, path, { body, headers = {} } = {}) => {
       const res = await fetch(`${api.url}${path}`, {
         method,

@@ -111,7 +111,7 @@ describe('webhook keys from their own secret', () => {
       repository,
       webhookKeys: webhookKeySource(webhookConfig, readSecret, now),
       clock: { now: () => new Date(now()) },
-      events: { publish: () => Promise.resolve() },
+      apply: { trigger: () => Promise.resolve() },
       retentionSeconds: 60,
     };
     const deliver = async (key: { publicKey: string; secretKey: string }) =>

@@ -1,0 +1,25 @@
+/**
+ * Async-invoked by the webhook route with `{eventId}` once the event is stored: applies it
+ * (forward only) and, for a final state, looks the batch up at once. Retried on failure, then
+ * sent to the failure queue; the reconciler applies whatever stays unapplied.
+ */
+import * as z from 'zod/mini';
+import { backgroundHandler } from '../shared/background-handler.js';
+import { eventBusPublisher } from '../shared/aws/event-bus.js';
+import { readSecret } from '../shared/aws/secrets-manager.js';
+import { logger } from '../shared/observability.js';
+import { applyWebhookEvent } from '../shared/payouts/webhooks.js';
+import { trackDeps, useAwsAdapters } from '../shared/runtime.js';
+
+useAwsAdapters({ readSecret, eventBus: eventBusPublisher });
+
+const eventSchema = z.object({ eventId: z.string().check(z.minLength(1)) });
+
+export const handler = backgroundHandler(
+  async (event): Promise<{ eventId: string; outcome: string }> => {
+    const { eventId } = eventSchema.parse(event);
+    logger.appendKeys({ eventId });
+    const outcome = await applyWebhookEvent(trackDeps(), eventId);
+    return { eventId, outcome };
+  },
+);
