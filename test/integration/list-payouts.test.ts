@@ -175,6 +175,19 @@ describe('GET /payouts', () => {
     expect(wrong.body.errors).toEqual([expect.objectContaining({ path: 'query:cursor' })]);
   });
 
+  it('a payout that recovers leaves the stuck listing (after the tests above: it changes the data)', async () => {
+    stack.sandbox.faults.clear();
+    for (let i = 0; i < 4; i++) {
+      await stack.advance(5 * 60_000);
+      await stack.reconcile();
+    }
+    const read = await stack.request('GET', `/payouts/${stuck}`, { headers: as(role(PAYROLL)) });
+    expect(read.body.stuck).toBe(false);
+    expect(ids(await list(role(AUDITOR), '?stuck=true'))).toEqual([]);
+    const listed = (await list(role(PAYROLL))).body.items[0];
+    expect(listed).toMatchObject({ id: stuck, stuck: false, state: read.body.state });
+  });
+
   it.each([
     ['state', 'NOPE'],
     ['stuck', 'yes'],
