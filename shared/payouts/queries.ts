@@ -4,7 +4,7 @@
  */
 import type { AccessPolicy, Caller } from '../domain/identity.js';
 import { PAYOUT_STATES } from '../domain/payout.js';
-import { EXTERNAL_ID_MAX } from '../domain/payout-request.js';
+import { EXTERNAL_ID_MAX, parseDateTime } from '../domain/payout-request.js';
 import { problems } from '../http/problem.js';
 import { InvalidCursorError, type PayoutRepository } from '../store/payout-repository.js';
 import type { CalypsoProvider } from './ports.js';
@@ -125,9 +125,6 @@ export async function findWithdrawals(
   return { items: page.items.map(withdrawalView), cursor: page.cursor ?? null };
 }
 
-/** An ISO-8601 date-time with a zone (Z or ±hh:mm), the form `createdAfter` takes. */
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-
 /**
  * GET /payouts: the caller's owner's payouts, newest first (an auditor's: everyone's), from an
  * index, never a scan.
@@ -145,14 +142,15 @@ export async function listPayouts(
     throw invalid('stuck', 'must be true or false');
   let createdAfter: string | undefined;
   if (query.createdAfter !== undefined) {
-    const at = DATE_TIME.test(query.createdAfter) ? Date.parse(query.createdAfter) : NaN;
-    if (Number.isNaN(at))
+    // A real time only: 2030-02-30 or T24:00 is refused, not rolled over.
+    const at = parseDateTime(query.createdAfter);
+    if (!at)
       throw invalid(
         'createdAfter',
         'must be an ISO-8601 date-time with a zone, e.g. 2030-01-31T12:00:00Z',
       );
     // Stored createdAt is UTC with milliseconds: compare in the same form.
-    createdAfter = new Date(at).toISOString();
+    createdAfter = at.toISOString();
   }
   const limit = parseLimit(query.limit);
   const page = await withCursor(() =>

@@ -193,6 +193,7 @@ describe('GET /payouts', () => {
     ['stuck', 'yes'],
     ['createdAfter', 'yesterday'],
     ['createdAfter', '2030-01-31T12:00:00'],
+    ['createdAfter', '2030-02-30T00:00:00Z'],
     ['limit', '0'],
     ['limit', '1001'],
   ])('answers 400 naming query:%s for %s', async (name, value) => {
