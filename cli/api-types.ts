@@ -12,6 +12,8 @@ export type {
   PayoutEventPage,
   PayoutPage,
   PayoutRequestBody,
+  PayoutSummary,
+  PayoutSummaryPage,
   PayoutView,
   WebhookReceipt,
   WithdrawalPage,

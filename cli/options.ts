@@ -6,6 +6,7 @@ import { UsageError, type GlobalOptions } from './context.js';
 export const COMMANDS = [
   'create',
   'get',
+  'list',
   'withdrawals',
   'retry-failed',
   'balances',
@@ -40,7 +41,10 @@ const OPTIONS = {
   format: { type: 'string', for: ['create'] },
   watch: { type: 'boolean', short: 'w', for: ['get'] },
   interval: { type: 'string', for: ['get'] },
-  state: { type: 'string', for: ['withdrawals'] },
+  state: { type: 'string', for: ['withdrawals', 'list'] },
+  stuck: { type: 'boolean', for: ['list'] },
+  'created-after': { type: 'string', for: ['list'] },
+  limit: { type: 'string', for: ['list'] },
   'external-id': { type: 'string', for: ['withdrawals'] },
   csv: { type: 'boolean', for: ['withdrawals'] },
   'request-id': { type: 'string', for: ['webhook'] },
@@ -162,6 +166,8 @@ Commands:
                              on a terminal, shows a summary and asks first
   get <id> [--watch] [--interval ms]
                              show a payout; --watch follows it until it is final
+  list [--state S] [--stuck] [--created-after T] [--limit N]
+                             your payouts, newest first (an auditor's: everyone's)
   withdrawals <id> [--state S] [--csv]
   withdrawals --external-id X [--csv]
                              list a payout's withdrawals (every page), or find them by externalId
@@ -250,6 +256,19 @@ exits 0 if it COMPLETED and 5 for any other final state.
 Options:
   --watch, -w       follow the payout until it is final
   --interval ms     time between polls (default 2000)
+`,
+  list: `Usage: payouts list [--state S] [--stuck] [--created-after T] [--limit N]
+
+Lists the payouts of your owner (your team, or you), newest first, following the API's pages;
+an auditor lists everyone's. Payouts created before the listing existed are not shown.
+
+Options:
+  --state S           only payouts in this state (e.g. IN_PROGRESS, COMPLETED, FAILED)
+  --stuck             only payouts with a batch flagged stuck
+  --created-after T   only payouts created after this ISO-8601 date-time, e.g. 2030-01-31T12:00:00Z
+  --limit N           at most N payouts (default: every page)
+
+--json prints them as a JSON array.
 `,
   withdrawals: `Usage: payouts withdrawals <id> [--state S] [--csv]
        payouts withdrawals --external-id X [--csv]

@@ -14,6 +14,7 @@ import {
 } from './commands/controls.js';
 import { createCommand } from './commands/create.js';
 import { getCommand } from './commands/get.js';
+import { listCommand } from './commands/list.js';
 import { balancesCommand, eventsCommand, retryFailedCommand } from './commands/simple.js';
 import { webhookCommand } from './commands/webhook.js';
 import { withdrawalsCommand } from './commands/withdrawals.js';
@@ -32,6 +33,7 @@ const COMMAND_RUNNERS: Record<Command, (ctx: Context, cmd: ParsedCommandLine) =>
   {
     create: createCommand,
     get: getCommand,
+    list: listCommand,
     withdrawals: withdrawalsCommand,
     'retry-failed': retryFailedCommand,
     balances: balancesCommand,

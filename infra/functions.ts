@@ -103,6 +103,11 @@ export const FUNCTION_SPECS: Readonly<Record<string, FunctionSpec>> = {
     timeoutSeconds: API_TIMEOUT_SECONDS,
     access: { ...NONE, indexes: ['byExternalId'] },
   },
+  'list-payouts': {
+    memoryMb: 256,
+    timeoutSeconds: API_TIMEOUT_SECONDS,
+    access: { ...NONE, table: READ, indexes: ['byOwner', 'allPayouts'] },
+  },
   'list-events': {
     memoryMb: 256,
     timeoutSeconds: API_TIMEOUT_SECONDS,

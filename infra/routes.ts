@@ -4,6 +4,7 @@
  * route's contract: its parameters, body and every status it can answer.
  */
 import type * as z from 'zod/mini';
+import { PAYOUT_STATES } from '../shared/domain/payout.js';
 import { problemSchema } from '../shared/http/schemas.js';
 import {
   balancesSchema,
@@ -14,6 +15,7 @@ import {
   payoutPageSchema,
   payoutRequestSchema,
   payoutSchema,
+  payoutSummaryPageSchema,
   reasonRequestSchema,
   webhookReceiptSchema,
   withdrawalPageSchema,
@@ -151,6 +153,40 @@ export const ROUTES: readonly Route[] = [
         422: problem(
           'Fields not valid (each named), the key used with another body, an amount above the per-recipient maximum, or the daily limit exceeded.',
         ),
+      },
+    },
+  },
+  {
+    method: 'GET',
+    path: '/payouts',
+    handler: 'list-payouts',
+    auth: 'iam',
+    contract: {
+      summary: 'List payouts',
+      description:
+        "The caller's owner's payouts (an auditor's: everyone's), newest first. Payouts stored before the listing indexes existed are not listed.",
+      query: [
+        { name: 'state', description: 'Only payouts in this state.', values: PAYOUT_STATES },
+        {
+          name: 'stuck',
+          description: '`true`: only payouts with a batch flagged stuck.',
+          values: ['true', 'false'],
+        },
+        {
+          name: 'createdAfter',
+          description: 'Only payouts created after this ISO-8601 date-time (with a zone).',
+        },
+        ...PAGING,
+      ],
+      responses: {
+        200: {
+          description: 'A page of payouts, without their batches.',
+          body: payoutSummaryPageSchema,
+        },
+        400: problem(
+          '`state`, `stuck`, `createdAfter`, `limit` or `cursor` is not valid (each failing one is named).',
+        ),
+        ...IAM_ERRORS,
       },
     },
   },

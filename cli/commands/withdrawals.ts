@@ -43,11 +43,13 @@ export async function* pages<T>(
   ctx: Context,
   path: string,
   query: Record<string, string | undefined>,
+  /** Items to ask for per page (the API's limit); each call may ask for another. */
+  pageSize: () => string = () => PAGE_SIZE,
 ): AsyncGenerator<T[]> {
   const seen = new Set<string>();
   let cursor: string | undefined;
   for (;;) {
-    const page = (await ctx.api.get<Page<T>>(path, { ...query, limit: PAGE_SIZE, cursor })).body;
+    const page = (await ctx.api.get<Page<T>>(path, { ...query, limit: pageSize(), cursor })).body;
     yield page.items;
     if (page.cursor === null || page.cursor === undefined || page.cursor === '') return;
     if (seen.has(page.cursor))

@@ -123,7 +123,7 @@ const DAY_MS = 86_400_000;
  * `Date` alone rolls impossible fields over (`2030-02-30` becomes March 2nd, `T24:00` the next
  * day), so every field is checked against the calendar first.
  */
-function parseDateTime(text: string): Date | undefined {
+export function parseDateTime(text: string): Date | undefined {
   const match = ISO_WITH_ZONE.exec(text);
   if (!match) return undefined;
   const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = match

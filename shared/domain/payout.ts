@@ -94,6 +94,8 @@ export interface PayoutRecord {
   total: string;
   batchCount: number;
   state: PayoutState;
+  /** Whether any of its batches is flagged stuck (kept in step by recordPayoutState). */
+  stuck?: boolean;
   createdAt: string;
   updatedAt: string;
   /** The payout this one re-pays the failed payments of. */

@@ -3,12 +3,19 @@
  * owns a payout nor audits gets the same 404 as for a payout that does not exist.
  */
 import type { AccessPolicy, Caller } from '../domain/identity.js';
-import { EXTERNAL_ID_MAX } from '../domain/payout-request.js';
+import { PAYOUT_STATES } from '../domain/payout.js';
+import { EXTERNAL_ID_MAX, parseDateTime } from '../domain/payout-request.js';
 import { problems } from '../http/problem.js';
 import { InvalidCursorError, type PayoutRepository } from '../store/payout-repository.js';
 import type { CalypsoProvider } from './ports.js';
-import type { BalancesView, PayoutEventPage, PayoutView, WithdrawalPage } from './schemas.js';
-import { payoutView, withdrawalView } from './views.js';
+import type {
+  BalancesView,
+  PayoutEventPage,
+  PayoutSummaryPage,
+  PayoutView,
+  WithdrawalPage,
+} from './schemas.js';
+import { payoutSummaryView, payoutView, withdrawalView } from './views.js';
 
 export const PAYOUT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -116,6 +123,47 @@ export async function findWithdrawals(
     }),
   );
   return { items: page.items.map(withdrawalView), cursor: page.cursor ?? null };
+}
+
+/**
+ * GET /payouts: the caller's owner's payouts, newest first (an auditor's: everyone's), from an
+ * index, never a scan.
+ */
+export async function listPayouts(
+  deps: ReadDeps,
+  caller: Caller,
+  query: { state?: string; stuck?: string; createdAfter?: string; limit?: string; cursor?: string },
+): Promise<PayoutSummaryPage> {
+  const invalid = (name: string, message: string) =>
+    problems.badRequest(`${name} is not valid`, [{ path: `query:${name}`, message }]);
+  if (query.state !== undefined && !(PAYOUT_STATES as readonly string[]).includes(query.state))
+    throw invalid('state', `must be one of ${PAYOUT_STATES.join(', ')}`);
+  if (query.stuck !== undefined && query.stuck !== 'true' && query.stuck !== 'false')
+    throw invalid('stuck', 'must be true or false');
+  let createdAfter: string | undefined;
+  if (query.createdAfter !== undefined) {
+    // A real time only: 2030-02-30 or T24:00 is refused, not rolled over.
+    const at = parseDateTime(query.createdAfter);
+    if (!at)
+      throw invalid(
+        'createdAfter',
+        'must be an ISO-8601 date-time with a zone, e.g. 2030-01-31T12:00:00Z',
+      );
+    // Stored createdAt is UTC with milliseconds: compare in the same form.
+    createdAfter = at.toISOString();
+  }
+  const limit = parseLimit(query.limit);
+  const page = await withCursor(() =>
+    deps.repository.listPayouts({
+      limit,
+      ...(deps.access.isAuditor(caller) ? {} : { owner: deps.access.ownerOf(caller) }),
+      ...(query.state !== undefined ? { state: query.state } : {}),
+      ...(query.stuck === 'true' ? { stuck: true } : {}),
+      ...(createdAfter !== undefined ? { createdAfter } : {}),
+      ...(query.cursor ? { cursor: query.cursor } : {}),
+    }),
+  );
+  return { items: page.items.map(payoutSummaryView), cursor: page.cursor ?? null };
 }
 
 export async function getBalances(calypso: CalypsoProvider): Promise<BalancesView> {

@@ -39,6 +39,9 @@ export async function recordPayoutState(
   for (let attempt = 0; attempt < 3; attempt++) {
     const stored = await deps.repository.getPayoutWithBatches(payoutId);
     if (!stored) break;
+    const stuck = stored.batches.some((b) => b.stuck === true);
+    if (stuck !== (stored.payout.stuck ?? false))
+      await deps.repository.setPayoutStuck(payoutId, stuck);
     const state = derivePayoutState(stored.batches);
     if (state === stored.payout.state) break;
     if (await deps.repository.setPayoutState(payoutId, stored.payout.state, state, now)) {

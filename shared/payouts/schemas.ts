@@ -121,6 +121,24 @@ export const withdrawalPageSchema = z.object({ items: z.array(withdrawalSchema),
 
 export const payoutPageSchema = z.object({ items: z.array(payoutSchema), cursor });
 
+/** A payout as GET /payouts lists it: what its stored item holds, without batches. */
+export const payoutSummarySchema = z.object({
+  id: z.string(),
+  owner: z.string(),
+  createdBy: z.object({ principal: z.string(), session: z.nullable(z.string()) }),
+  state: z.enum(PAYOUT_STATES),
+  currency: z.string(),
+  name: z.string(),
+  recipientCount: z.int(),
+  total: decimal,
+  stuck: z.boolean(),
+  retryOf: z.nullable(z.string()),
+  createdAt: dateTime,
+  updatedAt: dateTime,
+});
+
+export const payoutSummaryPageSchema = z.object({ items: z.array(payoutSummarySchema), cursor });
+
 export const payoutEventSchema = z.object({
   at: dateTime,
   entity: z.enum(['payout', 'batch', 'withdrawal']),
@@ -177,6 +195,8 @@ export type PayoutView = z.output<typeof payoutSchema>;
 export type WithdrawalView = z.output<typeof withdrawalSchema>;
 export type WithdrawalPage = z.output<typeof withdrawalPageSchema>;
 export type PayoutPage = z.output<typeof payoutPageSchema>;
+export type PayoutSummary = z.output<typeof payoutSummarySchema>;
+export type PayoutSummaryPage = z.output<typeof payoutSummaryPageSchema>;
 export type PayoutEvent = z.output<typeof payoutEventSchema>;
 export type PayoutEventPage = z.output<typeof payoutEventPageSchema>;
 export type DryRunView = z.output<typeof dryRunSchema>;

@@ -196,6 +196,8 @@ export async function refreshBatch(
       now,
       `lookup failed: ${(err as Error).message}`.slice(0, 300),
     );
+    // Newly flagged: the payout's own stuck flag (the listing's filter) follows.
+    if (stuck && !batch.stuck) await recordPayoutState(deps, batch.payoutId, now, cause, []);
     return { outcome: 'error', stuck };
   }
 

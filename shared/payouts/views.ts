@@ -5,7 +5,7 @@
 import type { BatchRecord, PayoutRecord, WithdrawalRecord } from '../domain/payout.js';
 import { derivePayoutState } from '../domain/payout-state.js';
 import { Decimal } from '../domain/money.js';
-import type { BatchView, PayoutView, WithdrawalView } from './schemas.js';
+import type { BatchView, PayoutSummary, PayoutView, WithdrawalView } from './schemas.js';
 
 export type { PayoutView } from './schemas.js';
 
@@ -78,6 +78,24 @@ export function payoutView(
     submissionPaused: pause?.paused ? { since: pause.at, reason: pause.reason ?? null } : null,
     retryOf: payout.retryOf ?? null,
     retriedBy: payout.retriedBy ?? [],
+    createdAt: payout.createdAt,
+    updatedAt: payout.updatedAt,
+  };
+}
+
+/** A payout as listed: its stored state and stuck flag, no batches read. */
+export function payoutSummaryView(payout: PayoutRecord): PayoutSummary {
+  return {
+    id: payout.id,
+    owner: payout.owner,
+    createdBy: { principal: payout.createdBy, session: payout.createdBySession ?? null },
+    state: payout.state,
+    currency: payout.currency,
+    name: payout.name,
+    recipientCount: payout.recipientCount,
+    total: payout.total,
+    stuck: payout.stuck ?? false,
+    retryOf: payout.retryOf ?? null,
     createdAt: payout.createdAt,
     updatedAt: payout.updatedAt,
   };

@@ -53,6 +53,15 @@ export const keys = {
     GSI3PK: 'PENDING_APPROVAL',
     GSI3SK: `${createdAt}#${payoutId}`,
   }),
+  /** A payout's entries in the listing indexes: its owner's, and everyone's (for auditors). */
+  payoutListing: (owner: string, createdAt: string, payoutId: string) => ({
+    GSI4PK: `OWNER#${owner}`,
+    GSI4SK: `${createdAt}#${payoutId}`,
+    GSI5PK: 'PAYOUTS',
+    GSI5SK: `${createdAt}#${payoutId}`,
+  }),
+  ownerPartition: (owner: string) => `OWNER#${owner}`,
+  allPayoutsPartition: 'PAYOUTS',
   /** An owner's rolling daily total in one currency. */
   limit: (owner: string, currency: string) => ({ PK: `LIMIT#${owner}#${currency}`, SK: 'LIMIT' }),
   /** The emergency pause of all submission. */

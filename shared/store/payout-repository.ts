@@ -108,6 +108,10 @@ const INTERNAL_ATTRIBUTES = [
   'GSI2SK',
   'GSI3PK',
   'GSI3SK',
+  'GSI4PK',
+  'GSI4SK',
+  'GSI5PK',
+  'GSI5SK',
 ];
 const OPEN_INDEX_ATTRIBUTES = [
   TABLE.indexes.openBatches.partitionKey,
@@ -348,6 +352,7 @@ export class PayoutRepository {
                 Item: toItem({
                   ...keys.payout(payout.id),
                   type: 'payout',
+                  ...keys.payoutListing(payout.owner, payout.createdAt, payout.id),
                   ...(payout.hold === 'approval'
                     ? keys.pendingApprovalEntry(payout.createdAt, payout.id)
                     : {}),
@@ -705,6 +710,65 @@ export class PayoutRepository {
         ...expr.attributes(),
       }),
     );
+  }
+
+  /** Stores whether any of the payout's batches is stuck (for the `stuck` listing filter). */
+  async setPayoutStuck(payoutId: string, stuck: boolean): Promise<boolean> {
+    const expr = new ExpressionBuilder();
+    return this.conditionally(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keys.payout(payoutId)),
+        UpdateExpression: expr.update({ set: { stuck } }),
+        ConditionExpression: 'attribute_exists(PK)',
+        ...expr.attributes(),
+      }),
+    );
+  }
+
+  /**
+   * A page of payouts, newest first: one owner's (the byOwner index) or, without an owner,
+   * everyone's (the allPayouts index). Never a scan; filters thin the pages, queryPage refills.
+   */
+  async listPayouts(options: {
+    owner?: string;
+    state?: string;
+    stuck?: boolean;
+    createdAfter?: string;
+    limit: number;
+    cursor?: string;
+  }): Promise<Page<PayoutRecord>> {
+    const index = options.owner !== undefined ? TABLE.indexes.byOwner : TABLE.indexes.allPayouts;
+    const partition =
+      options.owner !== undefined ? keys.ownerPartition(options.owner) : keys.allPayoutsPartition;
+    const expr = new ExpressionBuilder();
+    let keyCondition = `${expr.name(index.partitionKey)} = ${expr.value(partition)}`;
+    // Sort keys are `<createdAt>#<id>`: `createdAt#~` sorts after every id of that instant.
+    if (options.createdAfter !== undefined)
+      keyCondition += ` AND ${expr.name(index.sortKey)} > ${expr.value(`${options.createdAfter}#~`)}`;
+    const filters: string[] = [];
+    if (options.state !== undefined)
+      filters.push(`${expr.name('state')} = ${expr.value(options.state)}`);
+    if (options.stuck === true) filters.push(`${expr.name('stuck')} = ${expr.value(true)}`);
+    const base: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: index.name,
+      KeyConditionExpression: keyCondition,
+      ScanIndexForward: false,
+      ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+      ...expr.attributes(),
+    };
+    const start = options.cursor
+      ? decodeCursor(options.cursor, {
+          attributes: {
+            [index.partitionKey]: { equals: partition },
+            [index.sortKey]: { prefix: '' },
+            PK: { prefix: 'PAYOUT#' },
+            SK: { equals: 'PAYOUT' },
+          },
+        })
+      : undefined;
+    return this.queryPage(base, options.limit, start, (item) => strip<PayoutRecord>(item));
   }
 
   /** The payout and batch a Calypso idempotencyKey belongs to (for webhooks). */

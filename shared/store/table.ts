@@ -16,6 +16,10 @@ export const TABLE = {
     openBatches: { name: 'openBatches', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
     /** Payouts awaiting approval, oldest first (sparse; small). */
     pendingApproval: { name: 'pendingApproval', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
+    /** An owner's payouts by creation time (GET /payouts for everyone but auditors). */
+    byOwner: { name: 'byOwner', partitionKey: 'GSI4PK', sortKey: 'GSI4SK' },
+    /** Every payout by creation time, in one partition (GET /payouts for auditors). */
+    allPayouts: { name: 'allPayouts', partitionKey: 'GSI5PK', sortKey: 'GSI5SK' },
   },
   /** Shards of the open-batch index: the reconciler queries each, so no partition runs hot. */
   openBatchShards: 8,

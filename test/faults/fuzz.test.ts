@@ -14,7 +14,13 @@ import { btcPayout } from './support/payouts.js';
 
 let stack: FaultStack;
 /** A payout that ended with a failed payment, so retry-failed has something to do. */
-let finished: { id: string; externalId: string; withdrawalsCursor: string; eventsCursor: string };
+let finished: {
+  id: string;
+  externalId: string;
+  withdrawalsCursor: string;
+  eventsCursor: string;
+  payoutsCursor: string;
+};
 /** A payout still in progress. */
 let open: { id: string };
 
@@ -31,9 +37,11 @@ beforeAll(async () => {
     externalId: body.recipients[0]!.externalId!,
     withdrawalsCursor: await page(`/payouts/${res.body.id}/withdrawals?limit=1`),
     eventsCursor: await page(`/payouts/${res.body.id}/events?limit=1`),
+    payoutsCursor: '',
   };
   const other = await stack.post(btcPayout('fuzz-open', 2), { key: 'fuzz-open' });
   open = { id: other.body.id };
+  finished.payoutsCursor = await page('/payouts?limit=1');
 });
 afterEach(async () => {
   // Whatever the fuzzing accepted is whole, paid once, and ends final.
@@ -307,6 +315,35 @@ const requests: Record<string, fc.Arbitrary<Sent>> = {
       h: headers,
     })
     .map(({ q, h }) => ({ method: 'GET', path: '/withdrawals', query: q, headers: h })),
+  'GET /payouts': fc
+    .record({
+      q: query({
+        state,
+        stuck: fc.oneof(fc.constantFrom('true', 'false', 'TRUE', '1'), text),
+        createdAfter: fc.oneof(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          fc.constantFrom(
+            '2030-01-31T12:00:00',
+            '2030-02-30T00:00:00Z',
+            '2030-01-31T12:00:00+02:00',
+          ),
+          text,
+        ),
+        limit,
+        cursor: cursor(
+          () => finished.payoutsCursor,
+          'GSI4PK',
+          () =>
+            (
+              JSON.parse(Buffer.from(finished.payoutsCursor, 'base64url').toString()) as {
+                GSI4PK: { S: string };
+              }
+            ).GSI4PK.S,
+        ),
+      }),
+      h: headers,
+    })
+    .map(({ q, h }) => ({ method: 'GET', path: '/payouts', query: q, headers: h })),
   'GET /balances': fc
     .record({ q: query({}), h: headers })
     .map(({ q, h }) => ({ method: 'GET', path: '/balances', query: q, headers: h })),

@@ -914,6 +914,83 @@ describe('payouts withdrawals', () => {
   });
 });
 
+describe('payouts list', () => {
+  const summaries = Array.from({ length: 5 }, (_, i) => ({
+    id: `0b7f3c1e-8d3a-4e52-9c1b-2f0d6a7e9b1${i}`,
+    owner: 'team:payroll',
+    createdBy: { principal: 'arn:aws:iam::111122223333:role/payroll-svc', session: null },
+    state: i === 1 ? 'IN_PROGRESS' : 'COMPLETED',
+    currency: 'BTC',
+    name: `run-${i}`,
+    recipientCount: i + 1,
+    total: `0.${i + 1}`,
+    stuck: i === 1,
+    retryOf: null,
+    createdAt: `2030-01-0${5 - i}T00:00:00.000Z`,
+    updatedAt: '2030-01-06T00:00:00.000Z',
+  }));
+
+  /** Pages of at most two (or the limit asked, if fewer), the cursor being the next index. */
+  function paged(req: Seen): Reply {
+    const from = Number(req.query.get('cursor') ?? '0');
+    const size = Math.min(2, Number(req.query.get('limit')));
+    const next = from + size < summaries.length ? String(from + size) : null;
+    return { body: { items: summaries.slice(from, from + size), cursor: next } };
+  }
+
+  it('pages through every payout with the cursor and prints a table and a count', async () => {
+    api.handler = paged;
+    const result = await run(['list']);
+    expect(result.code).toBe(0);
+    expect(api.requests.map((r) => [r.path, r.query.get('cursor')])).toEqual([
+      ['/payouts', null],
+      ['/payouts', '2'],
+      ['/payouts', '4'],
+    ]);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^payout +state +name +total +recipients +stuck +created$/);
+    expect(lines).toHaveLength(7);
+    expect(lines[2]).toMatch(
+      /^0b7f3c1e-8d3a-4e52-9c1b-2f0d6a7e9b11 +IN_PROGRESS +run-1 +0\.2 BTC +2 +STUCK +2030-01-04T00:00:00\.000Z$/,
+    );
+    expect(lines[6]).toBe('5 payouts');
+  });
+
+  it('passes the filters on, and stops at --limit asking no more than it still wants', async () => {
+    api.handler = paged;
+    const result = await run([
+      'list',
+      '--state',
+      'completed',
+      '--stuck',
+      '--created-after',
+      '2030-01-01T00:00:00Z',
+      '--limit',
+      '3',
+      '--json',
+    ]);
+    expect(result.code).toBe(0);
+    const query = api.requests[0]!.query;
+    expect(query.get('state')).toBe('COMPLETED');
+    expect(query.get('stuck')).toBe('true');
+    expect(query.get('createdAfter')).toBe('2030-01-01T00:00:00Z');
+    expect(api.requests.map((r) => r.query.get('limit'))).toEqual(['3', '1']);
+    expect(JSON.parse(result.stdout)).toEqual(summaries.slice(0, 3));
+  });
+
+  it.each([
+    [['list', '--state', 'nope'], '--state is one of'],
+    [['list', '--limit', '0'], '--limit is a whole number'],
+    [['list', '--created-after', 'soon'], '--created-after is an ISO-8601 date-time'],
+    [['list', 'extra'], 'list takes no arguments'],
+  ])('refuses %j before calling the API', async (args, message) => {
+    const result = await run(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(api.requests).toHaveLength(0);
+  });
+});
+
 describe('payouts retry-failed, balances, events', () => {
   it('retry-failed posts with a key derived from the payout id', async () => {
     const retry = payoutView({

@@ -121,20 +121,31 @@ describe('errorLines', () => {
 
 function payout(
   counts: Record<string, number>,
-  state = 'IN_PROGRESS',
+  state: PayoutView['state'] = 'IN_PROGRESS',
   recipientCount = 10,
 ): PayoutView {
   return {
     id: 'p-1',
+    owner: 'local:local',
+    createdBy: { principal: 'local:local', session: null },
     state,
     currency: 'BTC',
     name: 'n',
+    comment: null,
+    executionDate: null,
     recipientCount,
     total: '1',
     totalFee: null,
     withdrawalCounts: counts,
     batches: [],
     stuck: false,
+    approval: null,
+    cancellation: null,
+    submissionPaused: null,
+    retryOf: null,
+    retriedBy: [],
+    createdAt: '2030-01-01T00:00:00.000Z',
+    updatedAt: '2030-01-01T00:00:00.000Z',
   };
 }
 
