@@ -4,6 +4,7 @@
  */
 import { parseAccess } from '../shared/config.js';
 import { parsePolicy } from '../shared/domain/policy.js';
+import { TABLE } from '../shared/store/table.js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { CurrencyRegistry, currencyOverridesSchema } from '../shared/domain/currencies.js';
 
@@ -29,6 +30,12 @@ export interface StackSettings {
    * functions' defaults.
    */
   functionSettings: Record<string, string>;
+  /**
+   * Indexes of the table definition left out of this deploy. DynamoDB adds one global secondary
+   * index per table update, so a stage created before several indexes existed takes them one
+   * deploy at a time (see the README's upgrade note).
+   */
+  deferIndexes: string[];
   alarmEmail?: string;
   throttle: { rateLimit: number; burstLimit: number };
   /** Calypso's webhook route under a flood: its own limits, and WAF in front of it. */
@@ -65,6 +72,7 @@ export const CONTEXT_KEYS = {
   webhookBurstLimit: 'webhookBurstLimit',
   webhookWafRateLimit: 'webhookWafRateLimit',
   webhookAllowedCidrs: 'webhookAllowedCidrs',
+  deferIndexes: 'deferIndexes',
 } as const;
 
 export const DEFAULTS = {
@@ -216,6 +224,13 @@ export function readSettings(context: (key: string) => unknown): StackSettings {
     else problems.push(`${CONTEXT_KEYS.testnetAddresses}: must be true or false`);
   }
 
+  const deferIndexes = readList(context(CONTEXT_KEYS.deferIndexes));
+  const known = Object.values(TABLE.indexes).map((i) => i.name as string);
+  for (const name of deferIndexes) {
+    if (!known.includes(name))
+      problems.push(`${CONTEXT_KEYS.deferIndexes}: ${name} is not an index (${known.join(', ')})`);
+  }
+
   if (problems.length > 0) throw new SettingsError(problems);
   return {
     stage,
@@ -228,6 +243,7 @@ export function readSettings(context: (key: string) => unknown): StackSettings {
     ...(auditors !== undefined ? { auditors } : {}),
     reconcileRateMinutes,
     functionSettings,
+    deferIndexes,
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
     throttle: { rateLimit, burstLimit },
     webhook: {
@@ -325,4 +341,23 @@ function readCurrencyOverrides(value: unknown, problems: string[]): string | und
     return undefined;
   }
   return JSON.stringify(parsed);
+}
+
+/** A list given as a JSON array or comma-separated text (from `-c`) or an array (cdk.json). */
+function readList(value: unknown): string[] {
+  if (value === undefined || value === null || value === '') return [];
+  if (Array.isArray(value)) return value.map((v) => String(v).trim()).filter(Boolean);
+  const text = String(value).trim();
+  if (text.startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (Array.isArray(parsed)) return parsed.map((v) => String(v).trim()).filter(Boolean);
+    } catch {
+      // fall through: read as comma-separated text
+    }
+  }
+  return text
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 }

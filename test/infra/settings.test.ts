@@ -11,6 +11,22 @@ const context =
     values[key];
 
 describe('readSettings', () => {
+  it('defers named table indexes (one new index per deploy), refusing unknown names', () => {
+    expect(
+      readSettings(
+        context({
+          calypsoBaseUrl: 'https://api.calypso.finance',
+          deferIndexes: 'byOwner, allPayouts',
+        }),
+      ).deferIndexes,
+    ).toEqual(['byOwner', 'allPayouts']);
+    expect(() =>
+      readSettings(
+        context({ calypsoBaseUrl: 'https://api.calypso.finance', deferIndexes: ['byOwnr'] }),
+      ),
+    ).toThrow(/deferIndexes: byOwnr is not an index/);
+  });
+
   it('passes per-stage function settings on, checked, and nothing when absent', () => {
     const settings = readSettings(
       context({
@@ -73,6 +89,7 @@ describe('readSettings', () => {
       calypsoPathPrefix: '/api/v1',
       reconcileRateMinutes: 1,
       functionSettings: {},
+      deferIndexes: [],
       throttle: { rateLimit: 50, burstLimit: 100 },
       webhook: {
         throttle: { rateLimit: 25, burstLimit: 50 },
@@ -111,6 +128,7 @@ describe('readSettings', () => {
       currencyOverrides: '{"BTC":{"massPayoutLimit":50},"LTC":{"network":"bitcoin","decimals":8}}',
       reconcileRateMinutes: 3,
       functionSettings: {},
+      deferIndexes: [],
       alarmEmail: 'oncall@example.com',
       throttle: { rateLimit: 20, burstLimit: 40 },
       webhook: {
