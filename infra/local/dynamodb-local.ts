@@ -155,7 +155,11 @@ export async function startDynamoDbLocal(
   });
   /** Ends the watchdog (the JVM being stopped already) and waits until it is gone. */
   const endWatchdog = async () => {
-    watchdog?.stdin?.end();
+    if (!watchdog) return;
+    // Waiting for it must keep this process alive until it is gone: unref'd, a process with
+    // nothing else to do would end here with the stop never finished.
+    watchdog.ref();
+    watchdog.stdin?.end();
     await watchdogGone;
   };
   let stderr = '';
