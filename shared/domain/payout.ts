@@ -295,3 +295,12 @@ export function payoutCreated(payout: PayoutRecord): AuditEntry {
     detail: payout.retryOf ? `retry of the failed payments of ${payout.retryOf}` : 'created',
   };
 }
+
+/** How many of these withdrawals are in each state (a batch's `withdrawalCounts`). */
+export function countByState(
+  withdrawals: Pick<WithdrawalRecord, 'state'>[],
+): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const w of withdrawals) counts[w.state] = (counts[w.state] ?? 0) + 1;
+  return counts;
+}

@@ -21,6 +21,7 @@ import {
   type AuditEntry,
   type BatchRecord,
   type WithdrawalRecord,
+  countByState,
 } from '../domain/payout.js';
 import { derivePayoutState } from '../domain/payout-state.js';
 import { HttpProblem, problems } from '../http/problem.js';
@@ -231,8 +232,7 @@ async function confirmedFailures(
 /** Recounts a batch's withdrawals by state after one of them was corrected. */
 async function recount(deps: RetryFailedDeps, batch: BatchRecord, at: string) {
   const current = await deps.repository.listBatchWithdrawals(batch.payoutId, batch.index);
-  const counts: Record<string, number> = {};
-  for (const w of current) counts[w.state] = (counts[w.state] ?? 0) + 1;
+  const counts = countByState(current);
   await deps.repository.updateBatch(batch.payoutId, batch.index, {
     set: { withdrawalCounts: counts, updatedAt: at },
   });

@@ -15,6 +15,7 @@ import {
   type PayoutRecord,
   type ValidationIssue,
   type WithdrawalRecord,
+  countByState,
 } from '../domain/payout.js';
 import { forwardMassPayoutState, forwardWithdrawalState } from '../domain/progress.js';
 import { emitMetrics, type MetricName } from '../metrics.js';
@@ -260,8 +261,7 @@ export async function refreshBatch(
   const current = lostWrites
     ? await deps.repository.listBatchWithdrawals(batch.payoutId, batch.index)
     : ours;
-  const counts: Record<string, number> = {};
-  for (const w of current) counts[w.state] = (counts[w.state] ?? 0) + 1;
+  const counts = countByState(current);
   const allFinal = current.every(
     (w) => isTerminalWithdrawalState(w.state) || (w.state === 'CANCELED' && massTerminal),
   );
