@@ -32,6 +32,12 @@ export type ControlDeps = Pick<
 /** What cancelling needs (the reconciler cancels expired approvals with it). */
 export type CancelDeps = Pick<ControlDeps, 'repository' | 'clock' | 'events'>;
 
+/** What deciding on a payout without handing it to submission needs (reject, cancel, pause). */
+export type DecideDeps = Omit<ControlDeps, 'trigger'>;
+
+/** What listing the approvals awaiting a caller needs. */
+export type ApprovalsDeps = Pick<ControlDeps, 'repository' | 'policy'>;
+
 const REASON_MAX = 500;
 
 /** The reason a caller gave: required text, without control characters. */
@@ -74,7 +80,7 @@ async function view(deps: Pick<ControlDeps, 'repository'>, payoutId: string): Pr
 }
 
 /** A payout the caller may read, else the same 404 as for one that does not exist. */
-async function readable(deps: ControlDeps, caller: Caller, id: string | undefined) {
+async function readable(deps: DecideDeps, caller: Caller, id: string | undefined) {
   const payoutId = checkId(id);
   const stored = await deps.repository.getPayoutWithBatches(payoutId);
   const visible =
@@ -90,7 +96,7 @@ function conflict(slug: string, title: string, detail: string): HttpProblem {
   return new HttpProblem(409, slug, title, { detail });
 }
 
-function checkApprover(deps: ControlDeps, caller: Caller, payout: PayoutRecord) {
+function checkApprover(deps: Pick<ControlDeps, 'policy'>, caller: Caller, payout: PayoutRecord) {
   const approval = payout.approval;
   if (!approval || payout.hold !== 'approval') {
     throw conflict(
@@ -218,7 +224,7 @@ export async function releaseHeldBatches(
 }
 
 export async function rejectPayout(
-  deps: ControlDeps,
+  deps: DecideDeps,
   caller: Caller,
   id: string | undefined,
   body: unknown,
@@ -230,7 +236,7 @@ export async function rejectPayout(
 }
 
 export async function cancelPayout(
-  deps: ControlDeps,
+  deps: DecideDeps,
   caller: Caller,
   id: string | undefined,
   body: unknown,
@@ -357,7 +363,7 @@ export async function cancelBatch(
 
 /** Payouts awaiting this caller's approval (the creator's own are not listed). */
 export async function pendingApprovals(
-  deps: ControlDeps,
+  deps: ApprovalsDeps,
   caller: Caller,
   query: { cursor?: string },
 ): Promise<PayoutPage> {
@@ -387,7 +393,7 @@ export async function pendingApprovals(
 
 // ---- the emergency pause -----------------------------------------------------------------
 
-function checkOperator(deps: ControlDeps, caller: Caller) {
+function checkOperator(deps: Pick<ControlDeps, 'policy'>, caller: Caller) {
   if (!deps.policy.isOperator(caller)) {
     throw new HttpProblem(403, 'not-an-operator', 'Only an operator may pause or resume', {
       detail: 'operators are listed in the payout policy (operators)',
@@ -396,7 +402,7 @@ function checkOperator(deps: ControlDeps, caller: Caller) {
 }
 
 export async function setPaused(
-  deps: ControlDeps,
+  deps: DecideDeps,
   caller: Caller,
   paused: boolean,
   body: unknown,
