@@ -5,7 +5,8 @@
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { accountSchema } from '../calypso/schemas.js';
-import type { CalypsoApi } from '../payouts/ports.js';
+import type { Config } from '../config.js';
+import type { CalypsoApi, CalypsoProvider } from '../payouts/ports.js';
 
 let client: LambdaClient | undefined;
 
@@ -51,4 +52,14 @@ export function balancesFunctionCalypso(functionName: string): CalypsoApi {
     getMassPayout: refuse('getMassPayout'),
     listWithdrawals: refuse('listWithdrawals'),
   };
+}
+
+/** Calypso for a function without the signing key: balances through the configured function. */
+export function balancesCalypso(config: Pick<Config, 'balancesFunctionName'>): CalypsoProvider {
+  if (!config.balancesFunctionName) {
+    return () =>
+      Promise.reject(new Error('this function has no access to the Calypso API signing key'));
+  }
+  const api = balancesFunctionCalypso(config.balancesFunctionName);
+  return () => Promise.resolve(api);
 }

@@ -1,12 +1,15 @@
 /**
  * Publishes domain events to an EventBridge bus (PutEvents, 10 per call, failed entries retried);
  * each event's detail carries the correlation id of the work that caused it, when there is one.
+ * A function that publishes events and is given no bus is misconfigured: it fails at cold start
+ * rather than dropping its events.
  */
 import {
   EventBridgeClient,
   PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
+import { ConfigError, type Config } from '../config.js';
 import { currentCorrelationId } from '../correlation.js';
 import type { DomainEvent, EventPublisher } from '../payouts/events.js';
 
@@ -47,4 +50,12 @@ export class EventBridgePublisher implements EventPublisher {
 /** The publisher for a bus, with a client created once per container. */
 export function eventBusPublisher(busName: string): EventPublisher {
   return new EventBridgePublisher(new EventBridgeClient({}), busName);
+}
+
+/** The stack's bus, named by the configuration; without a name, a configuration error. */
+export function stackEventBus(config: Pick<Config, 'eventBusName'>): EventPublisher {
+  if (!config.eventBusName) {
+    throw new ConfigError(['EVENT_BUS_NAME: required by a function that publishes events']);
+  }
+  return eventBusPublisher(config.eventBusName);
 }
