@@ -6,7 +6,7 @@ import './env.js';
 import { performance } from 'node:perf_hooks';
 import { startLocalApi } from '../infra/local/api-server.js';
 import { startDynamoDbLocal } from '../infra/local/dynamodb-local.js';
-import { resetRuntime } from '../shared/runtime.js';
+import type { System } from '../shared/system.js';
 import { countingClient, RequestCounter, warmUp } from './dynamo.js';
 import { runColdStart } from './figures/cold-start.js';
 import { runCreate } from './figures/create.js';
@@ -37,12 +37,21 @@ async function main() {
   const db = countingClient(dynamo.endpoint, counter);
   progress('warming DynamoDB Local up');
   await warmUp(db);
-  const api = await startLocalApi();
+  let served: System | undefined;
+  const system = () => {
+    if (!served) throw new Error('no figure has configured a system');
+    return served;
+  };
+  const api = await startLocalApi({ system });
   const ctx: BenchContext = {
     dynamoEndpoint: dynamo.endpoint,
     db,
     counter,
     apiUrl: api.url,
+    system,
+    serve: (next) => {
+      served = next;
+    },
     progress,
   };
 
@@ -61,7 +70,7 @@ async function main() {
       progress(`${id}: FAILED: ${error}`);
     } finally {
       counter.listener = undefined;
-      resetRuntime();
+      ctx.serve(undefined);
     }
   };
 

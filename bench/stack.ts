@@ -1,14 +1,14 @@
 /**
- * The system in the benchmark's process, wired like the local stack (`infra/local/start.ts`):
- * the handlers read their configuration from the environment through the composition root, the
- * repository uses the benchmark's counting DynamoDB client, and submission runs in-process.
- * Each figure calls `configure` with its own table, Calypso endpoint, clock and trigger.
+ * The system in the benchmark's process, on the local stack's wiring (infra/local/system.ts):
+ * the repository uses the benchmark's counting DynamoDB client, and the local API (started once
+ * for every figure) serves the system of the figure that runs. Each figure calls `configure` with
+ * its own table, Calypso endpoint, clock and trigger.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startLocalSystem } from '../infra/local/system.js';
 import type { EventPublisher } from '../shared/payouts/events.js';
 import type { Clock, SubmissionTrigger, WebhookApplyTrigger } from '../shared/payouts/ports.js';
-import { configureRuntime, resetRuntime, runtime, type Runtime } from '../shared/runtime.js';
-import { PayoutRepository } from '../shared/store/payout-repository.js';
+import type { System } from '../shared/system.js';
 import type { RequestCounter } from './dynamo.js';
 
 /** What every figure shares: DynamoDB Local and the local API, started once. */
@@ -18,6 +18,10 @@ export interface BenchContext {
   counter: RequestCounter;
   /** The local API's base URL (the same handlers as the deployed stack). */
   apiUrl: string;
+  /** The system the local API serves and the figure uses (the last `configure`'s). */
+  system(): System;
+  /** Makes `system` the one served (none: between figures). */
+  serve(system: System | undefined): void;
   progress(line: string): void;
 }
 
@@ -26,25 +30,6 @@ export const BENCH_WEBHOOK_KEYS = {
   publicKey: 'bench-webhook-public-key',
   secretKey: 'bench-webhook-secret-key',
 };
-
-/** Variables this module sets; cleared before each figure so none leaks into the next. */
-const MANAGED = [
-  'TABLE_NAME',
-  'DYNAMODB_ENDPOINT',
-  'CALYPSO_BASE_URL',
-  'CALYPSO_PATH_PREFIX',
-  'CALYPSO_API_KEY',
-  'CALYPSO_SECRET_KEY',
-  'CALYPSO_ACCOUNT',
-  'CALYPSO_TIMEOUT_MS',
-  'CALYPSO_WEBHOOK_PUBLIC_KEY',
-  'CALYPSO_WEBHOOK_SECRET_KEY',
-  'CURRENCY_OVERRIDES',
-  'POLL_INTERVAL_MS',
-  'RECONCILE_CONCURRENCY',
-  'SUBMIT_CONCURRENCY',
-  'MAX_RECIPIENTS',
-];
 
 export const noEvents: EventPublisher = { publish: () => Promise.resolve() };
 export const noTrigger: SubmissionTrigger = { trigger: () => Promise.resolve() };
@@ -62,8 +47,7 @@ export interface StackSettings {
   env?: Record<string, string>;
 }
 
-export function configure(ctx: BenchContext, settings: StackSettings): Runtime {
-  for (const name of MANAGED) delete process.env[name];
+export async function configure(ctx: BenchContext, settings: StackSettings): Promise<System> {
   const calypso = settings.calypso ?? {
     // Never called by the figures that leave Calypso out; the configuration needs a URL.
     url: 'http://127.0.0.1:9',
@@ -73,27 +57,27 @@ export function configure(ctx: BenchContext, settings: StackSettings): Runtime {
     account: 'unused',
   };
   const keys = settings.webhookKeys ?? BENCH_WEBHOOK_KEYS;
-  Object.assign(process.env, {
-    TABLE_NAME: settings.tableName,
-    DYNAMODB_ENDPOINT: ctx.dynamoEndpoint,
-    CALYPSO_BASE_URL: calypso.url,
-    CALYPSO_PATH_PREFIX: calypso.pathPrefix,
-    CALYPSO_API_KEY: calypso.apiKey,
-    CALYPSO_SECRET_KEY: calypso.secretKey,
-    CALYPSO_ACCOUNT: calypso.account,
-    CALYPSO_WEBHOOK_PUBLIC_KEY: keys.publicKey,
-    CALYPSO_WEBHOOK_SECRET_KEY: keys.secretKey,
-    ...settings.env,
-  });
-  resetRuntime();
-  configureRuntime({
-    repository: new PayoutRepository(ctx.db, settings.tableName),
+  const local = await startLocalSystem({
+    settings: {
+      TABLE_NAME: settings.tableName,
+      CALYPSO_BASE_URL: calypso.url,
+      CALYPSO_PATH_PREFIX: calypso.pathPrefix,
+      CALYPSO_API_KEY: calypso.apiKey,
+      CALYPSO_SECRET_KEY: calypso.secretKey,
+      CALYPSO_ACCOUNT: calypso.account,
+      CALYPSO_WEBHOOK_PUBLIC_KEY: keys.publicKey,
+      CALYPSO_WEBHOOK_SECRET_KEY: keys.secretKey,
+      ...settings.env,
+    },
+    dynamo: { client: ctx.db },
+    api: false,
     events: settings.events ?? noEvents,
     trigger: settings.trigger ?? noTrigger,
     ...(settings.applyWebhook ? { applyWebhook: settings.applyWebhook } : {}),
     ...(settings.clock ? { clock: settings.clock } : {}),
   });
-  return runtime();
+  ctx.serve(local.system());
+  return local.system();
 }
 
 /** A trigger that submits in-process, as the local stack does, and can be waited for. */

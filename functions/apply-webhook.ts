@@ -4,22 +4,20 @@
  * sent to the failure queue; the reconciler applies whatever stays unapplied.
  */
 import * as z from 'zod/mini';
+import { trackerSystem } from '../shared/aws/tracker.js';
 import { backgroundHandler } from '../shared/background-handler.js';
-import { eventBusPublisher } from '../shared/aws/event-bus.js';
-import { readSecret } from '../shared/aws/secrets-manager.js';
 import { logger } from '../shared/observability.js';
 import { applyWebhookEvent } from '../shared/payouts/webhooks.js';
-import { trackDeps, useAwsAdapters } from '../shared/runtime.js';
-
-useAwsAdapters({ readSecret, eventBus: eventBusPublisher });
+import { trackDeps, type System } from '../shared/system.js';
 
 const eventSchema = z.object({ eventId: z.string().check(z.minLength(1)) });
 
-export const handler = backgroundHandler(
-  async (event): Promise<{ eventId: string; outcome: string }> => {
+export const makeHandler = (system: () => System<'repository' | 'calypso' | 'events'>) =>
+  backgroundHandler(async (event): Promise<{ eventId: string; outcome: string }> => {
     const { eventId } = eventSchema.parse(event);
     logger.appendKeys({ eventId });
-    const outcome = await applyWebhookEvent(trackDeps(), eventId);
+    const outcome = await applyWebhookEvent(trackDeps(system()), eventId);
     return { eventId, outcome };
-  },
-);
+  });
+
+export const handler = makeHandler(trackerSystem());

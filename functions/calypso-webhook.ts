@@ -3,25 +3,37 @@
  * Key and Sign over the raw body, stores the event once and answers; the apply function applies
  * it after the answer (async invoke).
  */
-import { lambdaApplyTrigger } from '../shared/aws/lambda-trigger.js';
+import { containerSystem } from '../shared/aws/container.js';
+import { tableRepository } from '../shared/aws/dynamodb.js';
+import { applyTriggerOf } from '../shared/aws/lambda-trigger.js';
 import { readSecret } from '../shared/aws/secrets-manager.js';
 import { apiHandler } from '../shared/http/api-handler.js';
 import { json } from '../shared/http/middleware.js';
 import { HttpProblem } from '../shared/http/problem.js';
 import { receiveWebhook } from '../shared/payouts/webhooks.js';
-import { useAwsAdapters, webhookDeps } from '../shared/runtime.js';
+import { webhookKeySource } from '../shared/secrets.js';
+import { webhookDeps, type System } from '../shared/system.js';
 
-useAwsAdapters({ readSecret, applyTrigger: lambdaApplyTrigger });
+export const makeHandler = (system: () => System<'repository' | 'webhookKeys' | 'applyWebhook'>) =>
+  apiHandler(async (event) => {
+    const raw = event.body ?? '';
+    const rawBody = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+    const headers: Record<string, string | undefined> = { ...(event.headers ?? {}) };
+    const reply = await receiveWebhook(webhookDeps(system()), rawBody, headers);
+    if (reply.status === 401) {
+      throw new HttpProblem(401, 'signature-not-valid', 'The webhook signature is not valid', {
+        errors: [
+          { path: 'header:Sign', message: 'does not match the body for any configured key' },
+        ],
+      });
+    }
+    return json(reply.status, reply.body);
+  });
 
-export const handler = apiHandler(async (event) => {
-  const raw = event.body ?? '';
-  const rawBody = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-  const headers: Record<string, string | undefined> = { ...(event.headers ?? {}) };
-  const reply = await receiveWebhook(webhookDeps(), rawBody, headers);
-  if (reply.status === 401) {
-    throw new HttpProblem(401, 'signature-not-valid', 'The webhook signature is not valid', {
-      errors: [{ path: 'header:Sign', message: 'does not match the body for any configured key' }],
-    });
-  }
-  return json(reply.status, reply.body);
-});
+export const handler = makeHandler(
+  containerSystem((config) => ({
+    repository: tableRepository(config),
+    webhookKeys: webhookKeySource(config.webhookKeys, readSecret),
+    applyWebhook: applyTriggerOf(config),
+  })),
+);

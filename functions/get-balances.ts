@@ -1,10 +1,15 @@
 /** GET /balances: the Calypso account's balances per currency. */
+import { secretSigningCalypso } from '../shared/aws/calypso.js';
+import { containerSystem } from '../shared/aws/container.js';
 import { apiHandler } from '../shared/http/api-handler.js';
 import { json } from '../shared/http/middleware.js';
 import { getBalances } from '../shared/payouts/queries.js';
-import { runtime, useAwsAdapters } from '../shared/runtime.js';
-import { readSecret } from '../shared/aws/secrets-manager.js';
+import type { System } from '../shared/system.js';
 
-useAwsAdapters({ readSecret });
+export const makeHandler = (system: () => System<'calypso'>) =>
+  apiHandler(async () => json(200, await getBalances(system().calypso)));
 
-export const handler = apiHandler(async () => json(200, await getBalances(runtime().calypso)));
+// The only port: Calypso, signed. No table.
+export const handler = makeHandler(
+  containerSystem((config) => ({ calypso: secretSigningCalypso(config) })),
+);

@@ -1,9 +1,12 @@
 /** GET /payouts/{id}: state, counts by withdrawal state, totals, fees and batches. */
+import { tableReaderSystem } from '../shared/aws/dynamodb.js';
 import { apiHandler } from '../shared/http/api-handler.js';
 import { callerIdentity, json } from '../shared/http/middleware.js';
-import { getPayout } from '../shared/payouts/queries.js';
-import { runtime } from '../shared/runtime.js';
+import { getPayout, type ReadDeps } from '../shared/payouts/queries.js';
 
-export const handler = apiHandler(async (event) =>
-  json(200, await getPayout(runtime(), callerIdentity(event), event.pathParameters?.id)),
-);
+export const makeHandler = (system: () => ReadDeps) =>
+  apiHandler(async (event) =>
+    json(200, await getPayout(system(), callerIdentity(event), event.pathParameters?.id)),
+  );
+
+export const handler = makeHandler(tableReaderSystem());

@@ -2,21 +2,21 @@
  * Run by the EventBridge schedule: submits batches still unsubmitted, looks up the batches that
  * are due, flags the stuck ones. Stops taking new work before the function's time runs out.
  */
+import { trackerSystem } from '../shared/aws/tracker.js';
 import { backgroundHandler } from '../shared/background-handler.js';
 import { logger } from '../shared/observability.js';
 import { reconcileTick, type TickSummary } from '../shared/payouts/track.js';
-import { runtime, trackDeps, useAwsAdapters } from '../shared/runtime.js';
-import { readSecret } from '../shared/aws/secrets-manager.js';
-import { eventBusPublisher } from '../shared/aws/event-bus.js';
+import { trackDeps, type System } from '../shared/system.js';
 
-useAwsAdapters({ readSecret, eventBus: eventBusPublisher });
-
-export const handler = backgroundHandler(async (_event, context): Promise<TickSummary> => {
-  const rt = runtime();
-  const summary = await reconcileTick(trackDeps(rt), {
-    remainingMs: () => context.getRemainingTimeInMillis(),
-    concurrency: rt.config.reconcileConcurrency,
+export const makeHandler = (system: () => System<'repository' | 'calypso' | 'events'>) =>
+  backgroundHandler(async (_event, context): Promise<TickSummary> => {
+    const built = system();
+    const summary = await reconcileTick(trackDeps(built), {
+      remainingMs: () => context.getRemainingTimeInMillis(),
+      concurrency: built.config.reconcileConcurrency,
+    });
+    logger.info('reconcile tick', { ...summary });
+    return summary;
   });
-  logger.info('reconcile tick', { ...summary });
-  return summary;
-});
+
+export const handler = makeHandler(trackerSystem());

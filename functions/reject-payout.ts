@@ -1,21 +1,22 @@
 /** POST /payouts/{id}/reject `{reason}`: an approver refuses the payout; nothing is sent. */
-import { eventBusPublisher } from '../shared/aws/event-bus.js';
+import { containerSystem } from '../shared/aws/container.js';
+import { tableWriterPorts } from '../shared/aws/writer.js';
 import { apiHandler } from '../shared/http/api-handler.js';
 import { callerIdentity, json } from '../shared/http/middleware.js';
-import { rejectPayout } from '../shared/payouts/controls.js';
-import { createDeps, useAwsAdapters } from '../shared/runtime.js';
+import { rejectPayout, type DecideDeps } from '../shared/payouts/controls.js';
 
-useAwsAdapters({ eventBus: eventBusPublisher });
+export const makeHandler = (system: () => DecideDeps) =>
+  apiHandler(
+    async (event) => {
+      const result = await rejectPayout(
+        system(),
+        callerIdentity(event),
+        event.pathParameters?.id,
+        event.parsedBody,
+      );
+      return json(result.status, result.payout);
+    },
+    { jsonBodyMaxBytes: () => 16_384 },
+  );
 
-export const handler = apiHandler(
-  async (event) => {
-    const result = await rejectPayout(
-      createDeps(),
-      callerIdentity(event),
-      event.pathParameters?.id,
-      event.parsedBody,
-    );
-    return json(result.status, result.payout);
-  },
-  { jsonBodyMaxBytes: () => 16_384 },
-);
+export const handler = makeHandler(containerSystem(tableWriterPorts));

@@ -4,26 +4,26 @@
  * unsubmitted.
  */
 import * as z from 'zod/mini';
+import { trackerSystem } from '../shared/aws/tracker.js';
 import { backgroundHandler } from '../shared/background-handler.js';
 import { logger } from '../shared/observability.js';
 import { submitPayout } from '../shared/payouts/submit.js';
-import { trackDeps, useAwsAdapters } from '../shared/runtime.js';
-import { readSecret } from '../shared/aws/secrets-manager.js';
-import { eventBusPublisher } from '../shared/aws/event-bus.js';
-
-useAwsAdapters({ readSecret, eventBus: eventBusPublisher });
+import { trackDeps, type System } from '../shared/system.js';
 
 const eventSchema = z.object({ payoutId: z.string().check(z.minLength(1)) });
 
-export const handler = backgroundHandler(
-  async (event): Promise<{ payoutId: string; outcomes: Record<string, string> }> => {
-    const { payoutId } = eventSchema.parse(event);
-    logger.appendKeys({ payoutId });
-    const outcomes = await submitPayout(trackDeps(), payoutId);
-    const summary = Object.fromEntries(
-      [...outcomes].map(([index, outcome]) => [String(index), outcome]),
-    );
-    logger.info('submission finished', { outcomes: summary });
-    return { payoutId, outcomes: summary };
-  },
-);
+export const makeHandler = (system: () => System<'repository' | 'calypso' | 'events'>) =>
+  backgroundHandler(
+    async (event): Promise<{ payoutId: string; outcomes: Record<string, string> }> => {
+      const { payoutId } = eventSchema.parse(event);
+      logger.appendKeys({ payoutId });
+      const outcomes = await submitPayout(trackDeps(system()), payoutId);
+      const summary = Object.fromEntries(
+        [...outcomes].map(([index, outcome]) => [String(index), outcome]),
+      );
+      logger.info('submission finished', { outcomes: summary });
+      return { payoutId, outcomes: summary };
+    },
+  );
+
+export const handler = makeHandler(trackerSystem());

@@ -56,7 +56,7 @@ async function postPayout(ctx: BenchContext, body: string, key: string) {
 /** Runs one create and records what it wrote. */
 async function captureCreate(ctx: BenchContext, body: string, key: string) {
   const tableName = await createTable(ctx.db, 'create');
-  configure(ctx, { tableName });
+  await configure(ctx, { tableName });
   const batches: WriteRequest[][] = [];
   let payoutItem: Record<string, AttributeValue> | undefined;
   let idempotencyItem: Record<string, AttributeValue> | undefined;
@@ -143,7 +143,7 @@ export async function runCreate(
       const productTable = await createTable(ctx.db, 'create');
       const floorTable = await createTable(ctx.db, 'floor');
       const measureProduct = async () => {
-        configure(ctx, { tableName: productTable });
+        await configure(ctx, { tableName: productTable });
         product.push(
           await timeMs(() => postPayout(ctx, body, `bench-${size}-${run}-${Date.now()}`)),
         );

@@ -16,7 +16,8 @@ import { TERMINAL_PAYOUT_STATES, type PayoutState } from '../../shared/domain/pa
 import { submitPayout } from '../../shared/payouts/submit.js';
 import { inProcessApply } from '../../infra/local/apply-in-process.js';
 import { reconcileTick } from '../../shared/payouts/track.js';
-import { trackDeps } from '../../shared/runtime.js';
+import { applyWebhookEvent } from '../../shared/payouts/webhooks.js';
+import { trackDeps } from '../../shared/system.js';
 import { createTable } from '../dynamo.js';
 import type { BenchOptions } from '../options.js';
 import { btcP2pkh, payoutBody, recipients } from '../recipients.js';
@@ -55,10 +56,15 @@ async function oneRun(
   let timer: NodeJS.Timeout | undefined;
   let watcher: NodeJS.Timeout | undefined;
   let ticking: Promise<unknown> | undefined;
-  const submissions = inProcessTrigger((payoutId) => submitPayout(trackDeps(), payoutId));
+  const submissions = inProcessTrigger((payoutId) =>
+    submitPayout(trackDeps(ctx.system()), payoutId),
+  );
   // Stored webhooks are applied in-process after the answer, as the local stack does.
   const applyErrors: unknown[] = [];
-  const applies = inProcessApply((err) => applyErrors.push(err));
+  const applies = inProcessApply(
+    (eventId) => applyWebhookEvent(trackDeps(ctx.system()), eventId),
+    (err) => applyErrors.push(err),
+  );
   try {
     const subscription = await new CalypsoClient({
       baseUrl: sandbox.url,
@@ -69,7 +75,7 @@ async function oneRun(
       url: `${ctx.apiUrl}/webhooks/calypso`,
     });
     const tableName = await createTable(ctx.db, 'e2e');
-    configure(ctx, {
+    await configure(ctx, {
       tableName,
       calypso: {
         url: sandbox.url,
@@ -95,7 +101,10 @@ async function oneRun(
     const tick = () => {
       if (ticking) return; // never two ticks at once
       ticks++;
-      ticking = reconcileTick(trackDeps(), { remainingMs: () => intervalMs * 10, reserveMs: 0 })
+      ticking = reconcileTick(trackDeps(ctx.system()), {
+        remainingMs: () => intervalMs * 10,
+        reserveMs: 0,
+      })
         .catch((err: unknown) => console.error('reconcile tick failed:', err))
         .finally(() => (ticking = undefined));
     };
@@ -201,7 +210,7 @@ export async function runEndToEnd(
     `end to end: ${count(options.recipients)} BTC recipients, sandbox at ${options.speed}× (lifecycle ${seconds(lifecycleMs)}), reconciler every ${seconds(intervalMs)}`,
   );
   // Warm-up, untimed: the create path once, so the first run does not pay for it.
-  configure(ctx, { tableName: await createTable(ctx.db, 'e2e-warm') });
+  await configure(ctx, { tableName: await createTable(ctx.db, 'e2e-warm') });
   await request(ctx, 'POST', '/payouts', {
     body: JSON.stringify(
       payoutBody(

@@ -16,7 +16,7 @@ import { Decimal } from '../../shared/domain/money.js';
 import { createPayout } from '../../shared/payouts/create-payout.js';
 import { reconcileTick, type TickSummary } from '../../shared/payouts/track.js';
 import type { PayoutView } from '../../shared/payouts/views.js';
-import { createDeps, trackDeps, type Runtime } from '../../shared/runtime.js';
+import { createDeps, trackDeps, type System } from '../../shared/system.js';
 import { createTable, describeCounts, totalRequests, type RequestCounts } from '../dynamo.js';
 import type { BenchOptions } from '../options.js';
 import { btcP2pkh, evmLowercase, payoutBody, recipients } from '../recipients.js';
@@ -48,7 +48,7 @@ interface TickMeasure {
 async function measureTick(
   ctx: BenchContext,
   sandbox: CalypsoSandbox,
-  rt: Runtime,
+  rt: System,
   latencyMs: number,
 ): Promise<TickMeasure> {
   const requestsBefore = sandbox.inspect.requests().length;
@@ -147,7 +147,7 @@ export async function runReconciler(
   try {
     const clock = { now: () => new Date(sandbox.now()) };
     const tableName = await createTable(ctx.db, 'reconcile');
-    const rt = configure(ctx, {
+    const rt = await configure(ctx, {
       tableName,
       calypso: calypsoConfig(sandbox),
       clock,
@@ -199,7 +199,7 @@ export async function runReconciler(
 
     // The same quiet look when the batches belong to one wide payout.
     const wideTable = await createTable(ctx.db, 'reconcile-wide');
-    const wideRt = configure(ctx, {
+    const wideRt = await configure(ctx, {
       tableName: wideTable,
       calypso: calypsoConfig(sandbox),
       clock,
@@ -335,7 +335,7 @@ export async function runReconciler(
  * SUBMITTED). Submitting a thousand batches through ticks would take minutes on DynamoDB Local,
  * and the submission path is not what this figure measures.
  */
-async function submitDirectly(rt: Runtime, sandbox: CalypsoSandbox, payouts: PayoutView[]) {
+async function submitDirectly(rt: System, sandbox: CalypsoSandbox, payouts: PayoutView[]) {
   const account = sandbox.accounts[0]!;
   const client = new CalypsoClient(
     { baseUrl: sandbox.url, pathPrefix: sandbox.pathPrefix, ...account },
@@ -411,10 +411,10 @@ async function fullBatches(
     ctx.progress(
       `  full batches: ${cases.map((c) => `${c.label} ${count(c.n)} recipients`).join(', ')}`,
     );
-    const setups: { label: string; rt: Runtime; batches: number; size: number }[] = [];
+    const setups: { label: string; rt: System; batches: number; size: number }[] = [];
     for (const c of cases) {
       const tableName = await createTable(ctx.db, 'reconcile-full');
-      const rt = configure(ctx, {
+      const rt = await configure(ctx, {
         tableName,
         calypso: calypsoConfig(sandbox),
         clock,

@@ -8,8 +8,8 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { sign } from '../../shared/calypso/signing.js';
 import { createPayout } from '../../shared/payouts/create-payout.js';
 import { inProcessApply } from '../../infra/local/apply-in-process.js';
-import { receiveWebhook } from '../../shared/payouts/webhooks.js';
-import { createDeps, runtime, webhookDeps } from '../../shared/runtime.js';
+import { applyWebhookEvent, receiveWebhook } from '../../shared/payouts/webhooks.js';
+import { createDeps, trackDeps, webhookDeps, type System } from '../../shared/system.js';
 import { createTable, describeCounts, totalRequests, type RequestCounts } from '../dynamo.js';
 import type { BenchOptions } from '../options.js';
 import { evmLowercase, payoutBody, recipients } from '../recipients.js';
@@ -27,8 +27,7 @@ interface SignedEvent {
 let nextEventId = 1_000_000;
 
 /** A committed payout whose batches Calypso accepted, ready to receive events. */
-async function submittedPayout(n: number, tag: string) {
-  const rt = runtime();
+async function submittedPayout(rt: System, n: number, tag: string) {
   const created = await createPayout(createDeps(rt), {
     caller: { principal: 'bench' },
     idempotencyKey: `bench-webhooks-${tag}`,
@@ -135,11 +134,14 @@ export async function runWebhooks(
   const tableName = await createTable(ctx.db, 'webhooks');
   // Stored events are applied in-process after each answer, as the local stack does.
   const applyErrors: unknown[] = [];
-  const applies = inProcessApply((err) => applyErrors.push(err));
+  const applies = inProcessApply(
+    (eventId) => applyWebhookEvent(trackDeps(ctx.system()), eventId),
+    (err) => applyErrors.push(err),
+  );
   const settleApplies = async () => {
     while (applies.pending.size) await Promise.allSettled([...applies.pending]);
   };
-  configure(ctx, { tableName, applyWebhook: applies.trigger });
+  await configure(ctx, { tableName, applyWebhook: applies.trigger });
   const n = options.events;
   const c = options.concurrency;
   ctx.progress(`webhooks: ${count(n)} events per run and path, ${c} in flight`);
@@ -151,14 +153,14 @@ export async function runWebhooks(
   };
   /** After the applies settled (untimed): every event of the run applied, none left over. */
   const countApplied = async (events: SignedEvent[]) => {
-    const repository = runtime().repository;
+    const repository = ctx.system().repository;
     for (const e of events) {
       const id = String((JSON.parse(e.body) as { id: number }).id);
       if ((await repository.getWebhookEvent(id))?.verdict === 'applied') applied++;
     }
   };
   const viaUseCase = async (events: SignedEvent[]) => {
-    const deps = webhookDeps();
+    const deps = webhookDeps(ctx.system());
     await pool(events, c, async (e) => {
       const reply = await receiveWebhook(deps, e.body, e.headers);
       check(reply.status, reply.body.stored);
@@ -188,7 +190,8 @@ export async function runWebhooks(
   const paths: Path[] = [
     {
       label: 'use case (`receiveWebhook`)',
-      prepare: async (run) => withdrawalEvents(await submittedPayout(n, tag('a', run)), n),
+      prepare: async (run) =>
+        withdrawalEvents(await submittedPayout(ctx.system(), n, tag('a', run)), n),
       ingest: viaUseCase,
       counted: true,
       times: [],
@@ -196,7 +199,8 @@ export async function runWebhooks(
     },
     {
       label: 'HTTP (local API → handler)',
-      prepare: async (run) => withdrawalEvents(await submittedPayout(n, tag('h', run)), n),
+      prepare: async (run) =>
+        withdrawalEvents(await submittedPayout(ctx.system(), n, tag('h', run)), n),
       ingest: viaHttp,
       counted: false,
       times: [],
@@ -204,7 +208,8 @@ export async function runWebhooks(
     },
     {
       label: 'raw PutItem (baseline)',
-      prepare: async (run) => withdrawalEvents(await submittedPayout(n, tag('p', run)), n),
+      prepare: async (run) =>
+        withdrawalEvents(await submittedPayout(ctx.system(), n, tag('p', run)), n),
       ingest: rawPuts,
       counted: false,
       times: [],
@@ -215,7 +220,9 @@ export async function runWebhooks(
   // Warm-up, untimed: every path once, on a small payout.
   const warm = Math.min(n, 50);
   for (const path of paths) {
-    await path.ingest(withdrawalEvents(await submittedPayout(warm, tag('warm', 0)), warm));
+    await path.ingest(
+      withdrawalEvents(await submittedPayout(ctx.system(), warm, tag('warm', 0)), warm),
+    );
     await settleApplies();
   }
 

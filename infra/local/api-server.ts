@@ -1,6 +1,8 @@
 /**
  * The local API: an HTTP server on 127.0.0.1 that turns requests into API Gateway (REST, proxy)
- * events for the same handlers, from the same route list the CDK stack uses. The caller's
+ * events for the same handlers, from the same route list the CDK stack uses, each made over the
+ * system it is given (the local one, infra/local/system.ts) instead of the one a function builds
+ * on AWS. The caller's
  * identity comes from the `x-caller-id` header, standing in for IAM: an ARN
  * (`arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`, `arn:aws:iam::ACCT:user/NAME`) is passed as
  * API Gateway would pass it, and normalised by the handlers exactly as on AWS; any other name
@@ -11,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { System } from '../../shared/system.js';
 import { OPENAPI_FILE } from '../openapi.js';
 import { matchRoute, ROUTES, type Route } from '../routes.js';
 
@@ -25,9 +28,14 @@ export interface LocalApi {
 /** API Gateway's own payload limit; the handler applies the configured, smaller one. */
 const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
 
-async function loadHandler(route: Route): Promise<Handler> {
-  const module = (await import(`../../functions/${route.handler}.ts`)) as { handler: Handler };
-  return module.handler;
+/** What every API function module exports besides its AWS `handler`. */
+interface HandlerModule {
+  makeHandler(system: () => System): Handler;
+}
+
+async function loadHandler(route: Route, system: () => System): Promise<Handler> {
+  const module = (await import(`../../functions/${route.handler}.ts`)) as HandlerModule;
+  return module.makeHandler(system);
 }
 
 function lambdaContext(name: string): Context {
@@ -148,12 +156,15 @@ function problem(res: ServerResponse, status: number, title: string, detail: str
   res.end(JSON.stringify({ type: 'about:blank', title, status, detail }));
 }
 
-export async function startLocalApi(
-  options: { port?: number; routes?: readonly Route[] } = {},
-): Promise<LocalApi> {
+export async function startLocalApi(options: {
+  /** The system the handlers use, asked for on every request. */
+  system: () => System;
+  port?: number;
+  routes?: readonly Route[];
+}): Promise<LocalApi> {
   const routes = options.routes ?? ROUTES;
   const handlers = new Map<Route, Handler>();
-  for (const route of routes) handlers.set(route, await loadHandler(route));
+  for (const route of routes) handlers.set(route, await loadHandler(route, options.system));
 
   const server = createServer((req, res) => {
     void (async () => {

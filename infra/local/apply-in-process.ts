@@ -3,9 +3,7 @@
  * once the webhook route has answered (the answer never waits for it), as the async invoke does
  * on AWS. Shared by `npm start`, the test stacks and the benchmarks.
  */
-import { applyWebhookEvent } from '../../shared/payouts/webhooks.js';
 import type { WebhookApplyTrigger } from '../../shared/payouts/ports.js';
-import { trackDeps } from '../../shared/runtime.js';
 
 export interface InProcessApply {
   trigger: WebhookApplyTrigger;
@@ -19,6 +17,7 @@ export interface InProcessApply {
 const CONCURRENCY = 4;
 
 export function inProcessApply(
+  apply: (eventId: string) => Promise<unknown>,
   onError: (err: unknown) => void = (err) => console.error('applying a webhook failed:', err),
 ): InProcessApply {
   const pending = new Set<Promise<unknown>>();
@@ -43,7 +42,7 @@ export function inProcessApply(
         if (!enabled) return Promise.resolve();
         const run: Promise<unknown> = new Promise((resolve) => setImmediate(resolve))
           .then(slot)
-          .then(() => applyWebhookEvent(trackDeps(), eventId).finally(release))
+          .then(() => apply(eventId).finally(release))
           .catch(onError)
           .finally(() => pending.delete(run));
         pending.add(run);

@@ -11,7 +11,6 @@
  */
 // First: the environment defaults, before any module that reads them as it loads.
 import './local-env.js';
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import {
   CreateTableCommand,
@@ -19,14 +18,7 @@ import {
   DynamoDBClient,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import { CalypsoClient } from '../../shared/calypso/client.js';
-import { MemoryEventPublisher } from '../../shared/payouts/events.js';
-import { submitPayout } from '../../shared/payouts/submit.js';
-import { reconcileTick } from '../../shared/payouts/track.js';
-import { configureRuntime, runtime, trackDeps } from '../../shared/runtime.js';
 import { createTableInput } from '../../shared/store/table.js';
-import { startLocalApi } from './api-server.js';
-import { inProcessApply } from './apply-in-process.js';
 import {
   startCalypsoSandbox,
   TEST_VECTOR_ACCOUNT,
@@ -34,6 +26,7 @@ import {
 } from './calypso-sandbox/index.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
 import { DataDirLockedError, lockDataDir, type DataDirLock } from './lock.js';
+import { startLocalSystem } from './system.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -83,6 +76,8 @@ async function main() {
   db.destroy();
 
   let sandbox: CalypsoSandbox | undefined;
+  const settings: Record<string, string | undefined> = { ...env, TABLE_NAME: tableName };
+  settings.POLL_INTERVAL_MS ??= String(reconcileIntervalMs);
   if (!env.CALYPSO_BASE_URL) {
     sandbox = await startCalypsoSandbox({
       port: Number(env.SANDBOX_PORT ?? 0),
@@ -91,64 +86,32 @@ async function main() {
       firstPage: env.CALYPSO_FIRST_PAGE === '1' ? 1 : 0,
     });
     stops.push(() => sandbox!.close());
-    env.CALYPSO_BASE_URL = sandbox.url;
-    env.CALYPSO_PATH_PREFIX = sandbox.pathPrefix;
-    env.CALYPSO_API_KEY = TEST_VECTOR_ACCOUNT.apiKey;
-    env.CALYPSO_SECRET_KEY = TEST_VECTOR_ACCOUNT.secretKey;
-    env.CALYPSO_ACCOUNT = TEST_VECTOR_ACCOUNT.account;
-  }
-  env.TABLE_NAME = tableName;
-  env.DYNAMODB_ENDPOINT = dynamo.endpoint;
-  env.POLL_INTERVAL_MS ??= String(reconcileIntervalMs);
-
-  const api = await startLocalApi({ port });
-  stops.unshift(() => api.close());
-  lock?.update({ apiUrl: api.url });
-
-  if (sandbox) {
-    // Subscribe our webhook URL at the sandbox, as an operator does once at Calypso.
-    const client = new CalypsoClient({
-      baseUrl: sandbox.url,
-      pathPrefix: sandbox.pathPrefix,
-      apiKey: TEST_VECTOR_ACCOUNT.apiKey,
-      secretKey: TEST_VECTOR_ACCOUNT.secretKey,
-      account: TEST_VECTOR_ACCOUNT.account,
+    Object.assign(settings, {
+      CALYPSO_BASE_URL: sandbox.url,
+      CALYPSO_PATH_PREFIX: sandbox.pathPrefix,
+      CALYPSO_API_KEY: TEST_VECTOR_ACCOUNT.apiKey,
+      CALYPSO_SECRET_KEY: TEST_VECTOR_ACCOUNT.secretKey,
+      CALYPSO_ACCOUNT: TEST_VECTOR_ACCOUNT.account,
     });
-    const subscription = await client.createWebhookSubscription({
-      requestId: randomUUID(),
-      url: `${api.url}/webhooks/calypso`,
-    });
-    env.CALYPSO_WEBHOOK_PUBLIC_KEY = subscription.publicKey;
-    env.CALYPSO_WEBHOOK_SECRET_KEY = subscription.secretKey;
   }
 
-  const inFlight = new Set<Promise<unknown>>();
-  const track = (work: Promise<unknown>) => {
-    const tracked = work
-      .catch((err: unknown) => console.error('background work failed:', err))
-      .finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
-  };
-  const applies = inProcessApply();
-  configureRuntime({
-    events: new MemoryEventPublisher(),
-    applyWebhook: applies.trigger,
-    trigger: {
-      trigger: (payoutId) => {
-        track(submitPayout(trackDeps(), payoutId));
-        return Promise.resolve();
-      },
-    },
+  // Checks the configuration now rather than on the first request; with the sandbox, subscribes
+  // our webhook URL there, as an operator does once at Calypso.
+  const local = await startLocalSystem({
+    settings,
+    dynamo: { endpoint: dynamo.endpoint },
+    api: { port },
+    subscribeWebhooks: sandbox !== undefined,
   });
-  runtime(); // validates the configuration now rather than on the first request
+  stops.unshift(() => local.close());
+  const api = local.api!;
+  lock?.update({ apiUrl: api.url });
 
   let ticking: Promise<unknown> | undefined;
   const timer = setInterval(() => {
     if (ticking) return; // never two ticks at once
-    ticking = reconcileTick(trackDeps(), {
-      remainingMs: () => reconcileIntervalMs * 10,
-      reserveMs: 0,
-    })
+    ticking = local
+      .reconcile({ remainingMs: () => reconcileIntervalMs * 10, reserveMs: 0 })
       .catch((err: unknown) => console.error('reconcile tick failed:', err))
       .finally(() => (ticking = undefined));
   }, reconcileIntervalMs);
@@ -182,7 +145,6 @@ async function main() {
     say(`\n${signal}: stopping...`);
     clearInterval(timer);
     await ticking;
-    await Promise.allSettled([...inFlight, ...applies.pending]);
     for (const stop of stops) await stop().catch((err: unknown) => console.error(err));
     say('stopped.');
     process.exit(0);

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitPayout } from '../../shared/payouts/submit.js';
-import { trackDeps } from '../../shared/runtime.js';
+import { trackDeps } from '../../shared/system.js';
 import { startFaultStack, type FaultStack } from './support/fault-stack.js';
 import { btcPayout } from './support/payouts.js';
 
@@ -119,7 +119,7 @@ describe('concurrent submitters', () => {
     const id = res.body.id as string;
 
     const [submits] = await Promise.all([
-      Promise.all(Array.from({ length: 10 }, () => submitPayout(trackDeps(), id))),
+      Promise.all(Array.from({ length: 10 }, () => submitPayout(trackDeps(stack.system()), id))),
       Promise.all(Array.from({ length: 3 }, () => stack.reconcile())),
     ]);
     const outcomes = submits.flatMap((m) => [...m.entries()]);

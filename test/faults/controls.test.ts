@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitPayout } from '../../shared/payouts/submit.js';
-import { trackDeps } from '../../shared/runtime.js';
+import { trackDeps } from '../../shared/system.js';
 import { startFaultStack, type FaultStack } from './support/fault-stack.js';
 import { checkInvariants, formatViolations } from './support/invariants.js';
 import { btcPayout } from './support/payouts.js';
@@ -87,7 +87,7 @@ describe('controls under faults', () => {
       payouts.map(async (p) => {
         const [cancel] = await Promise.all([
           act(FREE, `/payouts/${p.id}/cancel`, { reason: 'race' }),
-          submitPayout(trackDeps(), p.id),
+          submitPayout(trackDeps(stack.system()), p.id),
           stack.reconcile(),
         ]);
         return { id: p.id, key: p.batches[0].idempotencyKey, cancel: cancel.status };
@@ -138,7 +138,7 @@ describe('controls under faults', () => {
       );
       return repository.beginSubmission(payoutId, index, now, leaseMs);
     };
-    await submitPayout({ ...trackDeps(), repository: bypass }, res.body.id);
+    await submitPayout({ ...trackDeps(stack.system()), repository: bypass }, res.body.id);
     const report = await checkInvariants({
       db: stack.db,
       tableName: stack.tableName,

@@ -7,7 +7,7 @@
 import { TABLE } from '../../shared/store/table.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPayout } from '../../shared/payouts/create-payout.js';
-import { createDeps } from '../../shared/runtime.js';
+import { createDeps } from '../../shared/system.js';
 import {
   FaultyDynamo,
   skOf,
@@ -177,7 +177,7 @@ describe('throttling while accepting a payout', () => {
       return written;
     };
     const first = createPayout(
-      { ...createDeps(), repository: stalled },
+      { ...createDeps(stack.system()), repository: stalled },
       { caller: { principal: 'local:local' }, idempotencyKey: key, body },
     );
     while (!writing) await new Promise((resolve) => setImmediate(resolve));

@@ -467,7 +467,7 @@ const requests: Record<string, fc.Arbitrary<Sent>> = {
     })
     .map(({ envelope, raw, signing, key, type }) => {
       const payload = raw ?? JSON.stringify(envelope);
-      const secret = process.env.CALYPSO_WEBHOOK_SECRET_KEY!;
+      const secret = stack.webhookKeys!.secretKey;
       const signature = {
         valid: sign(payload, secret),
         'wrong-secret': sign(payload, 'not-the-secret'),
@@ -479,9 +479,7 @@ const requests: Record<string, fc.Arbitrary<Sent>> = {
         method: 'POST',
         path: '/webhooks/calypso',
         headers: {
-          key: { ours: process.env.CALYPSO_WEBHOOK_PUBLIC_KEY!, other: 'someone', none: undefined }[
-            key
-          ],
+          key: { ours: stack.webhookKeys!.publicKey, other: 'someone', none: undefined }[key],
           sign: signature,
           'content-type': type,
         },

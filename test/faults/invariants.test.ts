@@ -6,7 +6,7 @@ import { DeleteItemCommand, PutItemCommand, GetItemCommand } from '@aws-sdk/clie
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPayout } from '../../shared/payouts/create-payout.js';
 import type { CalypsoApi } from '../../shared/payouts/ports.js';
-import { createDeps } from '../../shared/runtime.js';
+import { createDeps } from '../../shared/system.js';
 import { startFaultStack, type FaultStack } from './support/fault-stack.js';
 import { checkInvariants, formatViolations } from './support/invariants.js';
 import { btcPayout } from './support/payouts.js';
@@ -91,7 +91,7 @@ describe('a second retry of the same failed payment', () => {
     await stack.expectInvariants();
 
     // Around the once-per-payout claim: another retry payout of the same payment.
-    const bypass = await createPayout(createDeps(), {
+    const bypass = await createPayout(createDeps(stack.system()), {
       caller: { principal: 'local:local' },
       idempotencyKey: 'a-second-retry',
       retryOf: res.body.id,

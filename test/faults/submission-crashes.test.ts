@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchRecord, WithdrawalRecord } from '../../shared/domain/payout.js';
 import { submitPayout } from '../../shared/payouts/submit.js';
 import { reconcileTick } from '../../shared/payouts/track.js';
-import { trackDeps } from '../../shared/runtime.js';
+import { trackDeps } from '../../shared/system.js';
 import {
   Crash,
   crashingRepository,
@@ -97,13 +97,16 @@ describe('a crash at every step of submission', () => {
   it('the submit function: after any crash, one reconciler tick leaves one mass payout per batch', async () => {
     const reference = new Process();
     const referenceId = await accepted('submit-reference');
-    await submitPayout(crashingTrackDeps(trackDeps(), reference), referenceId);
+    await submitPayout(crashingTrackDeps(trackDeps(stack.system()), reference), referenceId);
     expect(reference.steps.filter((s) => s === 'calypso.createMassPayout')).toHaveLength(2);
 
     const runs = await mapLimit(crashPoints(reference.steps), 6, async (point) => {
       const payoutId = await accepted(`submit-${point.at}-${point.phase}`);
       const proc = new Process(point);
-      const outcome = await submitPayout(crashingTrackDeps(trackDeps(), proc), payoutId).then(
+      const outcome = await submitPayout(
+        crashingTrackDeps(trackDeps(stack.system()), proc),
+        payoutId,
+      ).then(
         () => undefined,
         (err: unknown) => err,
       );
@@ -140,7 +143,9 @@ describe('a crash at every step of submission', () => {
     const run = (proc: Process, payoutId: string) =>
       reconcileTick(
         // The tick sees only the payout under test, as if it were the only one due.
-        crashingTrackDeps(trackDeps(), proc, { dueFilter: (b) => b.payoutId === payoutId }),
+        crashingTrackDeps(trackDeps(stack.system()), proc, {
+          dueFilter: (b) => b.payoutId === payoutId,
+        }),
         { remainingMs: () => 60_000, concurrency: 1 },
       );
     const reference = new Process();

@@ -13,7 +13,7 @@ import type { MassPayout } from '../../shared/calypso/schemas.js';
 import type { BatchRecord } from '../../shared/domain/payout.js';
 import { metrics } from '../../shared/metrics.js';
 import { refreshBatch } from '../../shared/payouts/track.js';
-import { trackDeps } from '../../shared/runtime.js';
+import { trackDeps } from '../../shared/system.js';
 import { TABLE } from '../../shared/store/table.js';
 import { checkInvariants, formatViolations } from './support/invariants.js';
 import { startFaultStack, TICK_MS, type FaultStack } from './support/fault-stack.js';
@@ -295,10 +295,10 @@ describe('two looks at one batch that overlap', () => {
     const published = stack.events.events.length;
     const before = (await stack.request('GET', `/payouts/${id}`)).body.state as string;
     // The slow look has Calypso's answer (IN_PROGRESS) in hand and waits.
-    const slow = refreshBatch(trackDeps(), stale, 'reconcile');
+    const slow = refreshBatch(trackDeps(stack.system()), stale, 'reconcile');
     await holding;
     await stack.advance(60_000);
-    const fast = await refreshBatch(trackDeps(), (await batch(id))!, 'reconcile');
+    const fast = await refreshBatch(trackDeps(stack.system()), (await batch(id))!, 'reconcile');
     expect(fast.outcome).toBe('final');
     release();
     await slow;

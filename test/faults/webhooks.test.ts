@@ -155,8 +155,8 @@ describe('hostile deliveries', () => {
     const [batch] = (await view(id)).batches;
 
     // Someone who knows the public key claims both payments completed.
-    const secret = process.env.CALYPSO_WEBHOOK_SECRET_KEY!;
-    const publicKey = process.env.CALYPSO_WEBHOOK_PUBLIC_KEY!;
+    const secret = stack.webhookKeys!.secretKey;
+    const publicKey = stack.webhookKeys!.publicKey;
     const forge = (n: number, externalId: string) =>
       JSON.stringify({
         requestId: 'f0f0f0f0-0000-4000-8000-000000000000',

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TERMINAL_PAYOUT_STATES } from '../../shared/domain/payout.js';
 import { expireApproval } from '../../shared/payouts/controls.js';
-import { createDeps, runtime } from '../../shared/runtime.js';
+import { createDeps } from '../../shared/system.js';
 import { btcAddress } from '../support/recipients.js';
 import { as, role, session } from '../support/callers.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
@@ -199,13 +199,13 @@ describe('approval and expiry racing', () => {
     const created = await post(role(SOLO), body(['0.03']));
     const id = created.body.id as string;
     // The reconciler read the payout while it still waited for approval...
-    const stale = (await runtime().repository.getPayout(id))!;
+    const stale = (await stack.system().repository.getPayout(id))!;
     expect(stale.hold).toBe('approval');
     // ...the approval came in time...
     expect((await act(role(TREASURY_2), `/payouts/${id}/approve`)).status).toBe(200);
     // ...and the reconciler gets round to it after the deadline.
     await stack.advance(61 * 60_000);
-    expect(await expireApproval(createDeps(), stale)).toBe(false);
+    expect(await expireApproval(createDeps(stack.system()), stale)).toBe(false);
     const view = (await get(role(SOLO), `/payouts/${id}`)).body;
     expect(view.state).toBe('ACCEPTED');
     expect(view.cancellation).toBeNull();

@@ -10,7 +10,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TERMINAL_PAYOUT_STATES } from '../../shared/domain/payout.js';
-import { runtime } from '../../shared/runtime.js';
 import { btcAddress, recipients } from '../support/recipients.js';
 import { as, role, session, TEST_ACCOUNT } from '../support/callers.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
@@ -274,7 +273,7 @@ describe('failed payments are retried once per payout', () => {
     const done = await runToEnd(created.body.id, role(PAYROLL));
     expect(done.state).toBe('COMPLETED');
     // Our record says one payment failed (a wrong record), Calypso completed it.
-    const { repository } = runtime();
+    const { repository } = stack.system();
     const [w] = await repository.listBatchWithdrawals(done.id, 0);
     expect(
       await repository.updateWithdrawal(w!, { state: 'FAILED', updatedAt: w!.updatedAt }, w!.state),

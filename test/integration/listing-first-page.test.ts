@@ -8,7 +8,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TERMINAL_PAYOUT_STATES } from '../../shared/domain/payout.js';
-import { runtime } from '../../shared/runtime.js';
 import { evmAddress, recipients } from '../support/recipients.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
@@ -27,7 +26,7 @@ afterAll(async () => {
 });
 
 it('tracks a payout of several listing pages to its final state, paging from 1', async () => {
-  expect(runtime().config.calypso.firstPage).toBe(1);
+  expect(stack.system().config.calypso.firstPage).toBe(1);
   const list = recipients(
     COUNT,
     (i) => evmAddress(`first-page-${i}`),

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Decimal } from '../../shared/domain/money.js';
 import { createPayout } from '../../shared/payouts/create-payout.js';
-import { createDeps, runtime } from '../../shared/runtime.js';
+import { createDeps } from '../../shared/system.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 import { btcAddress, evmAddress, recipients } from '../support/recipients.js';
 
@@ -117,7 +117,7 @@ describe('POST /payouts', () => {
       ),
     };
     // The first writer stalls between claiming the key and writing the payout's parts.
-    const { repository } = runtime();
+    const { repository } = stack.system();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const stalled = Object.create(repository) as typeof repository;
@@ -126,7 +126,7 @@ describe('POST /payouts', () => {
       return repository.writePayoutParts(...args);
     };
     const first = createPayout(
-      { ...createDeps(), repository: stalled },
+      { ...createDeps(stack.system()), repository: stalled },
       { caller: { principal: 'local:local' }, idempotencyKey, body },
     );
     await vi.waitFor(

@@ -4,7 +4,7 @@ import { sign } from '../../shared/calypso/signing.js';
 import { TERMINAL_PAYOUT_STATES } from '../../shared/domain/payout.js';
 import { refreshBatch } from '../../shared/payouts/track.js';
 import { metrics } from '../../shared/metrics.js';
-import { runtime, trackDeps } from '../../shared/runtime.js';
+import { trackDeps } from '../../shared/system.js';
 import { btcAddress, recipients } from '../support/recipients.js';
 import { buffered } from '../support/metrics.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
@@ -177,7 +177,7 @@ describe('concurrent writers', () => {
   it('counts what is stored when a webhook moved a withdrawal during a look', async () => {
     const { id } = await createPayout(3);
     await stack.advance(10_000); // Calypso has the withdrawals IN_PROGRESS
-    const { repository } = runtime();
+    const { repository } = stack.system();
     const raced = Object.create(repository) as typeof repository;
     raced.updateWithdrawal = async (w, set, expected) => {
       // A webhook got there first and moved it on.
@@ -189,7 +189,7 @@ describe('concurrent writers', () => {
       return repository.updateWithdrawal(w, set, expected);
     };
     const batch = (await repository.getPayoutWithBatches(id))!.batches[0]!;
-    await refreshBatch({ ...trackDeps(), repository: raced }, batch, 'reconcile');
+    await refreshBatch({ ...trackDeps(stack.system()), repository: raced }, batch, 'reconcile');
     const after = await getPayout(id);
     expect(after.withdrawalCounts).toEqual({ IN_PROGRESS: 3 });
   });
@@ -240,7 +240,7 @@ describe('hostile and unreliable webhooks', () => {
         idempotencyKey: batch.idempotencyKey,
       },
     });
-    const key = process.env.CALYPSO_WEBHOOK_PUBLIC_KEY!;
+    const key = stack.webhookKeys!.publicKey;
     const forged = await stack.request('POST', '/webhooks/calypso', {
       body,
       headers: { key, sign: sign(body, 'not-the-secret'), 'content-type': 'application/json' },
@@ -250,12 +250,12 @@ describe('hostile and unreliable webhooks', () => {
       body,
       headers: {
         key: 'someone-else',
-        sign: sign(body, process.env.CALYPSO_WEBHOOK_SECRET_KEY!),
+        sign: sign(body, stack.webhookKeys!.secretKey),
         'content-type': 'application/json',
       },
     });
     expect(unknownKey.status).toBe(401);
-    expect(await runtime().repository.getWebhookEvent('999000001')).toBeUndefined();
+    expect(await stack.system().repository.getWebhookEvent('999000001')).toBeUndefined();
 
     // The sandbox's own bad-signature fault: rejected, then redelivered correctly... never, as Calypso resends the same bytes.
     stack.sandbox.faults.webhooks.badSignatureNext({ count: 1 });
@@ -273,8 +273,8 @@ describe('hostile and unreliable webhooks', () => {
       data: { idempotencyKey: randomUUID() },
     });
     const headers = {
-      key: process.env.CALYPSO_WEBHOOK_PUBLIC_KEY!,
-      sign: sign(body, process.env.CALYPSO_WEBHOOK_SECRET_KEY!),
+      key: stack.webhookKeys!.publicKey,
+      sign: sign(body, stack.webhookKeys!.secretKey),
       'content-type': 'application/json',
     };
     const first = await stack.request('POST', '/webhooks/calypso', { body, headers });
@@ -283,7 +283,7 @@ describe('hostile and unreliable webhooks', () => {
     expect(again.body).toEqual({ duplicate: true });
     // Applied after the answer.
     await stack.settle();
-    const stored = await runtime().repository.getWebhookEvent('424242');
+    const stored = await stack.system().repository.getWebhookEvent('424242');
     expect(stored).toMatchObject({
       rawBody: body,
       verdict: 'unknown-payout',
@@ -292,7 +292,7 @@ describe('hostile and unreliable webhooks', () => {
     const junk = 'not json at all';
     const malformed = await stack.request('POST', '/webhooks/calypso', {
       body: junk,
-      headers: { ...headers, sign: sign(junk, process.env.CALYPSO_WEBHOOK_SECRET_KEY!) },
+      headers: { ...headers, sign: sign(junk, stack.webhookKeys!.secretKey) },
     });
     expect(malformed.status).toBe(200);
     expect(malformed.body.verdict).toBe('malformed');
@@ -313,14 +313,14 @@ describe('hostile and unreliable webhooks', () => {
     const res = await stack.request('POST', '/webhooks/calypso', {
       body,
       headers: {
-        key: process.env.CALYPSO_WEBHOOK_PUBLIC_KEY!,
-        sign: sign(body, process.env.CALYPSO_WEBHOOK_SECRET_KEY!),
+        key: stack.webhookKeys!.publicKey,
+        sign: sign(body, stack.webhookKeys!.secretKey),
         'content-type': 'application/json',
       },
     });
     expect(res.body).toEqual({ stored: true });
     await stack.settle();
-    expect((await runtime().repository.getWebhookEvent('515151'))?.verdict).toBe('applied');
+    expect((await stack.system().repository.getWebhookEvent('515151'))?.verdict).toBe('applied');
     const after = (await getPayout(id)).batches[0];
     expect(after.validationErrors.map((e: { status: string }) => e.status)).toContain(
       'EXCEEDING_LIMIT',
@@ -378,7 +378,7 @@ describe('scheduled payouts', () => {
 describe('crashes and recovery', () => {
   it('a batch left unsubmitted by a crash between storing and calling Calypso is submitted by the next tick, once', async () => {
     // The function died right after storing: the hand-off to submission never happened.
-    const { repository } = runtime();
+    const { repository } = stack.system();
     stack.setAutoSubmit(false);
     const res = await stack.request('POST', '/payouts', {
       body: {

@@ -1,28 +1,36 @@
 /**
- * The system in one test process: a fresh table on DynamoDB Local, the Calypso sandbox on a
- * manual clock that our code shares, the same handlers behind the local HTTP API, Calypso's
- * webhooks subscribed to it, and submission and the applying of stored webhooks run in-process.
+ * The system in one test process, on the local wiring (infra/local/system.ts): a fresh table on
+ * DynamoDB Local, the Calypso sandbox on a manual clock that our code shares, the same handlers
+ * behind the local HTTP API, Calypso's webhooks subscribed to it, and submission and the applying
+ * of stored webhooks run in-process.
  */
-import { randomUUID } from 'node:crypto';
-import { CalypsoClient } from '../../shared/calypso/client.js';
-import { submitPayout } from '../../shared/payouts/submit.js';
-import { reconcileTick, type TickSummary } from '../../shared/payouts/track.js';
-import { MemoryEventPublisher } from '../../shared/payouts/events.js';
-import { configureRuntime, resetRuntime, runtime, trackDeps } from '../../shared/runtime.js';
-import { startLocalApi, type LocalApi } from '../../infra/local/api-server.js';
-import { inProcessApply } from '../../infra/local/apply-in-process.js';
+import type { Config, WebhookKey } from '../../shared/config.js';
+import type { MemoryEventPublisher } from '../../shared/payouts/events.js';
+import type { CalypsoProvider, Clock } from '../../shared/payouts/ports.js';
+import type { TickSummary } from '../../shared/payouts/track.js';
+import type { System } from '../../shared/system.js';
+import type { LocalApi } from '../../infra/local/api-server.js';
 import {
   startCalypsoSandbox,
   type CalypsoSandbox,
   type SandboxOptions,
 } from '../../infra/local/calypso-sandbox/index.js';
+import { startLocalSystem, type LocalSystem } from '../../infra/local/system.js';
 import { createTestTable } from './dynamo.js';
 
 export interface TestStack {
   api: LocalApi;
   sandbox: CalypsoSandbox;
   tableName: string;
+  /** DynamoDB Local's endpoint. */
+  endpoint: string;
   events: MemoryEventPublisher;
+  /** The running system: what the API serves and the in-process work uses. */
+  system(): System;
+  /** The local wiring the stack runs on. */
+  local: LocalSystem;
+  /** The webhook subscription's keys (absent when `subscribeWebhooks` is false). */
+  webhookKeys: WebhookKey | undefined;
   /** Submissions and webhook applies handed off by the API and not yet finished. */
   settle(): Promise<void>;
   /** Moves the shared clock (and Calypso's lifecycle and webhooks) forward, then lets submissions finish. */
@@ -49,9 +57,14 @@ export interface TestStack {
 export async function startTestStack(
   options: {
     sandbox?: SandboxOptions;
+    /** Settings over the stack's own, as the functions' environment names them. */
     env?: Record<string, string>;
     subscribeWebhooks?: boolean;
     autoSubmit?: boolean;
+    /** The Calypso the system calls, in place of the signing client of the configuration. */
+    calypso?: (config: Config, clock: Clock) => CalypsoProvider;
+    /** A submission handed off by the API that failed; by default it fails the test. */
+    onSubmitError?: (err: unknown) => void;
   } = {},
 ): Promise<TestStack> {
   const { tableName, endpoint } = await createTestTable('stack');
@@ -62,77 +75,54 @@ export async function startTestStack(
     ...options.sandbox,
   });
   const account = sandbox.accounts[0]!;
-  const api = await startLocalApi();
-  const env: Record<string, string> = {
-    TABLE_NAME: tableName,
-    DYNAMODB_ENDPOINT: endpoint,
-    CALYPSO_BASE_URL: sandbox.url,
-    CALYPSO_PATH_PREFIX: sandbox.pathPrefix,
-    CALYPSO_API_KEY: account.apiKey,
-    CALYPSO_SECRET_KEY: account.secretKey,
-    CALYPSO_ACCOUNT: account.account,
-    CALYPSO_TIMEOUT_MS: '2000',
-    POLL_INTERVAL_MS: '60000',
-    ...options.env,
-  };
-  const clock = { now: () => new Date(sandbox.now()) };
-  if (options.subscribeWebhooks !== false) {
-    const client = new CalypsoClient(
-      { baseUrl: sandbox.url, pathPrefix: sandbox.pathPrefix, ...account },
-      { now: () => sandbox.now() },
-    );
-    const sub = await client.createWebhookSubscription({
-      requestId: randomUUID(),
-      url: `${api.url}/webhooks/calypso`,
-    });
-    env.CALYPSO_WEBHOOK_PUBLIC_KEY = sub.publicKey!;
-    env.CALYPSO_WEBHOOK_SECRET_KEY = sub.secretKey!;
-  }
-  Object.assign(process.env, env);
-  const pending = new Set<Promise<unknown>>();
-  let autoSubmit = options.autoSubmit !== false;
-  const events = new MemoryEventPublisher();
   const applyFailures: unknown[] = [];
-  const applies = inProcessApply((err) => applyFailures.push(err));
-  resetRuntime();
-  configureRuntime({
-    clock,
-    events,
-    applyWebhook: applies.trigger,
-    trigger: {
-      trigger: (payoutId) => {
-        if (!autoSubmit) return Promise.resolve();
-        const run = submitPayout(trackDeps(), payoutId).finally(() => pending.delete(run));
-        pending.add(run);
-        return Promise.resolve();
-      },
+  const local = await startLocalSystem({
+    settings: {
+      TABLE_NAME: tableName,
+      CALYPSO_BASE_URL: sandbox.url,
+      CALYPSO_PATH_PREFIX: sandbox.pathPrefix,
+      CALYPSO_API_KEY: account.apiKey,
+      CALYPSO_SECRET_KEY: account.secretKey,
+      CALYPSO_ACCOUNT: account.account,
+      CALYPSO_TIMEOUT_MS: '2000',
+      POLL_INTERVAL_MS: '60000',
+      ...options.env,
     },
+    dynamo: { endpoint },
+    subscribeWebhooks: options.subscribeWebhooks !== false,
+    clock: { now: () => new Date(sandbox.now()) },
+    autoSubmit: options.autoSubmit !== false,
+    onSubmitError:
+      options.onSubmitError ??
+      ((err) => {
+        // As an unhandled rejection, which fails the test.
+        throw err;
+      }),
+    onApplyError: (err) => applyFailures.push(err),
+    ...(options.calypso ? { calypso: options.calypso } : {}),
   });
-  runtime();
 
-  const settle = async () => {
-    while (pending.size || applies.pending.size)
-      await Promise.allSettled([...pending, ...applies.pending]);
-  };
   return {
-    api,
+    api: local.api!,
     sandbox,
     tableName,
-    events,
-    settle,
+    endpoint,
+    events: local.events!,
+    system: local.system,
+    local,
+    webhookKeys: local.webhookKeys,
+    settle: local.settle,
     advance: async (ms) => {
-      await settle();
+      await local.settle();
       await sandbox.advance(ms);
-      await settle();
+      await local.settle();
     },
-    reconcile: () => reconcileTick(trackDeps(), { remainingMs: () => 60_000 }),
-    setAutoSubmit: (on) => {
-      autoSubmit = on;
-    },
-    setAutoApply: (on) => applies.setEnabled(on),
+    reconcile: () => local.reconcile({ remainingMs: () => 60_000 }),
+    setAutoSubmit: (on) => local.setAutoSubmit(on),
+    setAutoApply: (on) => local.applies.setEnabled(on),
     applyFailures,
     request: async (method, path, { body, headers = {} } = {}) => {
-      const res = await fetch(`${api.url}${path}`, {
+      const res = await fetch(`${local.api!.url}${path}`, {
         method,
         headers: {
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -152,10 +142,8 @@ export async function startTestStack(
       return { status: res.status, headers: res.headers, body: parsed };
     },
     close: async () => {
-      await settle();
-      await api.close();
+      await local.close();
       await sandbox.close();
-      resetRuntime();
     },
   };
 }

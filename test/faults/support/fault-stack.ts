@@ -14,8 +14,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { expect } from 'vitest';
 import { CalypsoClient } from '../../../shared/calypso/client.js';
 import type { CalypsoApi } from '../../../shared/payouts/ports.js';
-import { submitPayout } from '../../../shared/payouts/submit.js';
-import { configureRuntime, runtime, trackDeps } from '../../../shared/runtime.js';
 import type { PayoutRepository } from '../../../shared/store/payout-repository.js';
 import { startTestStack, type TestStack } from '../../support/stack.js';
 import { checkInvariants, formatViolations, isFinalOrStuck, type Ledger } from './invariants.js';
@@ -63,6 +61,9 @@ export interface FaultStack extends TestStack {
 }
 
 export async function startFaultStack(options: FaultStackOptions = {}): Promise<FaultStack> {
+  const backoffs: number[] = [];
+  let wrapper: (c: CalypsoApi) => CalypsoApi = (c) => c;
+  const submissionFailures: unknown[] = [];
   const base = await startTestStack({
     sandbox: { clock: { mode: 'manual', startAt: START } },
     env: {
@@ -71,74 +72,44 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       CALYPSO_TIMEOUT_MS: '5000',
       ...options.env,
     },
-    autoSubmit: false,
+    autoSubmit: options.autoSubmit !== false,
     subscribeWebhooks: options.webhooks !== false,
+    calypso: (config, clock) => {
+      if (config.credentials.source !== 'environment') throw new Error('no sandbox account');
+      const client = new CalypsoClient(
+        {
+          baseUrl: config.calypso.baseUrl,
+          pathPrefix: config.calypso.pathPrefix,
+          ...config.credentials.value,
+          timeoutMs: config.calypso.timeoutMs,
+          firstPage: config.calypso.firstPage,
+        },
+        {
+          now: () => clock.now().getTime(),
+          sleep: (ms) => {
+            backoffs.push(ms);
+            return Promise.resolve();
+          },
+          random: () => 0.5,
+        },
+      );
+      return () => Promise.resolve(wrapper(client));
+    },
+    // Recorded, as a failed async invocation would be, instead of escaping.
+    onSubmitError: (err) => submissionFailures.push(err),
   });
-  const endpoint = process.env.DYNAMODB_ENDPOINT!;
+  const endpoint = base.endpoint;
   const db = new DynamoDBClient({ endpoint });
   const ledger: Ledger = new Map();
-  const rt = runtime();
-  const repository = rt.repository;
-  const account = base.sandbox.accounts[0]!;
-  const backoffs: number[] = [];
-  const client = new CalypsoClient(
-    {
-      baseUrl: base.sandbox.url,
-      pathPrefix: base.sandbox.pathPrefix,
-      apiKey: account.apiKey,
-      secretKey: account.secretKey,
-      account: account.account,
-      timeoutMs: rt.config.calypso.timeoutMs,
-      firstPage: rt.config.calypso.firstPage,
-    },
-    {
-      now: () => base.sandbox.now(),
-      sleep: (ms) => {
-        backoffs.push(ms);
-        return Promise.resolve();
-      },
-      random: () => 0.5,
-    },
-  );
-  let wrapper: (c: CalypsoApi) => CalypsoApi = (c) => c;
-  let autoSubmit = options.autoSubmit !== false;
-  const pending = new Set<Promise<void>>();
-  const submissionFailures: unknown[] = [];
-  configureRuntime({
-    calypso: () => Promise.resolve(wrapper(client)),
-    trigger: {
-      trigger: (payoutId) => {
-        if (!autoSubmit) return Promise.resolve();
-        const run: Promise<void> = submitPayout(trackDeps(), payoutId)
-          .then(
-            () => undefined,
-            (err: unknown) => {
-              submissionFailures.push(err);
-            },
-          )
-          .finally(() => pending.delete(run));
-        pending.add(run);
-        return Promise.resolve();
-      },
-    },
-  });
+  const repository = base.system().repository;
 
-  const settle = async () => {
-    await base.settle();
-    while (pending.size) await Promise.allSettled([...pending]);
-  };
-  const advance = async (ms: number) => {
-    await settle();
-    await base.sandbox.advance(ms);
-    await settle();
-  };
   const check = () =>
     checkInvariants({
       db,
       tableName: base.tableName,
       sandbox: base.sandbox,
       ledger,
-      policy: runtime().policy,
+      policy: base.system().policy,
     });
 
   const stack: FaultStack = {
@@ -149,12 +120,7 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
     repository,
     submissionFailures,
     backoffs,
-    settle,
-    advance,
-    setAutoSubmit: (on) => {
-      autoSubmit = on;
-    },
-    useRepository: (replacement) => configureRuntime({ repository: replacement ?? repository }),
+    useRepository: (replacement) => base.local.replace({ repository: replacement ?? repository }),
     wrapCalypso: (wrap) => {
       wrapper = wrap ?? ((c) => c);
     },
@@ -167,14 +133,14 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       return res;
     },
     drive: async ({ maxTicks = 12, stepMs = TICK_MS, untilFinal = false } = {}) => {
-      await settle();
+      await base.settle();
       for (let tick = 0; tick < maxTicks; tick++) {
         const { payouts } = await check();
         if (payouts.every((p) => isFinalOrStuck({ ...p, stuck: p.stuck && !untilFinal })))
           return tick;
-        await advance(stepMs);
+        await base.advance(stepMs);
         await base.reconcile();
-        await settle();
+        await base.settle();
       }
       return maxTicks;
     },
@@ -185,7 +151,6 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       expect(report.payouts.length).toBeGreaterThan(0);
     },
     close: async () => {
-      await settle();
       await base.close();
       db.destroy();
     },
