@@ -91,7 +91,12 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   let webhookKeys: WebhookKey | undefined;
   if (options.subscribeWebhooks) {
     if (!api) throw new Error('subscribing webhooks needs the local API');
-    webhookKeys = await subscribeWebhooks(loaded, clock, `${api.url}/webhooks/calypso`);
+    webhookKeys = await subscribeWebhooks(loaded, clock, `${api.url}/webhooks/calypso`).catch(
+      async (err: unknown) => {
+        await api.close();
+        throw err;
+      },
+    );
   }
   const config: Config = webhookKeys
     ? { ...loaded, webhookKeys: { source: 'environment', value: [webhookKeys] } }
