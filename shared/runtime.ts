@@ -10,6 +10,7 @@ import { AccessPolicy } from './domain/identity.js';
 import { PayoutPolicy } from './domain/policy.js';
 import type { RetryFailedDeps } from './payouts/retry-failed.js';
 import { MemoryEventPublisher, type EventPublisher } from './payouts/events.js';
+import type { FundsSettings } from './payouts/funds-check.js';
 import type { TrackDeps } from './payouts/track.js';
 import type { WebhookDeps } from './payouts/webhooks.js';
 import { logger } from './observability.js';
@@ -167,6 +168,8 @@ export function createDeps(rt: Runtime = runtime()): RetryFailedDeps {
     maxRecipients: rt.config.maxRecipients,
     executionDateHorizonDays: rt.config.executionDateHorizonDays,
     testnetAddresses: rt.config.testnetAddresses,
+    singlePayoutMax: rt.config.singlePayoutMax,
+    funds: fundsSettings(rt),
     writeLeaseMs: 60_000,
   };
 }
@@ -183,6 +186,15 @@ export function trackDeps(rt: Runtime = runtime()): TrackDeps {
     stuckAfterMs: rt.config.stuckAfterMs,
     pollIntervalMs: rt.config.pollIntervalMs,
     firstLookAfterMs: Math.min(30_000, rt.config.pollIntervalMs),
+    funds: fundsSettings(rt),
+  };
+}
+
+function fundsSettings(rt: Runtime): FundsSettings {
+  return {
+    currencies: rt.config.currencies,
+    ...rt.config.funds,
+    recheckMs: rt.config.pollIntervalMs,
   };
 }
 

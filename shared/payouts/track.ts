@@ -2,7 +2,7 @@
  * Tracking: bring a batch's records in line with what Calypso holds (the reconciler's lookup is
  * the truth for money; webhooks only ask for a look sooner), and the reconciler's tick.
  */
-import type { MassPayout, Withdrawal } from '../calypso/schemas.js';
+import type { Withdrawal } from '../calypso/schemas.js';
 import { Decimal } from '../domain/money.js';
 import {
   batchTransition,
@@ -25,7 +25,9 @@ import { TABLE } from '../store/table.js';
 import type { EventPublisher } from './events.js';
 import { recordPayoutState, recordTransitions } from './record.js';
 import type { CalypsoProvider, Clock } from './ports.js';
-import { confirmRejection, submitBatch, type SubmitDeps } from './submit.js';
+import { confirmRejection, finishUnfunded, submitBatch, type SubmitDeps } from './submit.js';
+import { BalanceSnapshot } from './funds-check.js';
+import { readBatch, type CalypsoBatch } from './calypso-batch.js';
 import { cancelBatch, expireApproval, releaseHeldBatches } from './controls.js';
 import { applyLeftoverWebhooks } from './webhooks.js';
 
@@ -181,14 +183,15 @@ export async function refreshBatch(
   const now = deps.clock.now();
   const at = now.toISOString();
   const log = { payoutId: batch.payoutId, batch: batch.index };
-  let mass: MassPayout;
+  let mass: CalypsoBatch;
   let theirs: Withdrawal[];
+  let ours: WithdrawalRecord[] | undefined;
+  const readOurs = async () =>
+    (ours ??= await deps.repository.listBatchWithdrawals(batch.payoutId, batch.index));
   try {
-    const client = await deps.calypso();
-    mass = await client.getMassPayout(
-      batch.calypsoId ? { id: batch.calypsoId } : { idempotencyKey: batch.idempotencyKey },
-    );
-    theirs = await client.listWithdrawals({ dealId: mass.id });
+    const read = await readBatch(await deps.calypso(), batch, readOurs);
+    mass = read.payout;
+    theirs = read.withdrawals;
   } catch (err) {
     logger.warn('batch lookup failed; will look again', { ...log, error: (err as Error).message });
     const stuck = await scheduleQuiet(
@@ -202,8 +205,8 @@ export async function refreshBatch(
     return { outcome: 'error', stuck };
   }
 
-  const ours = await deps.repository.listBatchWithdrawals(batch.payoutId, batch.index);
-  const matched = matchWithdrawals(ours, theirs);
+  const ourWithdrawals = await readOurs();
+  const matched = matchWithdrawals(ourWithdrawals, theirs);
   const massState = forwardMassPayoutState(batch.calypsoState, mass.state);
   const massTerminal = isTerminalCalypsoPayoutState(massState);
   const audit: AuditEntry[] = [];
@@ -212,7 +215,7 @@ export async function refreshBatch(
   // Work out every change first, then write them a few at a time (a first look may change
   // a thousand withdrawals at once).
   const changes: { w: WithdrawalRecord; set: Partial<WithdrawalRecord>; created: boolean }[] = [];
-  for (const w of ours) {
+  for (const w of ourWithdrawals) {
     const t = matched.get(w.position);
     if (t) {
       const set = withdrawalChange(w, t, at);
@@ -260,13 +263,13 @@ export async function refreshBatch(
   // Count what is stored, not what this look believed, when another writer got in between.
   const current = lostWrites
     ? await deps.repository.listBatchWithdrawals(batch.payoutId, batch.index)
-    : ours;
+    : ourWithdrawals;
   const counts = countByState(current);
   const allFinal = current.every(
     (w) => isTerminalWithdrawalState(w.state) || (w.state === 'CANCELED' && massTerminal),
   );
   const status: BatchRecord['status'] = massTerminal && allFinal ? 'FINAL' : 'SUBMITTED';
-  const fee = mass.totalCalypsoFee?.toString();
+  const fee = mass.totalFee?.toString();
   const progressed =
     audit.length > 0 ||
     massState !== batch.calypsoState ||
@@ -317,9 +320,7 @@ export async function refreshBatch(
         calypsoState: massState,
         calypsoId: mass.id,
         ...(fee !== undefined ? { totalFee: fee } : {}),
-        ...(mass.totalCalypsoFeePercentage
-          ? { feePercentage: mass.totalCalypsoFeePercentage.toString() }
-          : {}),
+        ...(mass.feePercentage ? { feePercentage: mass.feePercentage.toString() } : {}),
         withdrawalCounts: counts,
         progressAt,
         stuck,
@@ -491,6 +492,8 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
   // The emergency pause: nothing new goes to Calypso; lookups of what is there go on.
   const pause = await deps.repository.getPause();
   const paused = pause?.paused === true;
+  // One reading of the balances for every funds check of this tick.
+  const balances = new BalanceSnapshot(async () => (await deps.calypso()).getAccount());
   // Each payout's state is derived once per tick, after the last of its due batches is looked
   // at, from its batches' counters: not re-read for every batch (quadratic in a wide payout).
   const dueOfPayout = new Map<string, number>();
@@ -531,7 +534,15 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
       if (batch.status === 'HELD') {
         const payout = await payoutOf(batch.payoutId);
         if (payout) await lookAtHeld(deps, payout, batch);
-      } else if (batch.status === 'PENDING' || batch.status === 'SUBMITTING') {
+      } else if (batch.status === 'UNFUNDED') {
+        // Ended without funds, its payments not all recorded FAILED yet (a worker died).
+        await finishUnfunded(deps, batch, 'reconcile');
+        await recordPayoutState(deps, batch.payoutId, deps.clock.now(), 'reconcile', []);
+      } else if (
+        batch.status === 'PENDING' ||
+        batch.status === 'SUBMITTING' ||
+        batch.status === 'AWAITING_FUNDS'
+      ) {
         const payout = await payoutOf(batch.payoutId);
         if (!payout) return; // never committed: nothing may be submitted
         if (payout.hold === 'canceled') {
@@ -545,7 +556,7 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
           await deferSubmission(deps, batch);
           return;
         }
-        const outcome = await submitBatch(deps, payout, batch.index, 'reconcile');
+        const outcome = await submitBatch(deps, payout, batch.index, 'reconcile', balances);
         if (outcome === 'created' || outcome === 'adopted') summary.submitted++;
         if (outcome === 'failed-will-retry') summary.errors++;
         const audit: AuditEntry[] = [];

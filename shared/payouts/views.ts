@@ -12,6 +12,7 @@ export type { PayoutView } from './schemas.js';
 export function batchView(batch: BatchRecord): BatchView {
   return {
     index: batch.index,
+    kind: batch.kind ?? 'mass',
     status: batch.status,
     calypsoId: batch.calypsoId ?? null,
     calypsoState: batch.calypsoState ?? null,
@@ -23,6 +24,11 @@ export function batchView(batch: BatchRecord): BatchView {
     validationErrors: batch.validationErrors ?? [],
     stuck: batch.stuck ?? false,
     lastError: batch.lastError ?? null,
+    awaitingFundsSince: batch.awaitingFundsSince ?? null,
+    fundsShortfall:
+      batch.status === 'AWAITING_FUNDS' || batch.status === 'UNFUNDED'
+        ? (batch.fundsShortfall ?? [])
+        : [],
   };
 }
 

@@ -260,6 +260,8 @@ describe('metric names', () => {
         'RetryDisagreements',
         'SubmissionPausedMinutes',
         'RejectedButFound',
+        'FundsWaitMinutes',
+        'BatchesUnfunded',
         'SubmissionFailures',
         'CalypsoErrors',
       ]),

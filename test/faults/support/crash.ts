@@ -152,6 +152,8 @@ export function crashingCalypso(provider: CalypsoProvider, proc: Process): Calyp
       getMassPayout: (by) => proc.step('calypso.getMassPayout', () => client.getMassPayout(by)),
       listWithdrawals: (filter, options) =>
         proc.step('calypso.listWithdrawals', () => client.listWithdrawals(filter, options)),
+      createPayout: (input) => proc.step('calypso.createPayout', () => client.createPayout(input)),
+      getPayout: (by) => proc.step('calypso.getPayout', () => client.getPayout(by)),
       getAccount: () => proc.step('calypso.getAccount', () => client.getAccount()),
     };
     return wrapped;
