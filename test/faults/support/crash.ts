@@ -80,6 +80,8 @@ const REPOSITORY_METHODS = [
   'getWebhookEvent',
   'setWebhookVerdict',
   'addRetriedBy',
+  'getFeeSeen',
+  'putFeeSeen',
 ] as const satisfies readonly (keyof PayoutRepository)[];
 
 /** Steps that change something (in DynamoDB, at Calypso, on the event bus). */
@@ -97,6 +99,8 @@ const WRITES = new Set([
   'repository.setWebhookVerdict',
   'repository.addRetriedBy',
   'calypso.createMassPayout',
+  'calypso.createPayout',
+  'repository.putFeeSeen',
   'events.publish',
 ]);
 
