@@ -25,9 +25,9 @@ export interface StackSettings {
   /** Minutes between reconciler runs. */
   reconcileRateMinutes: number;
   /**
-   * Function settings given per stage (STUCK_AFTER_MS, MAX_RECIPIENTS, TESTNET_ADDRESSES,
-   * EXECUTION_DATE_HORIZON_DAYS, CALYPSO_FIRST_PAGE), already checked; absent ones keep the
-   * functions' defaults.
+   * Function settings given per stage (STUCK_AFTER_MS, CONFIRMATION_STUCK_AFTER_MS,
+   * MAX_RECIPIENTS, TESTNET_ADDRESSES, EXECUTION_DATE_HORIZON_DAYS, CALYPSO_FIRST_PAGE), already
+   * checked; absent ones keep the functions' defaults.
    */
   functionSettings: Record<string, string>;
   /**
@@ -64,6 +64,7 @@ export const CONTEXT_KEYS = {
   apiRateLimit: 'apiRateLimit',
   apiBurstLimit: 'apiBurstLimit',
   stuckAfterMs: 'stuckAfterMs',
+  confirmationStuckAfterMs: 'confirmationStuckAfterMs',
   maxRecipients: 'maxRecipients',
   testnetAddresses: 'testnetAddresses',
   executionDateHorizonDays: 'executionDateHorizonDays',
@@ -214,6 +215,12 @@ export function readSettings(context: (key: string) => unknown): StackSettings {
     functionSettings[variable] = String(whole(key, min, min, max));
   };
   optionalWhole(CONTEXT_KEYS.stuckAfterMs, 'STUCK_AFTER_MS', 60_000, 30 * 24 * 3_600_000);
+  optionalWhole(
+    CONTEXT_KEYS.confirmationStuckAfterMs,
+    'CONFIRMATION_STUCK_AFTER_MS',
+    60_000,
+    30 * 24 * 3_600_000,
+  );
   optionalWhole(CONTEXT_KEYS.maxRecipients, 'MAX_RECIPIENTS', 1, 100_000);
   optionalWhole(CONTEXT_KEYS.executionDateHorizonDays, 'EXECUTION_DATE_HORIZON_DAYS', 1, 3_650);
   optionalWhole(CONTEXT_KEYS.calypsoFirstPage, 'CALYPSO_FIRST_PAGE', 0, 1);
