@@ -27,9 +27,9 @@ export interface StackSettings {
   /** Minutes a batch may wait for funds before the AwaitingFunds alarm fires. */
   fundsAlarmAfterMinutes: number;
   /**
-   * Function settings given per stage (STUCK_AFTER_MS, MAX_RECIPIENTS, TESTNET_ADDRESSES,
-   * EXECUTION_DATE_HORIZON_DAYS, CALYPSO_FIRST_PAGE), already checked; absent ones keep the
-   * functions' defaults.
+   * Function settings given per stage (STUCK_AFTER_MS, CONFIRMATION_STUCK_AFTER_MS,
+   * MAX_RECIPIENTS, TESTNET_ADDRESSES, EXECUTION_DATE_HORIZON_DAYS, CALYPSO_FIRST_PAGE), already
+   * checked; absent ones keep the functions' defaults.
    */
   functionSettings: Record<string, string>;
   /**
@@ -66,6 +66,7 @@ export const CONTEXT_KEYS = {
   apiRateLimit: 'apiRateLimit',
   apiBurstLimit: 'apiBurstLimit',
   stuckAfterMs: 'stuckAfterMs',
+  confirmationStuckAfterMs: 'confirmationStuckAfterMs',
   maxRecipients: 'maxRecipients',
   testnetAddresses: 'testnetAddresses',
   executionDateHorizonDays: 'executionDateHorizonDays',
@@ -222,6 +223,12 @@ export function readSettings(context: (key: string) => unknown): StackSettings {
     functionSettings[variable] = String(whole(key, min, min, max));
   };
   optionalWhole(CONTEXT_KEYS.stuckAfterMs, 'STUCK_AFTER_MS', 60_000, 30 * 24 * 3_600_000);
+  optionalWhole(
+    CONTEXT_KEYS.confirmationStuckAfterMs,
+    'CONFIRMATION_STUCK_AFTER_MS',
+    60_000,
+    30 * 24 * 3_600_000,
+  );
   optionalWhole(CONTEXT_KEYS.maxRecipients, 'MAX_RECIPIENTS', 1, 100_000);
   optionalWhole(CONTEXT_KEYS.executionDateHorizonDays, 'EXECUTION_DATE_HORIZON_DAYS', 1, 3_650);
   optionalWhole(CONTEXT_KEYS.calypsoFirstPage, 'CALYPSO_FIRST_PAGE', 0, 1);

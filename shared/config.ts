@@ -71,6 +71,7 @@ const envSchema = z.object({
   SUBMIT_CONCURRENCY: positiveInt(4),
   SUBMISSION_LEASE_MS: positiveInt(300_000),
   STUCK_AFTER_MS: positiveInt(6 * 60 * 60_000),
+  CONFIRMATION_STUCK_AFTER_MS: positiveInt(24 * 60 * 60_000),
   POLL_INTERVAL_MS: positiveInt(60_000),
   RECONCILE_CONCURRENCY: positiveInt(8),
   /** A payout of at most this many recipients goes as single payouts; 0: always mass payouts. */
@@ -137,6 +138,8 @@ export interface Config {
   submissionLeaseMs: number;
   /** A batch with no progress for this long is flagged stuck. */
   stuckAfterMs: number;
+  /** Instead of stuckAfterMs while Calypso holds the batch in PENDING_CONFIRMATION. */
+  confirmationStuckAfterMs: number;
   /** Shortest wait between two looks at an active batch (the reconciler's schedule period). */
   pollIntervalMs: number;
   reconcileConcurrency: number;
@@ -272,6 +275,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     submitConcurrency: e.SUBMIT_CONCURRENCY,
     submissionLeaseMs: e.SUBMISSION_LEASE_MS,
     stuckAfterMs: e.STUCK_AFTER_MS,
+    confirmationStuckAfterMs: e.CONFIRMATION_STUCK_AFTER_MS,
     pollIntervalMs: e.POLL_INTERVAL_MS,
     reconcileConcurrency: e.RECONCILE_CONCURRENCY,
     singlePayoutMax: e.SINGLE_PAYOUT_MAX,

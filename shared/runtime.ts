@@ -184,6 +184,7 @@ export function trackDeps(rt: Runtime = runtime()): TrackDeps {
     leaseMs: rt.config.submissionLeaseMs,
     concurrency: rt.config.submitConcurrency,
     stuckAfterMs: rt.config.stuckAfterMs,
+    confirmationStuckAfterMs: rt.config.confirmationStuckAfterMs,
     pollIntervalMs: rt.config.pollIntervalMs,
     firstLookAfterMs: Math.min(30_000, rt.config.pollIntervalMs),
     funds: fundsSettings(rt),

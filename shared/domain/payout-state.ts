@@ -25,8 +25,10 @@ export function derivePayoutState(
         continue;
       }
       const c = b.withdrawalCounts;
-      completed += (c.COMPLETED ?? 0) + (c.REPLACED ?? 0);
-      failed += c.FAILED ?? 0;
+      completed += c.COMPLETED ?? 0;
+      // A record follows a replaced payment's replacement and is final only with it: one still
+      // REPLACED on a final batch was never seen paid.
+      failed += (c.FAILED ?? 0) + (c.REPLACED ?? 0);
       canceled += c.CANCELED ?? 0;
     }
     if (completed > 0) return failed > 0 || canceled > 0 ? 'COMPLETED_WITH_FAILURES' : 'COMPLETED';

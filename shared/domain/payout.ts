@@ -23,6 +23,15 @@ export function isTerminalWithdrawalState(state: string | undefined): boolean {
 }
 
 /**
+ * Whether our record of a payment is final. Calypso's REPLACED ends the withdrawal it names, not
+ * the payment: our record follows the replacing withdrawal and is final when that one is, so a
+ * record never stays REPLACED (one that does, from older code, is not final).
+ */
+export function isFinalWithdrawalRecord(state: string | undefined): boolean {
+  return isTerminalWithdrawalState(state) && state !== 'REPLACED';
+}
+
+/**
  * Our side of a batch's life:
  * - PENDING: stored, not yet sent to Calypso;
  * - SUBMITTING: a create call may be under way (or died): resolve by lookup, never by a new key;

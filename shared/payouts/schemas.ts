@@ -72,7 +72,10 @@ export const batchSchema = z.object({
   total: decimal,
   totalFee: z.nullable(decimal),
   withdrawalCounts: withdrawalCountsSchema,
+  /** Calypso's validation errors that still stand (resolved ones are in the events). */
   validationErrors: z.array(validationIssueSchema),
+  /** Calypso holds it in PENDING_CONFIRMATION: someone must confirm it in Calypso's UI. */
+  awaitingCalypsoConfirmation: z.boolean(),
   stuck: z.boolean(),
   lastError: z.nullable(z.string()),
   /** Since when the balance has not covered it (AWAITING_FUNDS, or UNFUNDED once it gave up). */
@@ -95,6 +98,8 @@ export const payoutSchema = z.object({
   totalFee: z.nullable(decimal),
   withdrawalCounts: withdrawalCountsSchema,
   batches: z.array(batchSchema),
+  /** Some batch waits in PENDING_CONFIRMATION at Calypso, for a confirmation in Calypso's UI. */
+  awaitingCalypsoConfirmation: z.boolean(),
   stuck: z.boolean(),
   approval: z.nullable(
     z.object({
@@ -127,6 +132,7 @@ export const withdrawalSchema = z.object({
   calypsoWithdrawalId: z.nullable(z.string()),
   transactionHash: z.nullable(z.string()),
   fee: z.nullable(decimal),
+  /** Calypso's errors for the payment that still stand (resolved ones are in the events). */
   errors: z.array(validationIssueSchema),
   updatedAt: dateTime,
 });

@@ -32,6 +32,7 @@ describe('readSettings', () => {
       context({
         calypsoBaseUrl: 'https://api.calypso.finance',
         stuckAfterMs: 3_600_000,
+        confirmationStuckAfterMs: '172800000',
         maxRecipients: '2500',
         testnetAddresses: true,
         executionDateHorizonDays: 30,
@@ -40,6 +41,7 @@ describe('readSettings', () => {
     );
     expect(settings.functionSettings).toEqual({
       STUCK_AFTER_MS: '3600000',
+      CONFIRMATION_STUCK_AFTER_MS: '172800000',
       MAX_RECIPIENTS: '2500',
       TESTNET_ADDRESSES: 'true',
       EXECUTION_DATE_HORIZON_DAYS: '30',
@@ -50,12 +52,13 @@ describe('readSettings', () => {
         context({
           calypsoBaseUrl: 'https://api.calypso.finance',
           stuckAfterMs: 10,
+          confirmationStuckAfterMs: 59_999,
           testnetAddresses: 'yes',
           calypsoFirstPage: 2,
         }),
       ),
     ).toThrow(
-      /stuckAfterMs: [\s\S]*calypsoFirstPage: [\s\S]*testnetAddresses: must be true or false/,
+      /stuckAfterMs: [\s\S]*confirmationStuckAfterMs: [\s\S]*calypsoFirstPage: [\s\S]*testnetAddresses: must be true or false/,
     );
   });
 

@@ -361,7 +361,8 @@ function createPayout(deps: CalypsoApiDeps, account: AccountState, payload: Json
 
 function payoutView(deal: Deal, account: AccountState): JsonObject {
   const recipient = deal.recipients[0]!;
-  const withdrawal = deal.withdrawals[0];
+  // The payment as it stands: the latest replacement, if it was replaced.
+  const withdrawal = deal.withdrawals.at(-1);
   return {
     id: deal.id,
     account: account.account,
