@@ -37,8 +37,14 @@ describe('readSettings', () => {
         testnetAddresses: true,
         executionDateHorizonDays: 30,
         calypsoFirstPage: '1',
+        singlePayoutMax: 0,
+        fundsWaitMaxMs: '86400000',
+        feeEstimatePercent: '0.75',
+        feeEstimateMarginPercent: 50,
+        fundsAlarmAfterMinutes: '30',
       }),
     );
+    expect(settings.fundsAlarmAfterMinutes).toBe(30);
     expect(settings.functionSettings).toEqual({
       STUCK_AFTER_MS: '3600000',
       CONFIRMATION_STUCK_AFTER_MS: '172800000',
@@ -46,6 +52,10 @@ describe('readSettings', () => {
       TESTNET_ADDRESSES: 'true',
       EXECUTION_DATE_HORIZON_DAYS: '30',
       CALYPSO_FIRST_PAGE: '1',
+      SINGLE_PAYOUT_MAX: '0',
+      FUNDS_WAIT_MAX_MS: '86400000',
+      FEE_ESTIMATE_PERCENT: '0.75',
+      FEE_ESTIMATE_MARGIN_PERCENT: '50',
     });
     expect(() =>
       readSettings(
@@ -55,10 +65,14 @@ describe('readSettings', () => {
           confirmationStuckAfterMs: 59_999,
           testnetAddresses: 'yes',
           calypsoFirstPage: 2,
+          singlePayoutMax: -1,
+          fundsWaitMaxMs: 1000,
+          feeEstimatePercent: '1e-2',
+          fundsAlarmAfterMinutes: 0,
         }),
       ),
     ).toThrow(
-      /stuckAfterMs: [\s\S]*confirmationStuckAfterMs: [\s\S]*calypsoFirstPage: [\s\S]*testnetAddresses: must be true or false/,
+      /stuckAfterMs: [\s\S]*confirmationStuckAfterMs: [\s\S]*calypsoFirstPage: [\s\S]*singlePayoutMax: [\s\S]*fundsWaitMaxMs: [\s\S]*feeEstimatePercent: [\s\S]*fundsAlarmAfterMinutes: [\s\S]*testnetAddresses: must be true or false/,
     );
   });
 
@@ -91,6 +105,7 @@ describe('readSettings', () => {
       calypsoBaseUrl: 'https://api.calypso.finance',
       calypsoPathPrefix: '/api/v1',
       reconcileRateMinutes: 1,
+      fundsAlarmAfterMinutes: 60,
       functionSettings: {},
       deferIndexes: [],
       throttle: { rateLimit: 50, burstLimit: 100 },
@@ -130,6 +145,7 @@ describe('readSettings', () => {
       calypsoWithdrawalsPath: '/payout/withdrawal/find',
       currencyOverrides: '{"BTC":{"massPayoutLimit":50},"LTC":{"network":"bitcoin","decimals":8}}',
       reconcileRateMinutes: 3,
+      fundsAlarmAfterMinutes: 60,
       functionSettings: {},
       deferIndexes: [],
       alarmEmail: 'oncall@example.com',
