@@ -237,12 +237,14 @@ Options:
   --idempotency-key K     default: derived from the request (currency, name, comment,
                           execution date and recipients), so running the same command again
                           returns the same payout instead of paying twice
-  --dry-run               validate and plan only: batches, total, whether the balance covers it
+  --dry-run               validate and plan only: batches, total, fees, whether the balance covers it
   --yes, -y               do not ask for confirmation
 
 On a terminal (standard output a TTY, no --json), create first shows what the payout will do,
-from a dry run of the same request: recipients, total, batches, fees (not estimated before
-Calypso pays), the balance and the balance after, and whether approvals will be needed. When
+from a dry run of the same request: recipients, total, batches (mass or single payouts), the
+estimated fees and what the account must hold per coin (the fee coin too, for a token: the
+estimate the funds check makes before sending), the balance and the balance after, and whether
+approvals will be needed. When
 standard input is a terminal too, it then asks "Create this payout? [y/N]": anything but y or yes
 (or the end of input) sends nothing and exits 6. --yes skips the question; --json and use
 without a terminal (scripts, CI) never ask and show no summary.

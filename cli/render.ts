@@ -184,19 +184,29 @@ export function confirmationSummary(
   return `About to create this payout:\n${keyValues(rows)}`;
 }
 
-/** Recipients, total, batches, fees, balance before and after, approvals: from a dry run. */
+/**
+ * Recipients, total, batches, estimated fees, what the account must hold per coin, balance
+ * before and after, approvals: from a dry run (the funds check's own estimate).
+ */
 function planRows(view: DryRunView): [string, string][] {
+  const { funds } = view;
   const rows: [string, string][] = [
     ['recipients', String(view.recipientCount)],
     ['total', `${view.total} ${view.currency}`],
     [
       'batches',
       view.batches
-        .map((b) => `#${b.index}: ${b.recipientCount} recipients, ${b.total} ${view.currency}`)
+        .map(
+          (b) =>
+            `#${b.index}: ${b.recipientCount} recipient${b.recipientCount === 1 ? '' : 's'}, ${b.total} ${view.currency}${b.kind === 'single' ? ' (single payout)' : ''}`,
+        )
         .join('; '),
     ],
-    // The dry run does not estimate them: Calypso sets each batch's fee when it pays.
-    ['fees', 'not estimated: Calypso charges them when it pays, from the balance'],
+    [
+      'fees',
+      `estimated: Calypso ${funds.feePercentage}% (${funds.feeSource === 'observed' ? 'as on its last payout' : 'default'}) + ${funds.marginPercent}% margin, and the network fee`,
+    ],
+    ...funds.coins.map((coin): [string, string] => [`needs ${coin.currency}`, needsText(coin)]),
     ['balance', balanceText(view)],
   ];
   const after = balanceAfter(view);
@@ -212,26 +222,31 @@ function planRows(view: DryRunView): [string, string][] {
   return rows;
 }
 
+function needsText(coin: DryRunView['funds']['coins'][number]): string {
+  const needed = `${coin.needed} ${coin.currency}`;
+  if (coin.available === null) return `${needed} (balance not read)`;
+  if (coin.covers) return `${needed}: covered (${coin.available} held)`;
+  const short = Decimal.parse(coin.needed).sub(Decimal.parse(coin.available)).toString();
+  return `${needed}: NOT covered, short by ${short} ${coin.currency} (it would wait in AWAITING_FUNDS)`;
+}
+
 function balanceText(view: DryRunView): string {
   const { available, covers, error } = view.balance;
   if (available === null) return `could not be read${error ? ` (${error})` : ''}`;
-  if (covers) return `${available} ${view.currency} available: covers the total`;
-  const total = Decimal.tryParse(view.total);
-  const have = Decimal.tryParse(available);
-  const short = total && have ? ` (short by ${total.sub(have).toString()} ${view.currency})` : '';
-  return `${available} ${view.currency} available: does NOT cover the total${short}`;
+  if (covers) return `${available} ${view.currency} available: covers the payout and its fees`;
+  return `${available} ${view.currency} available: does NOT cover the payout and its fees`;
 }
 
-/** The balance less the total, exactly (before fees); undefined when the balance is unknown. */
+/** The balance less what the payout needs in its currency (estimated fees included), exactly. */
 function balanceAfter(view: DryRunView): string | undefined {
-  const total = Decimal.tryParse(view.total);
+  const needed = view.funds.coins.find((c) => c.currency === view.currency)?.needed ?? view.total;
   const have =
     view.balance.available === null ? undefined : Decimal.tryParse(view.balance.available);
-  if (!total || !have) return undefined;
-  const left = have.sub(total);
+  if (!have) return undefined;
+  const left = have.sub(Decimal.parse(needed));
   return left.isNegative()
-    ? `${left.toString()} ${view.currency}: the balance does not cover the total`
-    : `${left.toString()} ${view.currency} (before fees)`;
+    ? `${left.toString()} ${view.currency}: the balance does not cover the payout and its fees`
+    : `${left.toString()} ${view.currency} (after estimated fees)`;
 }
 
 export function keyValues(rows: readonly [string, string][]): string {

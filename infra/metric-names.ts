@@ -23,6 +23,12 @@ export const METRIC_NAMES = {
   submissionPausedMinutes: 'SubmissionPausedMinutes',
   /** A batch we had marked REJECTED that Calypso holds after all: adopted on its confirming look. */
   rejectedButFound: 'RejectedButFound',
+  /** A batch the balance did not cover at a funds check (count per check; nothing sent). */
+  batchesAwaitingFunds: 'BatchesAwaitingFunds',
+  /** Minutes a batch has waited for funds, at each of its funds checks. */
+  fundsWaitMinutes: 'FundsWaitMinutes',
+  /** Batches that ended UNFUNDED: funds did not come within FUNDS_WAIT_MAX (count). */
+  batchesUnfunded: 'BatchesUnfunded',
   /** A batch submission attempt that ended without a result (count). */
   submissionFailures: 'SubmissionFailures',
   /** A call to Calypso that failed after the client's retries (count). */

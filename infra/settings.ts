@@ -24,10 +24,12 @@ export interface StackSettings {
   auditors?: string;
   /** Minutes between reconciler runs. */
   reconcileRateMinutes: number;
+  /** Minutes a batch may wait for funds before the AwaitingFunds alarm fires. */
+  fundsAlarmAfterMinutes: number;
   /**
-   * Function settings given per stage (STUCK_AFTER_MS, MAX_RECIPIENTS, TESTNET_ADDRESSES,
-   * EXECUTION_DATE_HORIZON_DAYS, CALYPSO_FIRST_PAGE), already checked; absent ones keep the
-   * functions' defaults.
+   * Function settings given per stage (STUCK_AFTER_MS, CONFIRMATION_STUCK_AFTER_MS,
+   * MAX_RECIPIENTS, TESTNET_ADDRESSES, EXECUTION_DATE_HORIZON_DAYS, CALYPSO_FIRST_PAGE), already
+   * checked; absent ones keep the functions' defaults.
    */
   functionSettings: Record<string, string>;
   /**
@@ -64,6 +66,7 @@ export const CONTEXT_KEYS = {
   apiRateLimit: 'apiRateLimit',
   apiBurstLimit: 'apiBurstLimit',
   stuckAfterMs: 'stuckAfterMs',
+  confirmationStuckAfterMs: 'confirmationStuckAfterMs',
   maxRecipients: 'maxRecipients',
   testnetAddresses: 'testnetAddresses',
   executionDateHorizonDays: 'executionDateHorizonDays',
@@ -73,12 +76,18 @@ export const CONTEXT_KEYS = {
   webhookWafRateLimit: 'webhookWafRateLimit',
   webhookAllowedCidrs: 'webhookAllowedCidrs',
   deferIndexes: 'deferIndexes',
+  singlePayoutMax: 'singlePayoutMax',
+  fundsWaitMaxMs: 'fundsWaitMaxMs',
+  fundsAlarmAfterMinutes: 'fundsAlarmAfterMinutes',
+  feeEstimatePercent: 'feeEstimatePercent',
+  feeEstimateMarginPercent: 'feeEstimateMarginPercent',
 } as const;
 
 export const DEFAULTS = {
   stage: 'dev',
   calypsoPathPrefix: '/api/v1',
   reconcileRateMinutes: 1,
+  fundsAlarmAfterMinutes: 60,
   apiRateLimit: 50,
   apiBurstLimit: 100,
   webhookRateLimit: 25,
@@ -214,9 +223,32 @@ export function readSettings(context: (key: string) => unknown): StackSettings {
     functionSettings[variable] = String(whole(key, min, min, max));
   };
   optionalWhole(CONTEXT_KEYS.stuckAfterMs, 'STUCK_AFTER_MS', 60_000, 30 * 24 * 3_600_000);
+  optionalWhole(
+    CONTEXT_KEYS.confirmationStuckAfterMs,
+    'CONFIRMATION_STUCK_AFTER_MS',
+    60_000,
+    30 * 24 * 3_600_000,
+  );
   optionalWhole(CONTEXT_KEYS.maxRecipients, 'MAX_RECIPIENTS', 1, 100_000);
   optionalWhole(CONTEXT_KEYS.executionDateHorizonDays, 'EXECUTION_DATE_HORIZON_DAYS', 1, 3_650);
   optionalWhole(CONTEXT_KEYS.calypsoFirstPage, 'CALYPSO_FIRST_PAGE', 0, 1);
+  optionalWhole(CONTEXT_KEYS.singlePayoutMax, 'SINGLE_PAYOUT_MAX', 0, 1_000);
+  optionalWhole(CONTEXT_KEYS.fundsWaitMaxMs, 'FUNDS_WAIT_MAX_MS', 60_000, 30 * 24 * 3_600_000);
+  const optionalPercent = (key: string, variable: string) => {
+    const value = context(key);
+    if (value === undefined || value === null || value === '') return;
+    const text = String(value).trim();
+    if (/^(0|[1-9][0-9]{0,2})(\.[0-9]{1,6})?$/.test(text)) functionSettings[variable] = text;
+    else problems.push(`${key}: must be a percentage as a decimal string, like "0.5"`);
+  };
+  optionalPercent(CONTEXT_KEYS.feeEstimatePercent, 'FEE_ESTIMATE_PERCENT');
+  optionalPercent(CONTEXT_KEYS.feeEstimateMarginPercent, 'FEE_ESTIMATE_MARGIN_PERCENT');
+  const fundsAlarmAfterMinutes = whole(
+    CONTEXT_KEYS.fundsAlarmAfterMinutes,
+    DEFAULTS.fundsAlarmAfterMinutes,
+    1,
+    30 * 24 * 60,
+  );
   const testnet = context(CONTEXT_KEYS.testnetAddresses);
   if (testnet !== undefined && testnet !== null && testnet !== '') {
     const text = String(testnet).trim();
@@ -242,6 +274,7 @@ export function readSettings(context: (key: string) => unknown): StackSettings {
     ...(teams !== undefined ? { teams } : {}),
     ...(auditors !== undefined ? { auditors } : {}),
     reconcileRateMinutes,
+    fundsAlarmAfterMinutes,
     functionSettings,
     deferIndexes,
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),

@@ -280,7 +280,12 @@ export class PayoutsStack extends Stack {
       stage: settings.stage,
       ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
     });
-    this.addAlarms(serviceName, background, settings.reconcileRateMinutes);
+    this.addAlarms(
+      serviceName,
+      background,
+      settings.reconcileRateMinutes,
+      settings.fundsAlarmAfterMinutes,
+    );
     if (webhookRoute) {
       const allowList = settings.webhook.allowedCidrs.length > 0;
       this.addWebhookAlarms(serviceName, settings.stage, webhookRoute, allowList);
@@ -373,6 +378,7 @@ export class PayoutsStack extends Stack {
     serviceName: string,
     background: readonly BackgroundFunction[],
     reconcileRateMinutes: number,
+    fundsAlarmAfterMinutes: number,
   ) {
     const alarms = this.alarms;
     for (const [handler, fn] of this.functions) {
@@ -460,6 +466,17 @@ export class PayoutsStack extends Stack {
       atLeast: 60,
       description:
         'Submission to Calypso has been paused for more than an hour: payouts are queued, nothing is sent (POST /admin/resume)',
+    });
+    alarms.add('AwaitingFunds', {
+      metric: customMetric(METRICS_NAMESPACE, METRIC_NAMES.fundsWaitMinutes, dimensions, 'Maximum'),
+      atLeast: fundsAlarmAfterMinutes,
+      description: `A batch has waited ${fundsAlarmAfterMinutes} min or more for funds: nothing of it is sent until the account is topped up (the payout view shows the shortfall)`,
+    });
+    alarms.add('BatchesUnfunded', {
+      metric: customMetric(METRICS_NAMESPACE, METRIC_NAMES.batchesUnfunded, dimensions, 'Sum'),
+      atLeast: 1,
+      description:
+        'A batch ended UNFUNDED: its funds did not come within FUNDS_WAIT_MAX, nothing was sent, its payments are FAILED (retry-failed once funded)',
     });
     alarms.add('RejectedButFound', {
       metric: customMetric(METRICS_NAMESPACE, METRIC_NAMES.rejectedButFound, dimensions, 'Sum'),

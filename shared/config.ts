@@ -16,6 +16,26 @@ const positiveInt = (fallback: number) =>
     fallback,
   );
 
+const wholeNumber = (fallback: number) =>
+  z._default(
+    z.pipe(
+      z.string().check(z.regex(/^(0|[1-9][0-9]*)$/, 'must be a whole number')),
+      z.transform((s) => Number(s)),
+    ),
+    fallback,
+  );
+
+/** A percentage as a decimal string (`"0.5"`, `"25"`), kept as text: exact, never a float. */
+const percentText = (fallback: string) =>
+  z._default(
+    z
+      .string()
+      .check(
+        z.regex(/^(0|[1-9][0-9]{0,2})(\.[0-9]{1,6})?$/, 'must be a percentage like "0.5" or "25"'),
+      ),
+    fallback,
+  );
+
 const flag = z._default(
   z.pipe(
     z.enum(['true', 'false', '1', '0']),
@@ -51,8 +71,17 @@ const envSchema = z.object({
   SUBMIT_CONCURRENCY: positiveInt(4),
   SUBMISSION_LEASE_MS: positiveInt(300_000),
   STUCK_AFTER_MS: positiveInt(6 * 60 * 60_000),
+  CONFIRMATION_STUCK_AFTER_MS: positiveInt(24 * 60 * 60_000),
   POLL_INTERVAL_MS: positiveInt(60_000),
   RECONCILE_CONCURRENCY: positiveInt(8),
+  /** A payout of at most this many recipients goes as single payouts; 0: always mass payouts. */
+  SINGLE_PAYOUT_MAX: wholeNumber(5),
+  /** How long a batch may wait for funds before it ends UNFUNDED (FAILED), nothing sent. */
+  FUNDS_WAIT_MAX_MS: positiveInt(72 * 60 * 60_000),
+  /** Calypso's fee percentage assumed before any payout of the currency has shown the real one. */
+  FEE_ESTIMATE_PERCENT: percentText('1'),
+  /** Added on top of the fee estimate, in percent of it. */
+  FEE_ESTIMATE_MARGIN_PERCENT: percentText('25'),
   WEBHOOK_RETENTION_DAYS: positiveInt(400),
   /** JSON payout policy (shared/domain/policy.ts): approvals, limits, operators. */
   PAYOUT_POLICY: z.optional(z.string()),
@@ -109,9 +138,14 @@ export interface Config {
   submissionLeaseMs: number;
   /** A batch with no progress for this long is flagged stuck. */
   stuckAfterMs: number;
+  /** Instead of stuckAfterMs while Calypso holds the batch in PENDING_CONFIRMATION. */
+  confirmationStuckAfterMs: number;
   /** Shortest wait between two looks at an active batch (the reconciler's schedule period). */
   pollIntervalMs: number;
   reconcileConcurrency: number;
+  /** Payouts of at most this many recipients go as single payouts (0: never). */
+  singlePayoutMax: number;
+  funds: FundsConfig;
   webhookRetentionSeconds: number;
   submitFunctionName?: string;
   /** The function that applies stored webhook events (async-invoked by the webhook route). */
@@ -119,6 +153,16 @@ export interface Config {
   /** The get-balances function, read by a dry run that has no signing key of its own. */
   balancesFunctionName?: string;
   eventBusName?: string;
+}
+
+/** The funds check before sending (shared/domain/funds.ts). */
+export interface FundsConfig {
+  /** A batch waiting for funds longer than this ends UNFUNDED, nothing sent. */
+  waitMaxMs: number;
+  /** Calypso's fee in percent of each payment, until a payout of the currency shows it. */
+  defaultFeePercent: string;
+  /** Percent added on top of the fee estimate. */
+  marginPercent: string;
 }
 
 /** What signs Calypso API requests. */
@@ -231,8 +275,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     submitConcurrency: e.SUBMIT_CONCURRENCY,
     submissionLeaseMs: e.SUBMISSION_LEASE_MS,
     stuckAfterMs: e.STUCK_AFTER_MS,
+    confirmationStuckAfterMs: e.CONFIRMATION_STUCK_AFTER_MS,
     pollIntervalMs: e.POLL_INTERVAL_MS,
     reconcileConcurrency: e.RECONCILE_CONCURRENCY,
+    singlePayoutMax: e.SINGLE_PAYOUT_MAX,
+    funds: {
+      waitMaxMs: e.FUNDS_WAIT_MAX_MS,
+      defaultFeePercent: e.FEE_ESTIMATE_PERCENT,
+      marginPercent: e.FEE_ESTIMATE_MARGIN_PERCENT,
+    },
     webhookRetentionSeconds: e.WEBHOOK_RETENTION_DAYS * 86_400,
     ...(e.SUBMIT_FUNCTION_NAME ? { submitFunctionName: e.SUBMIT_FUNCTION_NAME } : {}),
     ...(e.APPLY_WEBHOOK_FUNCTION_NAME

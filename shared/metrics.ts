@@ -29,6 +29,12 @@ export type MetricName =
   | 'SubmissionPausedMinutes'
   /** A batch marked REJECTED that Calypso holds after all (found on its confirming look). */
   | 'RejectedButFound'
+  /** A batch the balance did not cover at a funds check (nothing sent; count per check). */
+  | 'BatchesAwaitingFunds'
+  /** How long a batch has been waiting for funds, in minutes, at each of its funds checks. */
+  | 'FundsWaitMinutes'
+  /** A batch that ended UNFUNDED: the funds did not come within the wait limit. */
+  | 'BatchesUnfunded'
   /** Payouts that reached a final state, one metric per state (the one dimension stays `service`). */
   | 'PayoutsCompleted'
   | 'PayoutsCompletedWithFailures'

@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { AccessPolicy } from './domain/identity.js';
 import { PayoutPolicy } from './domain/policy.js';
 import type { EventPublisher } from './payouts/events.js';
+import type { FundsSettings } from './payouts/funds-check.js';
 import {
   systemClock,
   type CalypsoProvider,
@@ -74,6 +75,8 @@ export function createDeps(
     maxRecipients: system.config.maxRecipients,
     executionDateHorizonDays: system.config.executionDateHorizonDays,
     testnetAddresses: system.config.testnetAddresses,
+    singlePayoutMax: system.config.singlePayoutMax,
+    funds: fundsSettings(system.config),
     writeLeaseMs: 60_000,
   };
 }
@@ -88,9 +91,16 @@ export function trackDeps(system: System<'repository' | 'calypso' | 'events'>): 
     leaseMs: system.config.submissionLeaseMs,
     concurrency: system.config.submitConcurrency,
     stuckAfterMs: system.config.stuckAfterMs,
+    confirmationStuckAfterMs: system.config.confirmationStuckAfterMs,
     pollIntervalMs: system.config.pollIntervalMs,
     firstLookAfterMs: Math.min(30_000, system.config.pollIntervalMs),
+    funds: fundsSettings(system.config),
   };
+}
+
+/** The funds check before sending: the same estimate for submission and the dry run. */
+function fundsSettings(config: Config): FundsSettings {
+  return { currencies: config.currencies, ...config.funds, recheckMs: config.pollIntervalMs };
 }
 
 /** What receiving a webhook needs. */

@@ -51,6 +51,8 @@ export function balancesFunctionCalypso(functionName: string): CalypsoApi {
     createMassPayout: refuse('createMassPayout'),
     getMassPayout: refuse('getMassPayout'),
     listWithdrawals: refuse('listWithdrawals'),
+    createPayout: refuse('createPayout'),
+    getPayout: refuse('getPayout'),
   };
 }
 

@@ -123,6 +123,8 @@ export interface CreatePayoutInput {
   comment?: string;
   idempotencyKey: string;
   externalId?: string;
+  /** ISO-8601 UTC; the payout is sent at that time. */
+  executionDate?: string;
 }
 
 export interface CreateWebhookSubscriptionInput {
@@ -355,6 +357,7 @@ export class CalypsoClient {
         comment: input.comment,
         idempotencyKey: nonEmpty(input.idempotencyKey, 'idempotencyKey'),
         externalId: input.externalId,
+        executionDate: input.executionDate,
       },
       schema: singlePayoutSchema,
     });

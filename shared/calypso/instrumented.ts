@@ -16,6 +16,8 @@ const OPERATIONS: readonly Operation[] = [
   'createMassPayout',
   'getMassPayout',
   'listWithdrawals',
+  'createPayout',
+  'getPayout',
   'getAccount',
 ];
 

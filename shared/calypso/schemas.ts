@@ -80,15 +80,20 @@ export interface WithdrawalPage {
 export interface SinglePayout {
   id: string;
   idempotencyKey?: string;
-  state?: WithdrawalState;
+  /** The payout's state: the same states as a mass payout's. */
+  state?: MassPayoutState;
   amount?: Decimal;
   currency?: string;
   depositAddress?: string;
   externalId?: string;
   comment?: string;
   calypsoFee?: Decimal;
+  calypsoFeePercentage?: Decimal;
   transactionHash?: string;
   createdDate?: string;
+  executionDate?: string;
+  /** The id of its one payment (a withdrawal), where Calypso gives it. */
+  withdrawalId?: string;
   withdrawalErrors: WithdrawalError[];
 }
 
@@ -263,20 +268,57 @@ export const withdrawalPageSchema: z.ZodMiniType<WithdrawalPage> = z.union([
   ),
 ]);
 
-export const singlePayoutSchema: z.ZodMiniType<SinglePayout> = z.object({
-  id: idSchema,
-  idempotencyKey: descriptive(text),
-  state: descriptive(text),
-  amount: optional(decimalSchema),
-  currency: descriptive(text),
-  depositAddress: descriptive(text),
-  externalId: descriptive(idSchema),
-  comment: descriptive(text),
-  calypsoFee: optional(decimalSchema),
-  transactionHash: descriptive(text),
-  createdDate: descriptive(text),
-  withdrawalErrors: withdrawalErrorsSchema,
-});
+/**
+ * A payment's errors as a single payout carries them: `withdrawalErrors` at the top, or nested as
+ * `errors.withdrawalErrors[] = {withdrawalId, errors[]}` (one entry for its one payment).
+ */
+const nestedErrorsSchema = descriptive(
+  z.object({
+    withdrawalErrors: z.optional(
+      z.nullable(
+        z.array(
+          z.object({
+            withdrawalId: descriptive(idSchema),
+            errors: withdrawalErrorsSchema,
+          }),
+        ),
+      ),
+    ),
+  }),
+);
+
+export const singlePayoutSchema: z.ZodMiniType<SinglePayout> = z.pipe(
+  z.object({
+    id: idSchema,
+    idempotencyKey: descriptive(text),
+    state: descriptive(text),
+    amount: optional(decimalSchema),
+    currency: descriptive(text),
+    depositAddress: descriptive(text),
+    externalId: descriptive(idSchema),
+    comment: descriptive(text),
+    calypsoFee: optional(decimalSchema),
+    calypsoFeePercentage: optional(decimalSchema),
+    transactionHash: descriptive(text),
+    createdDate: descriptive(text),
+    executionDate: descriptive(text),
+    withdrawalErrors: withdrawalErrorsSchema,
+    errors: nestedErrorsSchema,
+  }),
+  z.transform(({ errors, ...payout }): SinglePayout => {
+    const nested = errors?.withdrawalErrors ?? [];
+    const withdrawalId = nested.find((entry) => entry.withdrawalId)?.withdrawalId;
+    return {
+      ...stripUndefined(payout),
+      ...(withdrawalId !== undefined ? { withdrawalId } : {}),
+      withdrawalErrors: [...payout.withdrawalErrors, ...nested.flatMap((entry) => entry.errors)],
+    } as SinglePayout;
+  }),
+);
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
 
 export const accountSchema: z.ZodMiniType<Account> = z.object({
   account: descriptive(idSchema),

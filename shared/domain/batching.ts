@@ -1,7 +1,9 @@
 /**
- * Splits a payout into batches, one Calypso mass payout each (calypso-api.md §3: at most the
- * currency's `massPayoutLimit` recipients per mass payout). Recipients keep their request order:
- * batch 0 takes the first `limit`, batch 1 the next, and so on. Every batch carries a
+ * Splits a payout into batches, one Calypso payout each. A payout of at most `singlePayoutMax`
+ * recipients goes as single payouts, one batch per recipient (the guide: mass payouts pay off
+ * above 5 payments; below, single payouts are cheaper). A larger one goes as mass payouts of at
+ * most the currency's `massPayoutLimit` recipients (calypso-api.md §3). Recipients keep their
+ * request order: batch 0 takes the first, batch 1 the next, and so on. Every batch carries a
  * deterministic idempotencyKey derived from the payout id and the batch index, so a retry after
  * any failure sends the same key and can never create a second mass payout.
  */
@@ -20,10 +22,17 @@ export interface PlannedRecipient extends RecipientInput {
   index: number;
 }
 
+/** How a batch goes to Calypso: one mass payout, or one single payout (one recipient). */
+export type BatchKind = 'mass' | 'single';
+
+/** The guide's break-even: "more than 5 payments" go as a mass payout. */
+export const DEFAULT_SINGLE_PAYOUT_MAX = 5;
+
 export interface PlannedBatch {
   /** Position of the batch in the payout, 0-based. */
   index: number;
-  /** Calypso idempotencyKey of this batch's mass payout. */
+  kind: BatchKind;
+  /** Calypso idempotencyKey of this batch's payout. */
   idempotencyKey: string;
   recipients: PlannedRecipient[];
   /** Exact sum of the batch's amounts. */
@@ -55,20 +64,41 @@ export function batchIdempotencyKey(payoutId: string, batchIndex: number): strin
 /**
  * Plans the batches of payout `payoutId`. Pure and deterministic: the same arguments always give
  * the same plan, keys included. Throws when there are no recipients or the limit is not a whole
- * number of at least 1.
+ * number of at least 1. `singlePayoutMax` 0 sends everything as mass payouts.
  */
 export function planBatches(
   payoutId: string,
   recipients: readonly RecipientInput[],
   currency: Pick<Currency, 'massPayoutLimit'>,
+  singlePayoutMax = 0,
 ): PayoutPlan {
   const limit = currency.massPayoutLimit;
   if (!Number.isSafeInteger(limit) || limit < 1) {
     throw new RangeError(`bad mass payout limit ${limit}`);
   }
+  if (!Number.isSafeInteger(singlePayoutMax) || singlePayoutMax < 0) {
+    throw new RangeError(`bad single payout maximum ${singlePayoutMax}`);
+  }
   if (recipients.length === 0) throw new RangeError('a payout needs at least one recipient');
 
   const batches: PlannedBatch[] = [];
+  if (recipients.length <= singlePayoutMax) {
+    recipients.forEach((recipient, index) => {
+      const planned = plannedRecipient(recipient, index);
+      batches.push({
+        index,
+        kind: 'single',
+        idempotencyKey: batchIdempotencyKey(payoutId, index),
+        recipients: [planned],
+        total: planned.amount,
+      });
+    });
+    return {
+      batches,
+      total: Decimal.sum(batches.map((b) => b.total)),
+      recipientCount: recipients.length,
+    };
+  }
   for (let start = 0; start < recipients.length; start += limit) {
     const batchIndex = batches.length;
     const planned = recipients
@@ -76,6 +106,7 @@ export function planBatches(
       .map((recipient, offset) => plannedRecipient(recipient, start + offset));
     batches.push({
       index: batchIndex,
+      kind: 'mass',
       idempotencyKey: batchIdempotencyKey(payoutId, batchIndex),
       recipients: planned,
       total: Decimal.sum(planned.map((r) => r.amount)),

@@ -26,6 +26,12 @@ export interface Currency {
    * as it guards against mistakes, not against spending.
    */
   maxAmount: Decimal;
+  /**
+   * What one payment is expected to cost the network, in `feeCoin`: the funds check keeps this
+   * much of the fee coin per payment on top of the amounts (a token payout needs the native coin
+   * for gas). A generous estimate, not a quote: Calypso's own check still runs after ours.
+   */
+  networkFee: Decimal;
 }
 
 /** The native coin of each network. */
@@ -58,6 +64,20 @@ const DEFAULT_MAX_AMOUNT: Readonly<Record<string, string>> = {
 /** Tokens (stablecoins by default) and currencies added by configuration without a maximum. */
 const DEFAULT_TOKEN_MAX_AMOUNT = '100000000';
 
+/**
+ * The network fee one payment is expected to cost, in the network's native coin: a native
+ * transfer and a token transfer (which burns more gas or energy). Generous on purpose; a
+ * stage whose fees differ sets `networkFee` per currency.
+ */
+const DEFAULT_NETWORK_FEE: Readonly<Record<Network, { native: string; token: string }>> = {
+  bitcoin: { native: '0.0005', token: '0.0005' },
+  ethereum: { native: '0.002', token: '0.006' },
+  tron: { native: '2', token: '40' },
+  bsc: { native: '0.0005', token: '0.001' },
+  polygon: { native: '0.05', token: '0.1' },
+  dogecoin: { native: '2', token: '2' },
+};
+
 function currency(code: string, network: Network, decimals: number): Currency {
   const feeCoin = FEE_COIN[network];
   const token = code !== feeCoin;
@@ -69,6 +89,7 @@ function currency(code: string, network: Network, decimals: number): Currency {
     feeCoin,
     token,
     maxAmount: Decimal.parse((!token && DEFAULT_MAX_AMOUNT[code]) || DEFAULT_TOKEN_MAX_AMOUNT),
+    networkFee: Decimal.parse(DEFAULT_NETWORK_FEE[network][token ? 'token' : 'native']),
   };
 }
 
@@ -90,6 +111,15 @@ export const DEFAULT_CURRENCIES: readonly Currency[] = Object.freeze([
 ]);
 
 const currencyCode = z.string().check(z.regex(/^[A-Z0-9_]{2,20}$/));
+/** A decimal string, like every amount: `"5000"`, `"0.5"`. */
+const decimalText = z
+  .string()
+  .check(
+    z.regex(
+      new RegExp(`^(0|[1-9][0-9]{0,${AMOUNT_MAX_INTEGER_DIGITS - 1}})(\\.[0-9]{1,30})?$`),
+      `must be a decimal string with at most ${AMOUNT_MAX_INTEGER_DIGITS} digits before the point`,
+    ),
+  );
 const overrideSchema = z.strictObject({
   network: z.optional(z.enum(NETWORKS)),
   decimals: z.optional(z.int().check(z.minimum(0), z.maximum(30))),
@@ -98,14 +128,12 @@ const overrideSchema = z.strictObject({
   token: z.optional(z.boolean()),
   /** A decimal string, like every amount: `"5000"`, `"0.5"`. */
   maxAmount: z.optional(
-    z.string().check(
-      z.regex(
-        new RegExp(`^(0|[1-9][0-9]{0,${AMOUNT_MAX_INTEGER_DIGITS - 1}})(\\.[0-9]{1,30})?$`),
-        `must be a decimal string with at most ${AMOUNT_MAX_INTEGER_DIGITS} digits before the point`,
-      ),
+    decimalText.check(
       z.refine((text) => Decimal.tryParse(text)?.isPositive() === true, 'must be greater than 0'),
     ),
   ),
+  /** Fee coin per payment, a decimal string (`"0"` for none). */
+  networkFee: z.optional(decimalText),
 });
 export const currencyOverridesSchema = z.record(currencyCode, overrideSchema);
 export type CurrencyOverrides = z.infer<typeof currencyOverridesSchema>;
@@ -170,10 +198,11 @@ export class CurrencyRegistry {
 
 /** The fields an override sets, as Currency fields. */
 function fields(override: CurrencyOverrides[string]): Partial<Currency> {
-  const { maxAmount, ...rest } = override;
+  const { maxAmount, networkFee, ...rest } = override;
   return {
     ...stripUndefined(rest),
     ...(maxAmount !== undefined ? { maxAmount: Decimal.parse(maxAmount) } : {}),
+    ...(networkFee !== undefined ? { networkFee: Decimal.parse(networkFee) } : {}),
   };
 }
 

@@ -23,6 +23,15 @@ export function isTerminalWithdrawalState(state: string | undefined): boolean {
 }
 
 /**
+ * Whether our record of a payment is final. Calypso's REPLACED ends the withdrawal it names, not
+ * the payment: our record follows the replacing withdrawal and is final when that one is, so a
+ * record never stays REPLACED (one that does, from older code, is not final).
+ */
+export function isFinalWithdrawalRecord(state: string | undefined): boolean {
+  return isTerminalWithdrawalState(state) && state !== 'REPLACED';
+}
+
+/**
  * Our side of a batch's life:
  * - PENDING: stored, not yet sent to Calypso;
  * - SUBMITTING: a create call may be under way (or died): resolve by lookup, never by a new key;
@@ -31,7 +40,11 @@ export function isTerminalWithdrawalState(state: string | undefined): boolean {
  *   looked up once more a few minutes later; a payout found then is adopted and alarmed);
  * - FINAL: Calypso's state is terminal and every withdrawal is final;
  * - HELD: its payout awaits approval: nothing may be sent (looked at again at the deadline);
- * - CANCELED: cancelled (or rejected, or its approval expired) before anything was sent.
+ * - CANCELED: cancelled (or rejected, or its approval expired) before anything was sent;
+ * - AWAITING_FUNDS: the account's balance does not cover it (amounts plus estimated fees):
+ *   nothing sent, checked again at each look;
+ * - UNFUNDED: the funds did not come within the wait limit: it ended with nothing sent (looked
+ *   up by key first) and its payments FAILED.
  */
 export const BATCH_STATUSES = [
   'PENDING',
@@ -41,6 +54,8 @@ export const BATCH_STATUSES = [
   'FINAL',
   'HELD',
   'CANCELED',
+  'AWAITING_FUNDS',
+  'UNFUNDED',
 ] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
@@ -48,6 +63,7 @@ export type BatchStatus = (typeof BATCH_STATUSES)[number];
 export const PAYOUT_STATES = [
   'PENDING_APPROVAL',
   'ACCEPTED',
+  'AWAITING_FUNDS',
   'SUBMITTED',
   'IN_PROGRESS',
   'COMPLETED',
@@ -135,9 +151,19 @@ export interface RetryClaim {
   claimedAt: string;
 }
 
+/** A coin the account lacks for a batch (decimal strings). */
+export interface FundsShortfallRecord {
+  currency: string;
+  needed: string;
+  available: string;
+  missing: string;
+}
+
 export interface BatchRecord {
   payoutId: string;
   index: number;
+  /** How it goes to Calypso, fixed when the payout is stored; absent on older batches: mass. */
+  kind?: 'mass' | 'single';
   /** Deterministic (UUID v5 of payout id and index), stored before the first call. */
   idempotencyKey: string;
   currency: string;
@@ -168,6 +194,11 @@ export interface BatchRecord {
   submittingSince?: string;
   /** Count of this batch's withdrawals per state. */
   withdrawalCounts: Record<string, number>;
+  /** Since when the balance has not covered it (AWAITING_FUNDS), and what it lacked last. */
+  awaitingFundsSince?: string;
+  fundsShortfall?: FundsShortfallRecord[];
+  /** Attempts that ended at the funds check, before any call that could pay. */
+  fundsWaits?: number;
   validationErrors?: ValidationIssue[];
   createdAt: string;
   updatedAt: string;

@@ -4,8 +4,8 @@
  * older event from overwriting a newer one.
  */
 import {
+  isFinalWithdrawalRecord,
   isTerminalCalypsoPayoutState,
-  isTerminalWithdrawalState,
   WITHDRAWAL_NOT_CREATED,
 } from './payout.js';
 
@@ -31,14 +31,18 @@ export function forwardMassPayoutState(current: string | undefined, next: string
 
 function withdrawalRank(state: string): number {
   if (state === WITHDRAWAL_NOT_CREATED) return 0;
-  if (isTerminalWithdrawalState(state)) return 3;
-  if (state === 'IN_PROGRESS') return 2;
+  if (isFinalWithdrawalRecord(state)) return 3;
+  if (state === 'IN_PROGRESS' || state === 'REPLACED') return 2;
   return 1; // DRAFT, CANCELED before the end, unknown values
 }
 
-/** The withdrawal state to keep when `next` is reported while we hold `current`. */
+/**
+ * The withdrawal state to keep when `next` is reported while we hold `current`. REPLACED is
+ * never taken: the payment goes on as its replacement, whose state our record follows (a record
+ * left REPLACED by older code is sent on as an IN_PROGRESS one).
+ */
 export function forwardWithdrawalState(current: string, next: string): string {
-  if (isTerminalWithdrawalState(current)) return current;
+  if (isFinalWithdrawalRecord(current) || next === 'REPLACED') return current;
   const a = withdrawalRank(current);
   const b = withdrawalRank(next);
   // Equal non-terminal ranks may move sideways (e.g. DRAFT to an unknown in-between state).

@@ -300,8 +300,11 @@ async function cancelNow(
   }
   // Any batch claimed (even once: its outcome may be at Calypso) means something left.
   const { batches } = (await deps.repository.getPayoutWithBatches(payout.id))!;
+  // A batch waiting for funds was claimed only for funds checks, which end before any create.
   const sent = batches.filter(
-    (b) => (b.status !== 'PENDING' && b.status !== 'HELD') || b.attempts > 0,
+    (b) =>
+      (b.status !== 'PENDING' && b.status !== 'HELD' && b.status !== 'AWAITING_FUNDS') ||
+      b.attempts > (b.fundsWaits ?? 0),
   );
   if (sent.length > 0) {
     await deps.repository.liftCancelFence(payout.id, payout.hold, at);
@@ -353,7 +356,7 @@ export async function cancelBatch(
     batch.payoutId,
     batch.index,
     { set: { status: 'CANCELED', progressAt: at, updatedAt: at }, remove: ['stuck'] },
-    { status: ['PENDING', 'HELD'] },
+    { status: ['PENDING', 'HELD', 'AWAITING_FUNDS'] },
   );
   if (moved)
     audit.push(

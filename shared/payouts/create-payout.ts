@@ -36,6 +36,8 @@ import { emitMetrics } from '../metrics.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
 import type { CalypsoProvider, Clock, SubmissionTrigger } from './ports.js';
+import { batchNeeds, shortfalls } from '../domain/funds.js';
+import { feeEstimate, type FundsSettings } from './funds-check.js';
 import { payoutView, type PayoutView } from './views.js';
 
 /** Namespace for payout ids derived from (owner, idempotency key, request). */
@@ -55,6 +57,10 @@ export interface CreatePayoutDeps {
   /** How many days ahead an executionDate may be. */
   executionDateHorizonDays: number;
   testnetAddresses: boolean;
+  /** Payouts of at most this many recipients go as single payouts (0: never). */
+  singlePayoutMax: number;
+  /** The funds estimate of the dry run; absent: the dry run compares the total alone. */
+  funds?: FundsSettings;
   /** How long a writer owns an idempotency key before a retry may finish its work. */
   writeLeaseMs: number;
 }
@@ -107,7 +113,7 @@ export async function createPayout(
   const requestHash = createHash('sha256').update(canonicalRequest(request)).digest('hex');
   const owner = deps.access.ownerOf(input.caller);
   const payoutId = uuidV5(`${owner}\n${key}\n${requestHash}`, PAYOUT_ID_NAMESPACE);
-  const plan = planBatches(payoutId, request.recipients, request.currency);
+  let plan = planBatches(payoutId, request.recipients, request.currency, deps.singlePayoutMax);
   const decision = deps.policy.decide(
     owner,
     request.currency.code,
@@ -140,6 +146,7 @@ export async function createPayout(
     state: 'PENDING',
     leaseUntil,
     createdAt: now.toISOString(),
+    singlePayoutMax: deps.singlePayoutMax,
   });
   if (claim.outcome === 'exists') {
     const existing = claim.record;
@@ -194,6 +201,10 @@ export async function createPayout(
       );
     }
     logger.warn('finishing a payout whose first writer did not complete', { payoutId });
+    const plannedWith = existing.singlePayoutMax ?? 0;
+    if (plannedWith !== deps.singlePayoutMax) {
+      plan = planBatches(payoutId, request.recipients, request.currency, plannedWith);
+    }
   }
 
   if (decision.dailyLimit) {
@@ -305,6 +316,7 @@ function buildRecords(
     index: b.index,
     idempotencyKey: b.idempotencyKey,
     currency: request.currency.code,
+    kind: b.kind,
     recipientCount: b.recipients.length,
     total: b.total.toString(),
     // Held batches are looked at again when the approval runs out.
@@ -342,40 +354,91 @@ export interface DryRunView {
   total: string;
   /** Approvals the payout policy would ask for (0: none). */
   approvalsRequired: number;
-  batches: { index: number; recipientCount: number; total: string }[];
+  batches: { index: number; kind: 'mass' | 'single'; recipientCount: number; total: string }[];
   balance: { available: string | null; covers: boolean | null; error?: string };
+  funds: {
+    feePercentage: string;
+    feeSource: 'observed' | 'default';
+    marginPercent: string;
+    coins: {
+      currency: string;
+      needed: string;
+      available: string | null;
+      covers: boolean | null;
+    }[];
+  };
 }
 
+/**
+ * What the payout would take from the account, by the estimate the funds check makes before
+ * sending (per batch, summed per coin), against the balances Calypso reports now.
+ */
 async function dryRunView(
   deps: CreatePayoutDeps,
   request: PayoutRequest,
   plan: PayoutPlan,
   decision: PolicyDecision,
 ): Promise<DryRunView> {
-  let balance: DryRunView['balance'];
+  const funds = deps.funds ?? {
+    defaultFeePercent: '0',
+    marginPercent: '0',
+  };
+  const currency = request.currency;
+  const perCoin = new Map<string, Decimal>();
+  const fees = new Map<string, Awaited<ReturnType<typeof feeEstimate>>>();
+  for (const batch of plan.batches) {
+    const fee = fees.get(batch.kind) ?? (await feeEstimate(deps, funds, currency.code, batch.kind));
+    fees.set(batch.kind, fee);
+    for (const need of batchNeeds(
+      currency,
+      batch.recipients.map((r) => r.amount),
+      fee,
+    )) {
+      perCoin.set(need.currency, (perCoin.get(need.currency) ?? Decimal.ZERO).add(need.needed));
+    }
+  }
+  const needs = [...perCoin].map(([coin, needed]) => ({ currency: coin, needed }));
+  const fee = fees.get(plan.batches[0]!.kind)!;
+  let balances: Map<string, Decimal> | undefined;
+  let error: string | undefined;
   try {
     const account = await (await deps.calypso()).getAccount();
-    const entry = account.balances.find((b) => b.currency === request.currency.code);
-    const available = entry?.amount;
-    balance = available
-      ? { available: available.toString(), covers: available.compare(plan.total) >= 0 }
-      : { available: '0', covers: false };
+    balances = new Map(account.balances.map((b) => [b.currency, b.amount]));
   } catch (err) {
     logger.warn('balance lookup failed during a dry run', { error: err as Error });
-    balance = { available: null, covers: null, error: 'the Calypso balance could not be read' };
+    error = 'the Calypso balance could not be read';
   }
+  const short = balances ? shortfalls(needs, balances) : undefined;
+  const available = (coin: string) =>
+    balances ? (balances.get(coin) ?? Decimal.ZERO).normalize().toString() : null;
   return {
     dryRun: true,
-    currency: request.currency.code,
+    currency: currency.code,
     recipientCount: plan.recipientCount,
     total: plan.total.toString(),
     approvalsRequired: decision.approvalsRequired,
     batches: plan.batches.map((b) => ({
       index: b.index,
+      kind: b.kind,
       recipientCount: b.recipients.length,
       total: b.total.toString(),
     })),
-    balance,
+    balance: {
+      available: available(currency.code),
+      covers: short ? short.length === 0 : null,
+      ...(error ? { error } : {}),
+    },
+    funds: {
+      feePercentage: fee.percentage.toString(),
+      feeSource: fee.source,
+      marginPercent: fee.marginPercent.toString(),
+      coins: needs.map(({ currency: coin, needed }) => ({
+        currency: coin,
+        needed: needed.normalize().toString(),
+        available: available(coin),
+        covers: short ? !short.some((s) => s.currency === coin) : null,
+      })),
+    },
   };
 }
 

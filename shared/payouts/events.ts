@@ -14,7 +14,8 @@ export interface DomainEvent {
     | 'PayoutRejected'
     | 'PayoutCanceled'
     | 'SubmissionPaused'
-    | 'SubmissionResumed';
+    | 'SubmissionResumed'
+    | 'BatchAwaitingFunds';
   payoutId: string;
   at: string;
   detail: Record<string, unknown>;

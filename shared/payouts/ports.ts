@@ -23,7 +23,12 @@ export interface WebhookApplyTrigger {
 
 export type CalypsoApi = Pick<
   CalypsoClient,
-  'createMassPayout' | 'getMassPayout' | 'listWithdrawals' | 'getAccount'
+  | 'createMassPayout'
+  | 'getMassPayout'
+  | 'listWithdrawals'
+  | 'createPayout'
+  | 'getPayout'
+  | 'getAccount'
 >;
 
 /** The Calypso client for the current credentials (they may rotate). */

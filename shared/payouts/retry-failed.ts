@@ -15,7 +15,7 @@
 import type { Withdrawal } from '../calypso/schemas.js';
 import type { Caller } from '../domain/identity.js';
 import {
-  isTerminalWithdrawalState,
+  isFinalWithdrawalRecord,
   TERMINAL_PAYOUT_STATES,
   withdrawalTransition,
   type AuditEntry,
@@ -135,7 +135,7 @@ async function confirmedFailures(
     const withdrawals = await deps.repository.listBatchWithdrawals(batch.payoutId, batch.index);
     if (
       batch.status !== 'REJECTED' &&
-      withdrawals.some((w) => !isTerminalWithdrawalState(w.state) && w.state !== 'CANCELED')
+      withdrawals.some((w) => !isFinalWithdrawalRecord(w.state) && w.state !== 'CANCELED')
     ) {
       throw notFinal(`batch ${batch.index} still has payments in progress`);
     }

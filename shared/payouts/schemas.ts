@@ -52,8 +52,18 @@ const validationIssueSchema = z.object({
 /** Count of withdrawals per state (`PENDING`, `COMPLETED`, `FAILED`, Calypso's own states). */
 const withdrawalCountsSchema = z.record(z.string(), z.int());
 
+/** A coin the account lacks for a batch: needed (amounts plus estimated fees), held, missing. */
+const shortfallSchema = z.object({
+  currency: z.string(),
+  needed: decimal,
+  available: decimal,
+  missing: decimal,
+});
+
 export const batchSchema = z.object({
   index: z.int(),
+  /** How it goes to Calypso: one mass payout, or one single payout (one recipient). */
+  kind: z.enum(['mass', 'single']),
   status: z.enum(BATCH_STATUSES),
   calypsoId: z.nullable(z.string()),
   calypsoState: z.nullable(z.string()),
@@ -62,9 +72,16 @@ export const batchSchema = z.object({
   total: decimal,
   totalFee: z.nullable(decimal),
   withdrawalCounts: withdrawalCountsSchema,
+  /** Calypso's validation errors that still stand (resolved ones are in the events). */
   validationErrors: z.array(validationIssueSchema),
+  /** Calypso holds it in PENDING_CONFIRMATION: someone must confirm it in Calypso's UI. */
+  awaitingCalypsoConfirmation: z.boolean(),
   stuck: z.boolean(),
   lastError: z.nullable(z.string()),
+  /** Since when the balance has not covered it (AWAITING_FUNDS, or UNFUNDED once it gave up). */
+  awaitingFundsSince: z.nullable(dateTime),
+  /** What the balance lacked at the last funds check (empty once it went). */
+  fundsShortfall: z.array(shortfallSchema),
 });
 
 export const payoutSchema = z.object({
@@ -81,6 +98,8 @@ export const payoutSchema = z.object({
   totalFee: z.nullable(decimal),
   withdrawalCounts: withdrawalCountsSchema,
   batches: z.array(batchSchema),
+  /** Some batch waits in PENDING_CONFIRMATION at Calypso, for a confirmation in Calypso's UI. */
+  awaitingCalypsoConfirmation: z.boolean(),
   stuck: z.boolean(),
   approval: z.nullable(
     z.object({
@@ -113,6 +132,7 @@ export const withdrawalSchema = z.object({
   calypsoWithdrawalId: z.nullable(z.string()),
   transactionHash: z.nullable(z.string()),
   fee: z.nullable(decimal),
+  /** Calypso's errors for the payment that still stand (resolved ones are in the events). */
   errors: z.array(validationIssueSchema),
   updatedAt: dateTime,
 });
@@ -161,11 +181,38 @@ export const dryRunSchema = z.object({
   total: decimal,
   /** Approvals the payout policy would ask for (0: none). */
   approvalsRequired: z.int(),
-  batches: z.array(z.object({ index: z.int(), recipientCount: z.int(), total: decimal })),
+  batches: z.array(
+    z.object({
+      index: z.int(),
+      kind: z.enum(['mass', 'single']),
+      recipientCount: z.int(),
+      total: decimal,
+    }),
+  ),
+  /**
+   * The balance in the payout's currency, and whether the account covers the whole payout:
+   * amounts plus estimated fees, in the currency and in the fee coin (see `funds`).
+   */
   balance: z.object({
     available: z.nullable(decimal),
     covers: z.nullable(z.boolean()),
     error: z.optional(z.string()),
+  }),
+  /** The same estimate the funds check makes before sending, per coin. */
+  funds: z.object({
+    /** Calypso's fee, percent of each payment: last seen on a comparable payout, or the default. */
+    feePercentage: decimal,
+    feeSource: z.enum(['observed', 'default']),
+    /** Percent added on top of the fee estimate. */
+    marginPercent: decimal,
+    coins: z.array(
+      z.object({
+        currency: z.string(),
+        needed: decimal,
+        available: z.nullable(decimal),
+        covers: z.nullable(z.boolean()),
+      }),
+    ),
   }),
 });
 

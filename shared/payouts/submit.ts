@@ -1,11 +1,21 @@
 /**
  * Submitting batches to Calypso, shared by the submit function and the reconciler.
  *
- * Money leaves only through `createMassPayout` with the batch's stored, deterministic
- * idempotencyKey. A batch is claimed (PENDING → SUBMITTING) before the call, so two workers never
- * call for the same batch at once. Any attempt after the first looks the payout up by its key
- * before creating, and an unknown outcome or "already exists" is resolved by that lookup: a batch
- * is never created under a new key.
+ * Money leaves only through a create (a mass payout, or a single payout for a single batch) with
+ * the batch's stored, deterministic idempotencyKey. A batch is claimed (PENDING or AWAITING_FUNDS
+ * → SUBMITTING) before the call, so two workers never call for the same batch at once. Any attempt
+ * after one that may have called Calypso looks the payout up by its key before creating, and an
+ * unknown outcome or "already exists" is resolved by that lookup: a batch is never created under
+ * a new key.
+ *
+ * Before the create, the account's balance must cover the batch's amounts and estimated fees, in
+ * the currency and in the fee coin (shared/domain/funds.ts). A batch it does not cover waits in
+ * AWAITING_FUNDS with nothing sent, is checked again at each look, and after the wait limit ends
+ * UNFUNDED (its payments FAILED), nothing sent.
+ *
+ * A payout whose executionDate has passed before its batch went out is sent without the date, at
+ * once: the date said when to pay at the earliest, and a date in the past is one Calypso may
+ * refuse. The audit trail records that it went late.
  *
  * A refusal is believed only when it is definite: Calypso holds nothing under the key (looked up
  * first) and no attempt, in this call or an earlier one of the batch, may have reached Calypso.
@@ -15,22 +25,28 @@
 import {
   CalypsoError,
   CalypsoIdempotencyKeyExistsError,
-  CalypsoNotFoundError,
   CalypsoUnknownOutcomeError,
   CalypsoValidationError,
 } from '../calypso/errors.js';
-import type { MassPayout } from '../calypso/schemas.js';
+import { batchNeeds, type Shortfall } from '../domain/funds.js';
 import { Decimal } from '../domain/money.js';
 import {
   batchTransition,
+  withdrawalTransition,
+  countByState,
+  type AuditEntry,
   type BatchRecord,
   type Cause,
+  type FundsShortfallRecord,
   type PayoutRecord,
+  type WithdrawalRecord,
 } from '../domain/payout.js';
 import { emitMetrics } from '../metrics.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
 import type { EventPublisher } from './events.js';
+import { createAtCalypso, findByKey, type CalypsoBatch } from './calypso-batch.js';
+import { BalanceSnapshot, feeEstimate, type FundsSettings } from './funds-check.js';
 import type { CalypsoApi, CalypsoProvider, Clock } from './ports.js';
 import { recordPayoutState } from './record.js';
 
@@ -45,9 +61,17 @@ export interface SubmitDeps {
   concurrency: number;
   /** First look after a successful submission. */
   firstLookAfterMs?: number;
+  funds?: FundsSettings;
 }
 
-export type BatchOutcome = 'created' | 'adopted' | 'rejected' | 'failed-will-retry' | 'not-claimed';
+export type BatchOutcome =
+  | 'created'
+  | 'adopted'
+  | 'rejected'
+  | 'failed-will-retry'
+  | 'not-claimed'
+  | 'awaiting-funds'
+  | 'unfunded';
 
 /** A REJECTED batch's confirming look: long enough for anything in flight at Calypso to land. */
 export const REJECTION_CONFIRM_AFTER_MS = 10 * 60_000;
@@ -82,6 +106,14 @@ function earlierAttemptUncertain(batch: BatchRecord): boolean {
   return batch.uncertainAttempt === true || batch.attempts - 1 > (batch.attemptsEnded ?? 0);
 }
 
+/**
+ * Whether an earlier attempt may have called create: every attempt but those that ended at the
+ * funds check, which ends before any call that could pay.
+ */
+function earlierAttemptMayHaveCreated(batch: BatchRecord): boolean {
+  return batch.attempts - 1 > (batch.fundsWaits ?? 0);
+}
+
 function errorText(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { errorCode?: unknown }).errorCode;
@@ -102,11 +134,15 @@ export async function submitPayout(
     return outcomes;
   }
   const todo = stored.batches.filter((b) => b.status === 'PENDING' || b.status === 'SUBMITTING');
+  const balances = new BalanceSnapshot(async () => (await deps.calypso()).getAccount());
   let next = 0;
   const worker = async () => {
     while (next < todo.length) {
       const batch = todo[next++]!;
-      outcomes.set(batch.index, await submitBatch(deps, stored.payout, batch.index, 'api'));
+      outcomes.set(
+        batch.index,
+        await submitBatch(deps, stored.payout, batch.index, 'api', balances),
+      );
     }
   };
   await Promise.all(Array.from({ length: Math.min(deps.concurrency, todo.length) }, worker));
@@ -114,20 +150,12 @@ export async function submitPayout(
   return outcomes;
 }
 
-async function lookUp(client: CalypsoApi, idempotencyKey: string): Promise<MassPayout | undefined> {
-  try {
-    return await client.getMassPayout({ idempotencyKey });
-  } catch (err) {
-    if (err instanceof CalypsoNotFoundError) return undefined;
-    throw err;
-  }
-}
-
 export async function submitBatch(
   deps: SubmitDeps,
   payout: PayoutRecord,
   index: number,
   cause: Cause,
+  balances?: BalanceSnapshot,
 ): Promise<BatchOutcome> {
   const { repository } = deps;
   const batch = await repository.beginSubmission(payout.id, index, deps.clock.now(), deps.leaseMs);
@@ -135,6 +163,7 @@ export async function submitBatch(
   const log = {
     payoutId: payout.id,
     batch: index,
+    kind: batch.kind ?? 'mass',
     idempotencyKey: batch.idempotencyKey,
     attempt: batch.attempts,
   };
@@ -142,9 +171,9 @@ export async function submitBatch(
   let client: CalypsoApi;
   try {
     client = await deps.calypso();
-    if (batch.attempts > 1) {
+    if (earlierAttemptMayHaveCreated(batch)) {
       // An earlier attempt may have reached Calypso: what it holds under the key wins.
-      const found = await lookUp(client, batch.idempotencyKey);
+      const found = await findByKey(client, batch);
       if (found) return await adopt(deps, batch, found, 'adopted', cause);
     }
   } catch (err) {
@@ -160,22 +189,36 @@ export async function submitBatch(
       false,
     );
   }
+  if (deps.funds) {
+    let short: Shortfall[];
+    try {
+      short = await checkFunds(deps, deps.funds, client, balances, payout, batch, recipients);
+    } catch (err) {
+      return failAttempt(deps, batch, err, false);
+    }
+    if (short.length > 0) return awaitFunds(deps, deps.funds, batch, short, cause);
+  }
+  // A date already past is not sent: the payment goes now (see the header).
+  const late =
+    payout.executionDate !== undefined &&
+    Date.parse(payout.executionDate) <= deps.clock.now().getTime();
   try {
-    const created = await client.createMassPayout({
-      currency: payout.currency,
-      name:
-        payout.batchCount > 1 ? `${payout.name} (${index + 1}/${payout.batchCount})` : payout.name,
-      ...(payout.comment !== undefined ? { comment: payout.comment } : {}),
-      idempotencyKey: batch.idempotencyKey,
-      ...(payout.executionDate ? { executionDate: payout.executionDate } : {}),
-      massAddresses: recipients.map((r) => ({
-        depositAddress: r.address,
-        amount: parseAmount(r.amount),
-        ...(r.externalId !== undefined ? { externalId: r.externalId } : {}),
-      })),
-    });
-    logger.info('batch created at Calypso', { ...log, calypsoId: created.id });
-    return await adopt(deps, batch, created, 'created', cause);
+    const created = await createAtCalypso(
+      client,
+      payout,
+      batch,
+      recipients,
+      late ? undefined : payout.executionDate,
+    );
+    logger.info('batch created at Calypso', { ...log, calypsoId: created.id, late });
+    return await adopt(
+      deps,
+      batch,
+      created,
+      'created',
+      cause,
+      late ? `; its executionDate ${payout.executionDate} had passed: sent without it` : '',
+    );
   } catch (err) {
     if (
       err instanceof CalypsoIdempotencyKeyExistsError ||
@@ -186,7 +229,7 @@ export async function submitBatch(
         error: errorText(err),
       });
       try {
-        const found = await lookUp(client, batch.idempotencyKey);
+        const found = await findByKey(client, batch);
         if (found) return await adopt(deps, batch, found, 'adopted', cause);
       } catch (lookupErr) {
         return failAttempt(deps, batch, lookupErr, true);
@@ -199,6 +242,184 @@ export async function submitBatch(
     return failAttempt(deps, batch, err, mayHaveActed(err));
   }
 }
+
+/** What the batch lacks, if anything, once its needs are taken from the snapshot's balances. */
+async function checkFunds(
+  deps: SubmitDeps,
+  funds: FundsSettings,
+  client: CalypsoApi,
+  balances: BalanceSnapshot | undefined,
+  payout: PayoutRecord,
+  batch: BatchRecord,
+  recipients: WithdrawalRecord[],
+): Promise<Shortfall[]> {
+  const currency = funds.currencies.require(payout.currency);
+  const fee = await feeEstimate(deps, funds, payout.currency, batch.kind ?? 'mass');
+  const needs = batchNeeds(
+    currency,
+    recipients.map((r) => Decimal.parse(r.amount)),
+    fee,
+  );
+  const ledger = await (balances ?? new BalanceSnapshot(() => client.getAccount())).get();
+  return ledger.reserve(needs);
+}
+
+function shortfallRecords(short: Shortfall[]): FundsShortfallRecord[] {
+  return short.map((s) => ({
+    currency: s.currency,
+    needed: s.needed.toString(),
+    available: s.available.normalize().toString(),
+    missing: s.missing.toString(),
+  }));
+}
+
+function describeShortfall(short: FundsShortfallRecord[]): string {
+  return short
+    .map((s) => `${s.missing} ${s.currency} missing (${s.needed} needed, ${s.available} held)`)
+    .join('; ');
+}
+
+/**
+ * The balance does not cover the batch: it waits with nothing sent, or, past the wait limit,
+ * ends UNFUNDED. Nothing in this attempt called create.
+ */
+async function awaitFunds(
+  deps: SubmitDeps,
+  funds: FundsSettings,
+  batch: BatchRecord,
+  short: Shortfall[],
+  cause: Cause,
+): Promise<BatchOutcome> {
+  const now = deps.clock.now();
+  const at = now.toISOString();
+  const since = batch.awaitingFundsSince ?? at;
+  const waitedMs = now.getTime() - Date.parse(since);
+  const shortfall = shortfallRecords(short);
+  const reason = describeShortfall(shortfall);
+  const log = { payoutId: batch.payoutId, batch: batch.index, waitedMs, shortfall: reason };
+  emitMetrics({ BatchesAwaitingFunds: 1, FundsWaitMinutes: Math.floor(waitedMs / 60_000) });
+  if (waitedMs >= funds.waitMaxMs) {
+    const ended = await deps.repository.updateBatch(
+      batch.payoutId,
+      batch.index,
+      {
+        set: {
+          status: 'UNFUNDED',
+          fundsShortfall: shortfall,
+          awaitingFundsSince: since,
+          fundsWaits: (batch.fundsWaits ?? 0) + 1,
+          attemptsEnded: batch.attempts,
+          lastError: `funds did not come within ${Math.round(funds.waitMaxMs / 3_600_000)} h: ${reason}`,
+          // Open until its payments are recorded FAILED (finishUnfunded), then closed.
+          nextLookAt: at,
+          progressAt: at,
+          updatedAt: at,
+        },
+        remove: ['submittingSince'],
+      },
+      { status: ['SUBMITTING'] },
+    );
+    if (!ended) return 'not-claimed';
+    logger.error('batch ended UNFUNDED: the funds did not come in time; nothing was sent', log);
+    emitMetrics({ BatchesUnfunded: 1 });
+    await audit(
+      deps,
+      batch,
+      'UNFUNDED',
+      cause,
+      `nothing sent: funds did not come within the wait limit (${reason})`,
+      'AWAITING_FUNDS',
+    );
+    const current = await deps.repository.getBatch(batch.payoutId, batch.index);
+    if (current) await finishUnfunded(deps, current, cause);
+    return 'unfunded';
+  }
+  const waiting = await deps.repository.updateBatch(
+    batch.payoutId,
+    batch.index,
+    {
+      set: {
+        status: 'AWAITING_FUNDS',
+        fundsShortfall: shortfall,
+        awaitingFundsSince: since,
+        fundsWaits: (batch.fundsWaits ?? 0) + 1,
+        attemptsEnded: batch.attempts,
+        nextLookAt: new Date(now.getTime() + funds.recheckMs).toISOString(),
+        updatedAt: at,
+      },
+      remove: ['submittingSince'],
+    },
+    { status: ['SUBMITTING'] },
+  );
+  if (!waiting) return 'not-claimed';
+  if (batch.awaitingFundsSince === undefined) {
+    logger.warn('the balance does not cover the batch: it waits for funds, nothing sent', log);
+    await audit(deps, batch, 'AWAITING_FUNDS', cause, `nothing sent: ${reason}`, 'PENDING');
+    try {
+      await deps.events.publish([
+        {
+          type: 'BatchAwaitingFunds',
+          payoutId: batch.payoutId,
+          at,
+          detail: { payoutId: batch.payoutId, batch: batch.index, shortfall },
+        },
+      ]);
+    } catch (err) {
+      // The batch waits either way; the metric and the payout's view say so.
+      logger.error('publishing BatchAwaitingFunds failed', { ...log, error: err as Error });
+    }
+  }
+  return 'awaiting-funds';
+}
+
+/**
+ * Records the payments of an UNFUNDED batch FAILED (nothing of them was sent), then closes the
+ * batch. Repeatable: the reconciler finishes it if a worker died half-way.
+ */
+export async function finishUnfunded(
+  deps: Pick<SubmitDeps, 'repository' | 'clock'>,
+  batch: BatchRecord,
+  cause: Cause,
+): Promise<void> {
+  const at = deps.clock.now().toISOString();
+  const withdrawals = await deps.repository.listBatchWithdrawals(batch.payoutId, batch.index);
+  const entries: AuditEntry[] = [];
+  const message = batch.lastError ?? 'the funds did not come within the wait limit';
+  for (const w of withdrawals) {
+    if (w.state === 'FAILED') continue;
+    const written = await deps.repository.updateWithdrawal(
+      w,
+      {
+        state: 'FAILED',
+        errors: [{ status: 'NOT_ENOUGH_FUNDS', message, resolved: false, at }],
+        updatedAt: at,
+      },
+      w.state,
+    );
+    if (written) {
+      w.state = 'FAILED';
+      entries.push(
+        withdrawalTransition(w, {
+          from: WITHDRAWAL_BEFORE_SENT,
+          to: 'FAILED',
+          cause,
+          at,
+          detail: 'never sent: the funds did not come within the wait limit',
+        }),
+      );
+    }
+  }
+  if (entries.length > 0) await deps.repository.appendAudit(entries);
+  // No nextLookAt: the batch leaves the open index.
+  await deps.repository.updateBatch(
+    batch.payoutId,
+    batch.index,
+    { set: { status: 'UNFUNDED', withdrawalCounts: countByState(withdrawals), updatedAt: at } },
+    { status: ['UNFUNDED'] },
+  );
+}
+
+const WITHDRAWAL_BEFORE_SENT = 'PENDING';
 
 /**
  * A create answered with a refusal. What Calypso holds under the key wins; the batch is REJECTED
@@ -213,9 +434,9 @@ async function refused(
 ): Promise<BatchOutcome> {
   const log = { payoutId: batch.payoutId, batch: batch.index, attempt: batch.attempts };
   const uncertain = err.afterUncertainAttempt || earlierAttemptUncertain(batch);
-  let found: MassPayout | undefined;
+  let found: CalypsoBatch | undefined;
   try {
-    found = await lookUp(client, batch.idempotencyKey);
+    found = await findByKey(client, batch);
   } catch (lookupErr) {
     return failAttempt(deps, batch, lookupErr, uncertain);
   }
@@ -277,9 +498,9 @@ export async function confirmRejection(
     batch: batch.index,
     idempotencyKey: batch.idempotencyKey,
   };
-  let found: MassPayout | undefined;
+  let found: CalypsoBatch | undefined;
   try {
-    found = await lookUp(await deps.calypso(), batch.idempotencyKey);
+    found = await findByKey(await deps.calypso(), batch);
   } catch (err) {
     logger.warn('confirming a rejection failed; will look again', {
       ...log,
@@ -315,15 +536,11 @@ export async function confirmRejection(
     found,
     ['REJECTED'],
     cause,
-    `Calypso holds mass payout ${found.id} under the batch's idempotencyKey: the rejection is corrected`,
+    `Calypso holds ${batch.kind === 'single' ? 'single' : 'mass'} payout ${found.id} under the batch's idempotencyKey: the rejection is corrected`,
   );
   if (!recorded) return 'not-claimed';
   emitMetrics({ RejectedButFound: 1 });
   return 'adopted';
-}
-
-function parseAmount(text: string): Decimal {
-  return Decimal.parse(text);
 }
 
 async function audit(
@@ -332,11 +549,12 @@ async function audit(
   to: string,
   cause: Cause,
   detail: string,
+  from: string = batch.status,
 ) {
   const at = deps.clock.now().toISOString();
   const entry = batchTransition(batch, {
     field: 'status',
-    from: batch.status,
+    from,
     to,
     cause,
     at,
@@ -348,9 +566,10 @@ async function audit(
 async function adopt(
   deps: SubmitDeps,
   batch: BatchRecord,
-  found: MassPayout,
+  found: CalypsoBatch,
   outcome: 'created' | 'adopted',
   cause: Cause,
+  note = '',
 ) {
   const how = outcome === 'created' ? 'created' : 'found by its idempotencyKey';
   const recorded = await record(
@@ -359,7 +578,7 @@ async function adopt(
     found,
     ['SUBMITTING', 'PENDING'],
     cause,
-    `Calypso mass payout ${found.id} ${how}`,
+    `Calypso ${batch.kind === 'single' ? 'single' : 'mass'} payout ${found.id} ${how}${note}`,
   );
   if (!recorded) {
     logger.info('batch was recorded by another worker', {
@@ -374,7 +593,7 @@ async function adopt(
 async function record(
   deps: SubmitDeps,
   batch: BatchRecord,
-  found: MassPayout,
+  found: CalypsoBatch,
   from: BatchRecord['status'][],
   cause: Cause,
   detail: string,
@@ -389,19 +608,26 @@ async function record(
         status: 'SUBMITTED',
         calypsoId: found.id,
         calypsoState: found.state,
-        ...(found.totalCalypsoFee ? { totalFee: found.totalCalypsoFee.toString() } : {}),
-        ...(found.totalCalypsoFeePercentage
-          ? { feePercentage: found.totalCalypsoFeePercentage.toString() }
-          : {}),
+        ...(found.totalFee ? { totalFee: found.totalFee.toString() } : {}),
+        ...(found.feePercentage ? { feePercentage: found.feePercentage.toString() } : {}),
         nextLookAt: new Date(now.getTime() + (deps.firstLookAfterMs ?? 30_000)).toISOString(),
         progressAt: at,
         updatedAt: at,
       },
-      remove: ['submittingSince', 'lastError'],
+      remove: ['submittingSince', 'lastError', 'fundsShortfall'],
     },
     { status: from },
   );
   if (!recorded) return false;
+  if (found.feePercentage) {
+    // The next funds check estimates Calypso's fee from this one.
+    await deps.repository.putFeeSeen(
+      batch.currency,
+      batch.kind ?? 'mass',
+      found.feePercentage.normalize().toString(),
+      at,
+    );
+  }
   await deps.repository.putProviderId(found.id, {
     payoutId: batch.payoutId,
     batchIndex: batch.index,

@@ -2,13 +2,13 @@
  * Tracking: bring a batch's records in line with what Calypso holds (the reconciler's lookup is
  * the truth for money; webhooks only ask for a look sooner), and the reconciler's tick.
  */
-import type { MassPayout, Withdrawal } from '../calypso/schemas.js';
+import type { Withdrawal } from '../calypso/schemas.js';
 import { Decimal } from '../domain/money.js';
 import {
   batchTransition,
   withdrawalTransition,
+  isFinalWithdrawalRecord,
   isTerminalCalypsoPayoutState,
-  isTerminalWithdrawalState,
   type AuditEntry,
   type BatchRecord,
   type Cause,
@@ -25,7 +25,9 @@ import { TABLE } from '../store/table.js';
 import type { EventPublisher } from './events.js';
 import { recordPayoutState, recordTransitions } from './record.js';
 import type { CalypsoProvider, Clock } from './ports.js';
-import { confirmRejection, submitBatch, type SubmitDeps } from './submit.js';
+import { confirmRejection, finishUnfunded, submitBatch, type SubmitDeps } from './submit.js';
+import { BalanceSnapshot } from './funds-check.js';
+import { readBatch, type CalypsoBatch } from './calypso-batch.js';
 import { cancelBatch, expireApproval, releaseHeldBatches } from './controls.js';
 import { applyLeftoverWebhooks } from './webhooks.js';
 
@@ -33,6 +35,11 @@ export interface TrackDeps extends SubmitDeps {
   events: EventPublisher;
   /** A batch with no progress for this long is flagged stuck (and alarmed). */
   stuckAfterMs: number;
+  /**
+   * Used instead of stuckAfterMs while Calypso holds the batch in PENDING_CONFIRMATION: a person
+   * must approve it in Calypso's UI, which may well take longer than sending does.
+   */
+  confirmationStuckAfterMs: number;
   /** The shortest wait between two looks at an active batch (one schedule period). */
   pollIntervalMs: number;
   calypso: CalypsoProvider;
@@ -49,6 +56,16 @@ export function quietSinceMs(batch: Pick<BatchRecord, 'progressAt' | 'executionD
     Date.parse(batch.progressAt),
     batch.executionDate ? Date.parse(batch.executionDate) : 0,
   );
+}
+
+/** How long a batch in this Calypso state may stay quiet before it is flagged stuck. */
+export function stuckAfterMsFor(
+  deps: Pick<TrackDeps, 'stuckAfterMs' | 'confirmationStuckAfterMs'>,
+  calypsoState: string | undefined,
+): number {
+  return calypsoState === 'PENDING_CONFIRMATION'
+    ? deps.confirmationStuckAfterMs
+    : deps.stuckAfterMs;
 }
 
 /** Back off by how long the batch has been quiet: every tick at first, then less often. */
@@ -72,9 +89,24 @@ function matchKey(address: string, amount: string): string {
   return `${addressKey(address)}|${Decimal.parse(amount).normalize().toString()}`;
 }
 
+/** Whether Calypso's withdrawal pays what ours does (an externalId, when both carry one, too). */
+function paysTheSame(w: WithdrawalRecord, t: Withdrawal): boolean {
+  const sameRecipient =
+    !!t.depositAddress &&
+    matchKey(t.depositAddress, t.amount.toString()) === matchKey(w.address, w.amount);
+  return sameRecipient && (!w.externalId || !t.externalId || w.externalId === t.externalId);
+}
+
 /**
- * Pairs Calypso's withdrawals with ours: by Calypso id once known, then by externalId, then by
- * address and amount in order (Calypso does not echo our positions).
+ * Pairs Calypso's withdrawals with ours, never one of theirs with two of ours: by Calypso id once
+ * known, then by externalId, then by address and amount in order (Calypso does not echo our
+ * positions).
+ *
+ * A REPLACED withdrawal gives way to its replacement. Calypso documents no link between the two;
+ * the replacement is taken to be a withdrawal of the same deal, not REPLACED and not paired with
+ * another of ours, paying the same address and amount (and externalId, when both carry one).
+ * Until it is listed, ours stays paired with the REPLACED one (and is not final). Withdrawals
+ * never paired before are paired with live ones first, REPLACED ones only for what is left.
  */
 export function matchWithdrawals(
   ours: WithdrawalRecord[],
@@ -82,40 +114,53 @@ export function matchWithdrawals(
 ): Map<number, Withdrawal> {
   const matched = new Map<number, Withdrawal>();
   const used = new Set<string>();
+  const pair = (w: WithdrawalRecord, t: Withdrawal) => {
+    matched.set(w.position, t);
+    used.add(t.id);
+  };
+  const live = theirs.filter((t) => t.state !== 'REPLACED');
+  const replaced = theirs.filter((t) => t.state === 'REPLACED');
   const byId = new Map(theirs.map((t) => [t.id, t]));
+  const awaitingReplacement: [WithdrawalRecord, Withdrawal][] = [];
   for (const w of ours) {
     const t = w.calypsoWithdrawalId ? byId.get(w.calypsoWithdrawalId) : undefined;
-    if (t && !used.has(t.id)) {
-      matched.set(w.position, t);
+    if (!t || used.has(t.id)) continue;
+    if (t.state === 'REPLACED') {
       used.add(t.id);
+      awaitingReplacement.push([w, t]);
+    } else pair(w, t);
+  }
+  // Only after every known id is paired: a replacement is never one of ours already.
+  for (const [w, old] of awaitingReplacement) {
+    pair(w, live.find((t) => !used.has(t.id) && paysTheSame(w, t)) ?? old);
+  }
+  const pairRest = (candidates: Withdrawal[]) => {
+    const byExternalId = new Map<string, Withdrawal>();
+    for (const t of candidates) {
+      if (t.externalId && !used.has(t.id) && !byExternalId.has(t.externalId))
+        byExternalId.set(t.externalId, t);
     }
-  }
-  const byExternalId = new Map<string, Withdrawal>();
-  for (const t of theirs) if (t.externalId && !used.has(t.id)) byExternalId.set(t.externalId, t);
-  for (const w of ours) {
-    if (matched.has(w.position) || !w.externalId) continue;
-    const t = byExternalId.get(w.externalId);
-    if (t && !used.has(t.id)) {
-      matched.set(w.position, t);
-      used.add(t.id);
+    for (const w of ours) {
+      if (matched.has(w.position) || !w.externalId) continue;
+      const t = byExternalId.get(w.externalId);
+      if (t && !used.has(t.id)) pair(w, t);
     }
-  }
-  const queues = new Map<string, Withdrawal[]>();
-  for (const t of theirs) {
-    if (used.has(t.id) || !t.depositAddress) continue;
-    const key = matchKey(t.depositAddress, t.amount.toString());
-    const queue = queues.get(key);
-    if (queue) queue.push(t);
-    else queues.set(key, [t]);
-  }
-  for (const w of ours) {
-    if (matched.has(w.position)) continue;
-    const t = queues.get(matchKey(w.address, w.amount))?.shift();
-    if (t) {
-      matched.set(w.position, t);
-      used.add(t.id);
+    const queues = new Map<string, Withdrawal[]>();
+    for (const t of candidates) {
+      if (used.has(t.id) || !t.depositAddress) continue;
+      const key = matchKey(t.depositAddress, t.amount.toString());
+      const queue = queues.get(key);
+      if (queue) queue.push(t);
+      else queues.set(key, [t]);
     }
-  }
+    for (const w of ours) {
+      if (matched.has(w.position)) continue;
+      const t = queues.get(matchKey(w.address, w.amount))?.shift();
+      if (t) pair(w, t);
+    }
+  };
+  pairRest(live);
+  pairRest(replaced);
   return matched;
 }
 
@@ -156,6 +201,80 @@ function withdrawalChange(
   return Object.keys(set).length ? set : undefined;
 }
 
+/**
+ * What the audit trail keeps of a payment's change besides its state: a replacement followed
+ * (Calypso's id changed), a validation error raised or resolved. The record keeps only the
+ * errors Calypso lists now; the trail keeps their history.
+ */
+function withdrawalNotes(
+  w: WithdrawalRecord,
+  set: Partial<WithdrawalRecord>,
+  cause: Cause,
+  at: string,
+): AuditEntry[] {
+  const base = {
+    payoutId: w.payoutId,
+    at,
+    entity: 'withdrawal' as const,
+    ref: `${w.batchIndex}/${w.position}`,
+    cause,
+  };
+  const notes: AuditEntry[] = [];
+  if (w.calypsoWithdrawalId && set.calypsoWithdrawalId) {
+    notes.push({
+      ...base,
+      field: 'calypsoWithdrawalId',
+      from: w.calypsoWithdrawalId,
+      to: set.calypsoWithdrawalId,
+      detail: 'Calypso lists the payment under another withdrawal (its previous one was REPLACED)',
+    });
+  }
+  if (set.errors) {
+    const before = w.errors ?? [];
+    const after = set.errors;
+    const open = (list: ValidationIssue[], i: number, status: string) =>
+      list[i]?.status === status && !list[i]!.resolved;
+    after.forEach((issue, i) => {
+      if (!issue.resolved && !open(before, i, issue.status)) {
+        notes.push({
+          ...base,
+          field: 'validationError',
+          from: null,
+          to: issue.status,
+          ...(issue.message ? { detail: issue.message } : {}),
+        });
+      }
+    });
+    before.forEach((issue, i) => {
+      if (!issue.resolved && !open(after, i, issue.status)) {
+        notes.push({ ...base, field: 'validationError', from: issue.status, to: 'resolved' });
+      }
+    });
+  }
+  return notes;
+}
+
+/**
+ * The batch's validation errors (from webhooks) with those no withdrawal of Calypso's still has
+ * unresolved marked resolved; undefined when none changes. Only from a listing with withdrawals.
+ */
+function resolvedBatchIssues(
+  issues: ValidationIssue[] | undefined,
+  theirs: Withdrawal[],
+): ValidationIssue[] | undefined {
+  if (!issues?.some((i) => !i.resolved) || theirs.length === 0) return undefined;
+  const standing = new Set(
+    theirs.flatMap((t) => t.withdrawalErrors.filter((e) => !e.errorResolved).map((e) => e.status)),
+  );
+  let changed = false;
+  const next = issues.map((issue) => {
+    if (issue.resolved || standing.has(issue.status)) return issue;
+    changed = true;
+    return { ...issue, resolved: true };
+  });
+  return changed ? next : undefined;
+}
+
 /** Withdrawal updates in flight at once during one look. */
 const WITHDRAWAL_WRITE_CONCURRENCY = 8;
 
@@ -181,14 +300,15 @@ export async function refreshBatch(
   const now = deps.clock.now();
   const at = now.toISOString();
   const log = { payoutId: batch.payoutId, batch: batch.index };
-  let mass: MassPayout;
+  let mass: CalypsoBatch;
   let theirs: Withdrawal[];
+  let ours: WithdrawalRecord[] | undefined;
+  const readOurs = async () =>
+    (ours ??= await deps.repository.listBatchWithdrawals(batch.payoutId, batch.index));
   try {
-    const client = await deps.calypso();
-    mass = await client.getMassPayout(
-      batch.calypsoId ? { id: batch.calypsoId } : { idempotencyKey: batch.idempotencyKey },
-    );
-    theirs = await client.listWithdrawals({ dealId: mass.id });
+    const read = await readBatch(await deps.calypso(), batch, readOurs);
+    mass = read.payout;
+    theirs = read.withdrawals;
   } catch (err) {
     logger.warn('batch lookup failed; will look again', { ...log, error: (err as Error).message });
     const stuck = await scheduleQuiet(
@@ -202,8 +322,8 @@ export async function refreshBatch(
     return { outcome: 'error', stuck };
   }
 
-  const ours = await deps.repository.listBatchWithdrawals(batch.payoutId, batch.index);
-  const matched = matchWithdrawals(ours, theirs);
+  const ourWithdrawals = await readOurs();
+  const matched = matchWithdrawals(ourWithdrawals, theirs);
   const massState = forwardMassPayoutState(batch.calypsoState, mass.state);
   const massTerminal = isTerminalCalypsoPayoutState(massState);
   const audit: AuditEntry[] = [];
@@ -212,7 +332,7 @@ export async function refreshBatch(
   // Work out every change first, then write them a few at a time (a first look may change
   // a thousand withdrawals at once).
   const changes: { w: WithdrawalRecord; set: Partial<WithdrawalRecord>; created: boolean }[] = [];
-  for (const w of ours) {
+  for (const w of ourWithdrawals) {
     const t = matched.get(w.position);
     if (t) {
       const set = withdrawalChange(w, t, at);
@@ -220,7 +340,7 @@ export async function refreshBatch(
     } else if (
       massTerminal &&
       (massState === 'FAILED' || massState === 'CANCELED') &&
-      !isTerminalWithdrawalState(w.state)
+      !isFinalWithdrawalRecord(w.state)
     ) {
       // Calypso ended the payout without ever creating this payment: nothing was paid.
       changes.push({ w, set: { state: massState }, created: false });
@@ -235,6 +355,7 @@ export async function refreshBatch(
         lostWrites = true; // moved concurrently (a webhook); recounted below, looked at again next time
         continue;
       }
+      audit.push(...withdrawalNotes(w, set, cause, at));
       if (set.state && set.state !== w.state) {
         audit.push(
           withdrawalTransition(w, {
@@ -260,13 +381,15 @@ export async function refreshBatch(
   // Count what is stored, not what this look believed, when another writer got in between.
   const current = lostWrites
     ? await deps.repository.listBatchWithdrawals(batch.payoutId, batch.index)
-    : ours;
+    : ourWithdrawals;
   const counts = countByState(current);
+  // A payment whose withdrawal was REPLACED is final only once its replacement is, whatever
+  // Calypso says of the mass payout meanwhile.
   const allFinal = current.every(
-    (w) => isTerminalWithdrawalState(w.state) || (w.state === 'CANCELED' && massTerminal),
+    (w) => isFinalWithdrawalRecord(w.state) || (w.state === 'CANCELED' && massTerminal),
   );
   const status: BatchRecord['status'] = massTerminal && allFinal ? 'FINAL' : 'SUBMITTED';
-  const fee = mass.totalCalypsoFee?.toString();
+  const fee = mass.totalFee?.toString();
   const progressed =
     audit.length > 0 ||
     massState !== batch.calypsoState ||
@@ -275,7 +398,8 @@ export async function refreshBatch(
     JSON.stringify(counts) !== JSON.stringify(batch.withdrawalCounts);
   const progressAt = progressed ? at : batch.progressAt;
   const quietSince = quietSinceMs({ ...batch, progressAt });
-  const stuck = status !== 'FINAL' && now.getTime() - quietSince > deps.stuckAfterMs;
+  const stuck = status !== 'FINAL' && now.getTime() - quietSince > stuckAfterMsFor(deps, massState);
+  const validationErrors = resolvedBatchIssues(batch.validationErrors, theirs);
 
   if (massState !== batch.calypsoState) {
     audit.push(
@@ -317,10 +441,9 @@ export async function refreshBatch(
         calypsoState: massState,
         calypsoId: mass.id,
         ...(fee !== undefined ? { totalFee: fee } : {}),
-        ...(mass.totalCalypsoFeePercentage
-          ? { feePercentage: mass.totalCalypsoFeePercentage.toString() }
-          : {}),
+        ...(mass.feePercentage ? { feePercentage: mass.feePercentage.toString() } : {}),
         withdrawalCounts: counts,
+        ...(validationErrors ? { validationErrors } : {}),
         progressAt,
         stuck,
         nextLookAt: new Date(
@@ -410,7 +533,7 @@ async function scheduleQuiet(
   lastError: string,
 ): Promise<boolean> {
   const quiet = now.getTime() - quietSinceMs(batch);
-  const stuck = quiet > deps.stuckAfterMs;
+  const stuck = quiet > stuckAfterMsFor(deps, batch.calypsoState);
   // A batch that went FINAL meanwhile must not be put back where the reconciler looks.
   const written = await deps.repository.updateBatch(
     batch.payoutId,
@@ -491,6 +614,8 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
   // The emergency pause: nothing new goes to Calypso; lookups of what is there go on.
   const pause = await deps.repository.getPause();
   const paused = pause?.paused === true;
+  // One reading of the balances for every funds check of this tick.
+  const balances = new BalanceSnapshot(async () => (await deps.calypso()).getAccount());
   // Each payout's state is derived once per tick, after the last of its due batches is looked
   // at, from its batches' counters: not re-read for every batch (quadratic in a wide payout).
   const dueOfPayout = new Map<string, number>();
@@ -531,7 +656,15 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
       if (batch.status === 'HELD') {
         const payout = await payoutOf(batch.payoutId);
         if (payout) await lookAtHeld(deps, payout, batch);
-      } else if (batch.status === 'PENDING' || batch.status === 'SUBMITTING') {
+      } else if (batch.status === 'UNFUNDED') {
+        // Ended without funds, its payments not all recorded FAILED yet (a worker died).
+        await finishUnfunded(deps, batch, 'reconcile');
+        await recordPayoutState(deps, batch.payoutId, deps.clock.now(), 'reconcile', []);
+      } else if (
+        batch.status === 'PENDING' ||
+        batch.status === 'SUBMITTING' ||
+        batch.status === 'AWAITING_FUNDS'
+      ) {
         const payout = await payoutOf(batch.payoutId);
         if (!payout) return; // never committed: nothing may be submitted
         if (payout.hold === 'canceled') {
@@ -545,7 +678,7 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
           await deferSubmission(deps, batch);
           return;
         }
-        const outcome = await submitBatch(deps, payout, batch.index, 'reconcile');
+        const outcome = await submitBatch(deps, payout, batch.index, 'reconcile', balances);
         if (outcome === 'created' || outcome === 'adopted') summary.submitted++;
         if (outcome === 'failed-will-retry') summary.errors++;
         const audit: AuditEntry[] = [];

@@ -2,16 +2,35 @@
  * What the API shows of a payout, its batches and withdrawals: decimal strings, no internals.
  * Typed by the response schemas (schemas.ts), which the OpenAPI document is generated from.
  */
-import type { BatchRecord, PayoutRecord, WithdrawalRecord } from '../domain/payout.js';
+import type {
+  BatchRecord,
+  PayoutRecord,
+  ValidationIssue,
+  WithdrawalRecord,
+} from '../domain/payout.js';
 import { derivePayoutState } from '../domain/payout-state.js';
 import { Decimal } from '../domain/money.js';
 import type { BatchView, PayoutSummary, PayoutView, WithdrawalView } from './schemas.js';
 
 export type { PayoutView } from './schemas.js';
 
+/**
+ * Calypso's validation errors an operator has to act on: those not resolved. The record keeps
+ * the resolved ones, and the payout's events when each was raised and resolved.
+ */
+function standing(issues: ValidationIssue[] | undefined): ValidationIssue[] {
+  return (issues ?? []).filter((issue) => !issue.resolved);
+}
+
+/** Calypso holds the mass payout for a confirmation in its UI (approval enabled there). */
+function awaitsConfirmation(batch: BatchRecord): boolean {
+  return batch.status === 'SUBMITTED' && batch.calypsoState === 'PENDING_CONFIRMATION';
+}
+
 export function batchView(batch: BatchRecord): BatchView {
   return {
     index: batch.index,
+    kind: batch.kind ?? 'mass',
     status: batch.status,
     calypsoId: batch.calypsoId ?? null,
     calypsoState: batch.calypsoState ?? null,
@@ -20,9 +39,15 @@ export function batchView(batch: BatchRecord): BatchView {
     total: batch.total,
     totalFee: batch.totalFee ?? null,
     withdrawalCounts: batch.withdrawalCounts,
-    validationErrors: batch.validationErrors ?? [],
+    validationErrors: standing(batch.validationErrors),
+    awaitingCalypsoConfirmation: awaitsConfirmation(batch),
     stuck: batch.stuck ?? false,
     lastError: batch.lastError ?? null,
+    awaitingFundsSince: batch.awaitingFundsSince ?? null,
+    fundsShortfall:
+      batch.status === 'AWAITING_FUNDS' || batch.status === 'UNFUNDED'
+        ? (batch.fundsShortfall ?? [])
+        : [],
   };
 }
 
@@ -54,6 +79,7 @@ export function payoutView(
     totalFee: fees.length ? Decimal.sum(fees).toString() : null,
     withdrawalCounts: counts,
     batches: sorted.map(batchView),
+    awaitingCalypsoConfirmation: sorted.some(awaitsConfirmation),
     stuck: sorted.some((b) => b.stuck === true),
     approval: payout.approval
       ? {
@@ -114,7 +140,7 @@ export function withdrawalView(w: WithdrawalRecord): WithdrawalView {
     calypsoWithdrawalId: w.calypsoWithdrawalId ?? null,
     transactionHash: w.transactionHash ?? null,
     fee: w.fee ?? null,
-    errors: w.errors ?? [],
+    errors: standing(w.errors),
     updatedAt: w.updatedAt,
   };
 }

@@ -415,7 +415,10 @@ function batchChange(
   if (!forBatch) return { set, write: write(), audit, verdict };
 
   if (eventType === 'PAYOUT_CHANGE_STATUS' && data.payoutStatus) {
-    if (isTerminalCalypsoPayoutState(data.payoutStatus)) {
+    if (data.payoutStatus === 'REPLACED') {
+      // A payment's state, never a mass payout's: the look this event asks for tells the rest.
+      detail = 'a payment was replaced; awaits the lookup';
+    } else if (isTerminalCalypsoPayoutState(data.payoutStatus)) {
       // A final state is confirmed by looking the payout up, which this event asks for now.
       detail = `terminal ${data.payoutStatus} awaits confirmation by lookup`;
     } else {
@@ -448,10 +451,12 @@ function batchChange(
       at,
     };
     const existing = batch.validationErrors ?? [];
-    const same = existing.some(
-      (e) => e.status === issue.status && e.message === issue.message && !e.resolved,
-    );
-    if (!same) set.validationErrors = [...existing, issue].slice(-20);
+    // Seen before (a copy, or a replay of one a lookup has since marked resolved), or the batch
+    // is final: nothing stands any more.
+    const seen = existing.some((e) => e.status === issue.status && e.message === issue.message);
+    if (batch.status === 'FINAL' || seen) {
+      verdict = 'stale';
+    } else set.validationErrors = [...existing, issue].slice(-20);
     detail = issue.status;
   } else if (
     eventType !== 'PAYOUT_CONFIRMED' &&

@@ -66,6 +66,8 @@ export const keys = {
   limit: (owner: string, currency: string) => ({ PK: `LIMIT#${owner}#${currency}`, SK: 'LIMIT' }),
   /** The emergency pause of all submission. */
   pause: () => ({ PK: 'CONTROL', SK: 'PAUSE' }),
+  /** Calypso's fee percentage last seen for a currency and kind of payout (the funds estimate). */
+  feeSeen: (currency: string, kind: string) => ({ PK: 'CONTROL', SK: `FEE#${currency}#${kind}` }),
 };
 
 export function shardOf(payoutId: string): number {

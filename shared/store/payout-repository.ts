@@ -43,6 +43,12 @@ export interface IdempotencyRecord {
   /** Until then the writer that claimed the key owns it; afterwards a retry may finish its work. */
   leaseUntil: string;
   createdAt: string;
+  /**
+   * The single-payout threshold the payout was planned with: a retry that finishes the first
+   * writer's work plans the same batches (the same keys for the same recipients) even if the
+   * setting changed in between.
+   */
+  singlePayoutMax?: number;
 }
 
 /** Which payout and batch a Calypso reference points at. */
@@ -264,6 +270,7 @@ export class PayoutRepository {
       batch.status !== 'REJECTED' &&
       batch.status !== 'FINAL' &&
       batch.status !== 'CANCELED' &&
+      batch.status !== 'UNFUNDED' &&
       batch.nextLookAt
         ? keys.openBatch(batch.payoutId, batch.index, batch.nextLookAt)
         : {};
@@ -572,7 +579,7 @@ export class PayoutRepository {
   // ---- submission -----------------------------------------------------------------------
 
   /**
-   * Claims a batch for a create attempt: PENDING, or SUBMITTING whose previous attempt's lease
+   * Claims a batch for a create attempt: PENDING, AWAITING_FUNDS, or SUBMITTING whose previous attempt's lease
    * ran out, becomes SUBMITTING with one more attempt. Only for a committed payout. Returns the
    * batch as claimed, or undefined when it is not ours to submit.
    */
@@ -598,7 +605,7 @@ export class PayoutRepository {
     });
     const status = expr.name('status');
     const since = expr.name('submittingSince');
-    const condition = `${status} = ${expr.value('PENDING')} OR (${status} = ${expr.value('SUBMITTING')} AND ${since} < ${expr.value(staleBefore)})`;
+    const condition = `${status} IN (${expr.value('PENDING')}, ${expr.value('AWAITING_FUNDS')}) OR (${status} = ${expr.value('SUBMITTING')} AND ${since} < ${expr.value(staleBefore)})`;
     try {
       await this.db.send(
         new TransactWriteItemsCommand({
@@ -657,11 +664,12 @@ export class PayoutRepository {
     const expr = new ExpressionBuilder();
     const set: Record<string, unknown> = { ...spec.set };
     const remove = [...(spec.remove ?? [])];
-    // A REJECTED batch given a next look stays open until that confirming look.
+    // A REJECTED batch given a next look stays open until that confirming look; an UNFUNDED one
+    // until its payments are recorded FAILED.
     const closes =
       set.status === 'FINAL' ||
       set.status === 'CANCELED' ||
-      (set.status === 'REJECTED' && set.nextLookAt === undefined);
+      ((set.status === 'REJECTED' || set.status === 'UNFUNDED') && set.nextLookAt === undefined);
     if (closes) {
       remove.push('nextLookAt', ...OPEN_INDEX_ATTRIBUTES);
       delete set.nextLookAt;
@@ -1195,6 +1203,24 @@ export class PayoutRepository {
   }
 
   /** The emergency pause: whether all submission to Calypso is stopped, and by whom. */
+  /** Calypso's fee percentage last seen on a payout of this currency and kind (decimal text). */
+  async getFeeSeen(currency: string, kind: string): Promise<string | undefined> {
+    const got = await this.db.send(
+      new GetItemCommand({ TableName: this.tableName, Key: toItem(keys.feeSeen(currency, kind)) }),
+    );
+    const item = got.Item ? strip<{ percentage?: unknown }>(got.Item) : undefined;
+    return typeof item?.percentage === 'string' ? item.percentage : undefined;
+  }
+
+  async putFeeSeen(currency: string, kind: string, percentage: string, at: string): Promise<void> {
+    await this.db.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: toItem({ ...keys.feeSeen(currency, kind), type: 'control', percentage, at }),
+      }),
+    );
+  }
+
   async getPause(): Promise<PauseRecord | undefined> {
     const got = await this.db.send(
       new GetItemCommand({

@@ -312,8 +312,6 @@ describe('throttling during submission and tracking', () => {
   it('a webhook stored but not applied (throttled update of its batch): answered 200 all the same, applied by the reconciler', async () => {
     stack.sandbox.faults.clear();
     const body = btcPayout('stored-not-applied', 2);
-    // Enough for the first payment and its fee only: the second is short of funds.
-    stack.sandbox.setBalance('BTC', '0.000011');
     dynamo.inject({
       command: 'UpdateItem',
       when: (input) =>
@@ -323,6 +321,9 @@ describe('throttling during submission and tracking', () => {
     const failuresBefore = stack.applyFailures.length;
     const res = await stack.post(body);
     await stack.settle();
+    // Once it is sent, the balance drops (another payout, a withdrawal): enough for the first
+    // payment and its fee only, so the second is short of funds at Calypso.
+    stack.sandbox.setBalance('BTC', '0.000011');
     await stack.advance(10_000);
     const key = res.body.batches[0].idempotencyKey as string;
     const [delivery, ...others] = stack.sandbox.inspect

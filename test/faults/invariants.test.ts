@@ -39,6 +39,8 @@ describe('a deliberate double submission', () => {
       getMassPayout: (by) => client.getMassPayout(by),
       listWithdrawals: (filter, options) => client.listWithdrawals(filter, options),
       getAccount: () => client.getAccount(),
+      createPayout: (input) => client.createPayout(input),
+      getPayout: (by) => client.getPayout(by),
       createMassPayout: async (input) => {
         const created = await client.createMassPayout(input);
         await client.createMassPayout({

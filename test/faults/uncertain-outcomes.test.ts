@@ -197,6 +197,8 @@ describe('a lookup that finds a payout we had marked otherwise', () => {
     // Calypso answers 016 although it stored the payout, and its lookup lags behind once.
     let lagging = 1;
     stack.wrapCalypso((client) => ({
+      createPayout: (input) => client.createPayout(input),
+      getPayout: (by) => client.getPayout(by),
       getAccount: () => client.getAccount(),
       listWithdrawals: (filter, options) => client.listWithdrawals(filter, options),
       createMassPayout: async (input) => {
@@ -279,6 +281,8 @@ describe('two looks at one batch that overlap', () => {
     const holding = new Promise<void>((resolve) => (held = resolve));
     let hold = true;
     stack.wrapCalypso((client) => ({
+      createPayout: (input) => client.createPayout(input),
+      getPayout: (by) => client.getPayout(by),
       createMassPayout: (input) => client.createMassPayout(input),
       getAccount: () => client.getAccount(),
       listWithdrawals: (filter, options) => client.listWithdrawals(filter, options),

@@ -206,9 +206,10 @@ describe('hostile deliveries', () => {
   });
 
   it('genuine deliveries replayed after the payout is final: answered, no change', async () => {
-    // Short of funds first, so validation-error events are among those replayed.
-    stack.sandbox.setBalance('BTC', '0.00002');
+    // Short of funds at Calypso once it was sent (the balance moved after our funds check), so
+    // validation-error events are among those replayed.
     const id = await accept('replayed', 3);
+    stack.sandbox.setBalance('BTC', '0.00002');
     await stack.advance(10_000);
     stack.sandbox.topUp('BTC', '1000');
     await stack.expectInvariants();

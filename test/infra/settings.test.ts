@@ -32,30 +32,47 @@ describe('readSettings', () => {
       context({
         calypsoBaseUrl: 'https://api.calypso.finance',
         stuckAfterMs: 3_600_000,
+        confirmationStuckAfterMs: '172800000',
         maxRecipients: '2500',
         testnetAddresses: true,
         executionDateHorizonDays: 30,
         calypsoFirstPage: '1',
+        singlePayoutMax: 0,
+        fundsWaitMaxMs: '86400000',
+        feeEstimatePercent: '0.75',
+        feeEstimateMarginPercent: 50,
+        fundsAlarmAfterMinutes: '30',
       }),
     );
+    expect(settings.fundsAlarmAfterMinutes).toBe(30);
     expect(settings.functionSettings).toEqual({
       STUCK_AFTER_MS: '3600000',
+      CONFIRMATION_STUCK_AFTER_MS: '172800000',
       MAX_RECIPIENTS: '2500',
       TESTNET_ADDRESSES: 'true',
       EXECUTION_DATE_HORIZON_DAYS: '30',
       CALYPSO_FIRST_PAGE: '1',
+      SINGLE_PAYOUT_MAX: '0',
+      FUNDS_WAIT_MAX_MS: '86400000',
+      FEE_ESTIMATE_PERCENT: '0.75',
+      FEE_ESTIMATE_MARGIN_PERCENT: '50',
     });
     expect(() =>
       readSettings(
         context({
           calypsoBaseUrl: 'https://api.calypso.finance',
           stuckAfterMs: 10,
+          confirmationStuckAfterMs: 59_999,
           testnetAddresses: 'yes',
           calypsoFirstPage: 2,
+          singlePayoutMax: -1,
+          fundsWaitMaxMs: 1000,
+          feeEstimatePercent: '1e-2',
+          fundsAlarmAfterMinutes: 0,
         }),
       ),
     ).toThrow(
-      /stuckAfterMs: [\s\S]*calypsoFirstPage: [\s\S]*testnetAddresses: must be true or false/,
+      /stuckAfterMs: [\s\S]*confirmationStuckAfterMs: [\s\S]*calypsoFirstPage: [\s\S]*singlePayoutMax: [\s\S]*fundsWaitMaxMs: [\s\S]*feeEstimatePercent: [\s\S]*fundsAlarmAfterMinutes: [\s\S]*testnetAddresses: must be true or false/,
     );
   });
 
@@ -88,6 +105,7 @@ describe('readSettings', () => {
       calypsoBaseUrl: 'https://api.calypso.finance',
       calypsoPathPrefix: '/api/v1',
       reconcileRateMinutes: 1,
+      fundsAlarmAfterMinutes: 60,
       functionSettings: {},
       deferIndexes: [],
       throttle: { rateLimit: 50, burstLimit: 100 },
@@ -127,6 +145,7 @@ describe('readSettings', () => {
       calypsoWithdrawalsPath: '/payout/withdrawal/find',
       currencyOverrides: '{"BTC":{"massPayoutLimit":50},"LTC":{"network":"bitcoin","decimals":8}}',
       reconcileRateMinutes: 3,
+      fundsAlarmAfterMinutes: 60,
       functionSettings: {},
       deferIndexes: [],
       alarmEmail: 'oncall@example.com',
@@ -260,6 +279,8 @@ describe('metric names', () => {
         'RetryDisagreements',
         'SubmissionPausedMinutes',
         'RejectedButFound',
+        'FundsWaitMinutes',
+        'BatchesUnfunded',
         'SubmissionFailures',
         'CalypsoErrors',
       ]),

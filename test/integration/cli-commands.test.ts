@@ -414,8 +414,14 @@ describe('payouts create', () => {
         currency: 'BTC',
         recipientCount: 2,
         total: '1.75',
-        batches: [{ index: 0, recipientCount: 2, total: '1.75' }],
+        batches: [{ index: 0, kind: 'mass', recipientCount: 2, total: '1.75' }],
         balance: { available: '1.5', covers: false },
+        funds: {
+          feePercentage: '1',
+          feeSource: 'default',
+          marginPercent: '0',
+          coins: [{ currency: 'BTC', needed: '1.7685', available: '1.5', covers: false }],
+        },
       },
     });
     const result = await run([
@@ -433,7 +439,10 @@ describe('payouts create', () => {
     expect(result.stdout).toContain('Dry run: the request is valid; nothing was created.');
     expect(result.stdout).toMatch(/batches +#0: 2 recipients, 1\.75 BTC/);
     expect(result.stdout).toMatch(
-      /balance +1\.5 BTC available: does NOT cover the total \(short by 0\.25 BTC\)/,
+      /needs BTC +1\.7685 BTC: NOT covered, short by 0\.2685 BTC \(it would wait in AWAITING_FUNDS\)/,
+    );
+    expect(result.stdout).toMatch(
+      /balance +1\.5 BTC available: does NOT cover the payout and its fees/,
     );
   });
 
@@ -471,8 +480,16 @@ describe('payouts create on a terminal: the summary, then the question', () => {
     recipientCount: 2,
     total: '1.75',
     approvalsRequired: 2,
-    batches: [{ index: 0, recipientCount: 2, total: '1.75' }],
+    batches: [{ index: 0, kind: 'mass', recipientCount: 2, total: '1.75' }],
     balance: { available: '2.000000000000000001', covers: true },
+    funds: {
+      feePercentage: '0.5',
+      feeSource: 'observed',
+      marginPercent: '25',
+      coins: [
+        { currency: 'BTC', needed: '1.7619375', available: '2.000000000000000001', covers: true },
+      ],
+    },
   };
   const scripted = (req: Seen): Reply =>
     req.query.get('dryRun') === 'true'
@@ -498,9 +515,10 @@ describe('payouts create on a terminal: the summary, then the question', () => {
         '  recipients     2',
         '  total          1.75 BTC',
         '  batches        #0: 2 recipients, 1.75 BTC',
-        '  fees           not estimated: Calypso charges them when it pays, from the balance',
-        '  balance        2.000000000000000001 BTC available: covers the total',
-        '  balance after  0.250000000000000001 BTC (before fees)',
+        '  fees           estimated: Calypso 0.5% (as on its last payout) + 25% margin, and the network fee',
+        '  needs BTC      1.7619375 BTC: covered (2.000000000000000001 held)',
+        '  balance        2.000000000000000001 BTC available: covers the payout and its fees',
+        '  balance after  0.238062500000000001 BTC (after estimated fees)',
         '  approval       needed: 2 approvals before anything is sent (PENDING_APPROVAL)',
         '',
       ].join('\n'),
@@ -532,13 +550,17 @@ describe('payouts create on a terminal: the summary, then the question', () => {
               ...dryRun,
               approvalsRequired: 0,
               balance: { available: '1.7', covers: false },
+              funds: {
+                ...dryRun.funds,
+                coins: [{ currency: 'BTC', needed: '1.7619375', available: '1.7', covers: false }],
+              },
             },
           }
         : { status: 202, body: payoutView() };
     const result = await run(create(path), { tty: true, typed: ['YES'] });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(
-      /balance after +-0\.05 BTC: the balance does not cover the total\n/,
+      /balance after +-0\.0619375 BTC: the balance does not cover the payout and its fees\n/,
     );
     expect(result.stdout).toMatch(/approval +not needed: it is sent once accepted\n/);
     expect(api.requests).toHaveLength(2);

@@ -110,12 +110,19 @@ describe('payouts create on a terminal, with a payout policy', () => {
       const btc = (
         JSON.parse(balance) as { balances: { currency: string; amount: string }[] }
       ).balances.find((b) => b.currency === 'BTC')!.amount;
-      const after = Decimal.parse(btc).sub(Decimal.parse('0.07')).toString();
+      // What the funds check would keep for it: the amounts, Calypso's fee and the network fee.
+      const plan = JSON.parse((await cli(PAYROLL, [...args, '--dry-run', '--json'])).stdout) as {
+        funds: { coins: { currency: string; needed: string }[] };
+      };
+      const needed = plan.funds.coins.find((c) => c.currency === 'BTC')!.needed;
+      expect(Decimal.parse(needed).compare(Decimal.parse('0.07'))).toBe(1);
+      const after = Decimal.parse(btc).sub(Decimal.parse(needed)).toString();
 
       const declined = await cli(PAYROLL, args, ['n']);
       expect(declined.code).toBe(6);
       expect(declined.stdout).toMatch(/total +0\.07 BTC\n/);
-      expect(declined.stdout).toContain(`balance after  ${after} BTC (before fees)`);
+      expect(declined.stdout).toContain(`needs BTC      ${needed} BTC: covered`);
+      expect(declined.stdout).toContain(`balance after  ${after} BTC (after estimated fees)`);
       expect(declined.stdout).toMatch(
         /approval +needed: 2 approvals before anything is sent \(PENDING_APPROVAL\)/,
       );

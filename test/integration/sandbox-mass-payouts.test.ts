@@ -475,6 +475,16 @@ describe('lifecycle on the sandbox clock', () => {
     await sandbox.advance(TIMINGS.completedAfterMs);
     expect((await getMass({ id: created.id })).json.state).toBe('COMPLETED');
   });
+
+  it('refuses an executionDate that has passed (016), creating nothing', async () => {
+    const executionDate = new Date(sandbox.now() - 1).toISOString();
+    const before = sandbox.inspect.massPayouts().length;
+    const res = await createMassPayout(sandbox, uuid(35), recipients(1), { executionDate });
+    expect(res.status).toBe(400);
+    expect(res.json.errorCode).toBe('016');
+    expect(res.json.message).toMatch(/Validation failed/);
+    expect(sandbox.inspect.massPayouts()).toHaveLength(before);
+  });
 });
 
 describe('balances and insufficient funds', () => {

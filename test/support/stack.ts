@@ -86,6 +86,8 @@ export async function startTestStack(
       CALYPSO_ACCOUNT: account.account,
       CALYPSO_TIMEOUT_MS: '2000',
       POLL_INTERVAL_MS: '60000',
+      // Most tests are about mass payouts, whatever their size; single-payout tests set it.
+      SINGLE_PAYOUT_MAX: '0',
       ...options.env,
     },
     dynamo: { endpoint },

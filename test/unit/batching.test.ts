@@ -145,6 +145,30 @@ describe('planBatches', () => {
     );
   });
 
+  it('sends at most singlePayoutMax recipients as one single payout each, more as mass payouts', () => {
+    const three = planBatches(PAYOUT_ID, recipients(3), { massPayoutLimit: 100 }, 5);
+    expect(three.batches.map((b) => [b.kind, b.recipients.map((r) => r.index)])).toEqual([
+      ['single', [0]],
+      ['single', [1]],
+      ['single', [2]],
+    ]);
+    expect(three.batches.map((b) => b.idempotencyKey)).toEqual(
+      [0, 1, 2].map((i) => batchIdempotencyKey(PAYOUT_ID, i)),
+    );
+    expect(three.total.equals(Decimal.sum(recipients(3).map((r) => r.amount)))).toBe(true);
+    expect(planBatches(PAYOUT_ID, recipients(5), { massPayoutLimit: 100 }, 5).batches).toHaveLength(
+      5,
+    );
+    const six = planBatches(PAYOUT_ID, recipients(6), { massPayoutLimit: 100 }, 5);
+    expect(six.batches.map((b) => [b.kind, b.recipients.length])).toEqual([['mass', 6]]);
+    // 0 turns single payouts off.
+    const off = planBatches(PAYOUT_ID, recipients(1), { massPayoutLimit: 100 }, 0);
+    expect(off.batches.map((b) => b.kind)).toEqual(['mass']);
+    expect(() => planBatches(PAYOUT_ID, recipients(1), { massPayoutLimit: 100 }, -1)).toThrow(
+      RangeError,
+    );
+  });
+
   it('totals each batch and the payout exactly', () => {
     const input = recipients(2500);
     const plan = planBatches(PAYOUT_ID, input, { massPayoutLimit: 1000 });

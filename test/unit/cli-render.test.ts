@@ -138,6 +138,7 @@ function payout(
     totalFee: null,
     withdrawalCounts: counts,
     batches: [],
+    awaitingCalypsoConfirmation: false,
     stuck: false,
     approval: null,
     cancellation: null,

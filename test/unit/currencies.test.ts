@@ -36,6 +36,16 @@ const MAX_AMOUNT: Readonly<Record<string, string>> = {
   XDG: '1000000000',
 };
 
+/** The network fee per payment the funds check keeps in the fee coin: native, then token. */
+const NETWORK_FEE: Readonly<Record<string, [native: string, token: string]>> = {
+  bitcoin: ['0.0005', '0.0005'],
+  ethereum: ['0.002', '0.006'],
+  tron: ['2', '40'],
+  bsc: ['0.0005', '0.001'],
+  polygon: ['0.05', '0.1'],
+  dogecoin: ['2', '2'],
+};
+
 describe('default currencies', () => {
   const registry = new CurrencyRegistry();
 
@@ -54,7 +64,19 @@ describe('default currencies', () => {
       feeCoin,
       token: code !== feeCoin,
       maxAmount: Decimal.parse(MAX_AMOUNT[code] ?? '100000000'),
+      networkFee: Decimal.parse(NETWORK_FEE[network]![code === feeCoin ? 0 : 1]),
     });
+  });
+
+  it('takes a network fee per currency from the overrides, "0" included', () => {
+    const registry = CurrencyRegistry.withOverrides({
+      USDT: { networkFee: '0.0125' },
+      BTC: { networkFee: '0' },
+    });
+    expect(registry.require('USDT').networkFee.toString()).toBe('0.0125');
+    expect(registry.require('BTC').networkFee.isZero()).toBe(true);
+    expect(() => CurrencyRegistry.withOverrides({ ETH: { networkFee: '-1' } })).toThrow();
+    expect(() => CurrencyRegistry.withOverrides({ ETH: { networkFee: '1e-3' } })).toThrow();
   });
 
   it('caps every default currency at a finite maximum that the request parser can reach', () => {
@@ -160,6 +182,7 @@ describe('CurrencyRegistry.withOverrides', () => {
       feeCoin: 'TRX',
       token: true,
       maxAmount: Decimal.parse('100000000'),
+      networkFee: Decimal.parse('40'),
     } satisfies Currency);
     expect(registry.require('USDT_BSC')).toMatchObject({
       massPayoutLimit: 250,
@@ -230,6 +253,7 @@ describe('new CurrencyRegistry(list)', () => {
       feeCoin: 'ETH',
       token: true,
       maxAmount: Decimal.parse('50'),
+      networkFee: Decimal.parse('0.01'),
     };
     const registry = new CurrencyRegistry([custom]);
     custom.massPayoutLimit = 99;

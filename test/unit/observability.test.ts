@@ -123,6 +123,8 @@ describe('Calypso calls', () => {
       createMassPayout: behaviour,
       getMassPayout: behaviour,
       listWithdrawals: behaviour,
+      createPayout: behaviour,
+      getPayout: behaviour,
       getAccount: behaviour,
     }) as unknown as CalypsoApi;
   const clock = () => {

@@ -33,9 +33,14 @@ describe('derivePayoutState', () => {
   });
 
   it('ends COMPLETED only when every payment completed', () => {
+    expect(derivePayoutState([b('FINAL', { COMPLETED: 3 }), b('FINAL', { COMPLETED: 1 })])).toBe(
+      'COMPLETED',
+    );
+    // A record still REPLACED never saw its replacement paid: not counted as paid.
     expect(
       derivePayoutState([b('FINAL', { COMPLETED: 3 }), b('FINAL', { COMPLETED: 1, REPLACED: 1 })]),
-    ).toBe('COMPLETED');
+    ).toBe('COMPLETED_WITH_FAILURES');
+    expect(derivePayoutState([b('FINAL', { REPLACED: 1 })])).toBe('FAILED');
     expect(derivePayoutState([b('FINAL', { COMPLETED: 3 }), b('FINAL', { FAILED: 1 })])).toBe(
       'COMPLETED_WITH_FAILURES',
     );

@@ -45,6 +45,15 @@ describe('forward-only states', () => {
     expect(forwardWithdrawalState('COMPLETED', 'PENDING')).toBe('COMPLETED');
   });
 
+  it('never takes REPLACED: the record follows the replacement to its own end', () => {
+    for (const current of ['PENDING', 'DRAFT', 'IN_PROGRESS', 'COMPLETED', 'FAILED'])
+      expect(forwardWithdrawalState(current, 'REPLACED')).toBe(current);
+    // A record left REPLACED by older code is not final: it goes on with the replacement.
+    expect(forwardWithdrawalState('REPLACED', 'IN_PROGRESS')).toBe('IN_PROGRESS');
+    expect(forwardWithdrawalState('REPLACED', 'FAILED')).toBe('FAILED');
+    expect(forwardWithdrawalState('REPLACED', 'DRAFT')).toBe('REPLACED');
+  });
+
   it('reaches the same final state whatever order the reports arrive in', () => {
     // Any order of one lifecycle's reports ends in its terminal state.
     const lifecycle = ['DRAFT', 'IN_PROGRESS', 'COMPLETED'];
@@ -68,8 +77,8 @@ describe('forward-only states', () => {
             if (['COMPLETED', 'FAILED', 'CANCELED', 'PARTIAL'].includes(m ?? ''))
               expect(forwardMassPayoutState(m, n)).toBe(m);
           for (const n of WD)
-            if (['COMPLETED', 'FAILED', 'REPLACED'].includes(w))
-              expect(forwardWithdrawalState(w, n)).toBe(w);
+            if (['COMPLETED', 'FAILED'].includes(w)) expect(forwardWithdrawalState(w, n)).toBe(w);
+          expect(w).not.toBe('REPLACED');
         },
       ),
     );

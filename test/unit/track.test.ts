@@ -84,6 +84,60 @@ describe('matchWithdrawals', () => {
     expect(matchWithdrawals([ours(0, tron, '1')], [theirs('w1', tron, '1')]).size).toBe(1);
   });
 
+  it('follows a REPLACED withdrawal to its replacement, never one paired with another of ours', () => {
+    // Two of ours pay the same address and amount; one's withdrawal was replaced.
+    const mine = [
+      ours(0, C, '3', { calypsoWithdrawalId: 'w1', state: 'IN_PROGRESS' }),
+      ours(1, C, '3', { calypsoWithdrawalId: 'w2', state: 'IN_PROGRESS' }),
+    ];
+    const calypso = [
+      theirs('w1', C, '3', { state: 'REPLACED' }),
+      theirs('w2', C, '3', { state: 'IN_PROGRESS' }),
+      theirs('w3', C, '3', { state: 'IN_PROGRESS' }),
+    ];
+    const matched = matchWithdrawals(mine, calypso);
+    expect(matched.get(0)?.id).toBe('w3');
+    expect(matched.get(1)?.id).toBe('w2');
+    // Listed in another order, the same pairs.
+    const again = matchWithdrawals(mine, [calypso[2]!, calypso[1]!, calypso[0]!]);
+    expect([again.get(0)?.id, again.get(1)?.id]).toEqual(['w3', 'w2']);
+  });
+
+  it('stays with the REPLACED withdrawal until its replacement is listed', () => {
+    const mine = [ours(0, A, '1', { calypsoWithdrawalId: 'w1', externalId: 'e-1' })];
+    expect(matchWithdrawals(mine, [theirs('w1', A, '1', { state: 'REPLACED' })]).get(0)?.id).toBe(
+      'w1',
+    );
+    // Another payment of the same amount to the same address with another externalId is not it.
+    const other = theirs('w2', A, '1', { state: 'IN_PROGRESS', externalId: 'e-2' });
+    expect(
+      matchWithdrawals(mine, [theirs('w1', A, '1', { state: 'REPLACED' }), other]).get(0)?.id,
+    ).toBe('w1');
+    const replacement = theirs('w3', A.toLowerCase(), '1.0', { externalId: 'e-1' });
+    expect(
+      matchWithdrawals(mine, [theirs('w1', A, '1', { state: 'REPLACED' }), other, replacement]).get(
+        0,
+      )?.id,
+    ).toBe('w3');
+  });
+
+  it('pairs withdrawals never paired before with the live withdrawal, not the REPLACED one', () => {
+    const mine = [ours(0, A, '1', { externalId: 'e-1' }), ours(1, B, '2'), ours(2, D, '4')];
+    const calypso = [
+      theirs('w1', A, '1', { state: 'REPLACED', externalId: 'e-1' }),
+      theirs('w2', B, '2', { state: 'REPLACED' }),
+      theirs('w3', A, '1', { state: 'COMPLETED', externalId: 'e-1' }),
+      theirs('w4', B, '2', { state: 'IN_PROGRESS' }),
+      theirs('w5', D, '4', { state: 'REPLACED' }),
+    ];
+    const matched = matchWithdrawals(mine, calypso);
+    expect([...matched].map(([p, t]) => [p, t.id]).sort()).toEqual([
+      [0, 'w3'],
+      [1, 'w4'],
+      [2, 'w5'],
+    ]);
+  });
+
   it('does not pair different amounts', () => {
     expect(matchWithdrawals([ours(0, '0xcc', '3')], [theirs('w1', '0xcc', '3.0000001')]).size).toBe(
       0,

@@ -65,6 +65,24 @@ function endpoints(sandbox: CalypsoSandbox): Record<string, Endpoint> {
       faults.dropResponseNext(operation(body), { count: optionalNumber(body, 'count') }),
     'POST /faults/fail-addresses': (body) => faults.failAddresses(strings(body, 'addresses')),
     'DELETE /faults/fail-addresses': () => faults.clearFailedAddresses(),
+    'POST /faults/replace': (body) =>
+      faults.replaceNext({
+        count: optionalNumber(body, 'count'),
+        address: optionalString(body, 'address'),
+        replacementAfterMs: optionalNumber(body, 'replacementAfterMs'),
+        replacementFails: optionalBoolean(body, 'replacementFails'),
+      }),
+    'POST /faults/exceed-limit': (body) =>
+      faults.exceedLimitNext({
+        count: optionalNumber(body, 'count'),
+        address: optionalString(body, 'address'),
+      }),
+    'POST /faults/hold-for-confirmation': (body) =>
+      faults.holdForConfirmationNext({ count: optionalNumber(body, 'count') }),
+    'POST /faults/cancel': (body) => faults.cancelNext({ count: optionalNumber(body, 'count') }),
+    'POST /ui/confirm': (body) => sandbox.ui.confirm(string(body, 'payoutId')),
+    'POST /ui/cancel': (body) => sandbox.ui.cancel(string(body, 'payoutId')),
+    'POST /ui/allow-over-limit': (body) => sandbox.ui.allowOverLimit(string(body, 'withdrawalId')),
     'POST /faults/webhooks/duplicate': (body) =>
       faults.webhooks.duplicateNext({
         count: optionalNumber(body, 'count'),
@@ -178,6 +196,13 @@ function number(body: Body, name: string): number {
 
 function optionalNumber(body: Body, name: string): number | undefined {
   return body[name] === undefined ? undefined : number(body, name);
+}
+
+function optionalBoolean(body: Body, name: string): boolean | undefined {
+  const value = body[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw new AdminInputError(`${name} must be true or false`);
+  return value;
 }
 
 function strings(body: Body, name: string): string[] {

@@ -32,6 +32,25 @@ type OperationFault =
     }
   | { kind: 'drop'; operation: OperationSelector; remaining: number };
 
+/** Misbehaviour of Calypso's own processing, taken as payouts and payments come by. */
+type ProcessingFault =
+  | {
+      kind: 'replace';
+      remaining: number;
+      address?: string;
+      replacementAfterMs: number;
+      replacementFails: boolean;
+    }
+  | { kind: 'exceedLimit'; remaining: number; address?: string }
+  | { kind: 'holdForConfirmation'; remaining: number }
+  | { kind: 'cancel'; remaining: number };
+
+/** What happens to one payment when it is sent. */
+export interface SendFaultPlan {
+  replacement?: { afterMs: number; fails: boolean };
+  exceedsLimit: boolean;
+}
+
 type WebhookFault =
   | { kind: 'duplicate'; remaining: number; eventType?: string; copies: number }
   | { kind: 'reorder'; remaining: number; eventType?: string }
@@ -59,6 +78,7 @@ export interface WebhookFaultPlan {
 export class FaultRegistry {
   private operationFaults: OperationFault[] = [];
   private webhookFaults: WebhookFault[] = [];
+  private processingFaults: ProcessingFault[] = [];
   private readonly failing = new Set<string>();
 
   failNext(operation: OperationSelector, options: FailOptions = {}): void {
@@ -141,6 +161,82 @@ export class FaultRegistry {
     return this.failing.has(address);
   }
 
+  replaceNext(
+    options: {
+      count?: number;
+      address?: string;
+      replacementAfterMs?: number;
+      replacementFails?: boolean;
+    } = {},
+  ): void {
+    this.processingFaults.push({
+      kind: 'replace',
+      remaining: checkCount(options.count),
+      ...(options.address !== undefined ? { address: checkAddress(options.address) } : {}),
+      replacementAfterMs: checkMs(options.replacementAfterMs ?? 0),
+      replacementFails: options.replacementFails ?? false,
+    });
+  }
+
+  exceedLimitNext(options: { count?: number; address?: string } = {}): void {
+    this.processingFaults.push({
+      kind: 'exceedLimit',
+      remaining: checkCount(options.count),
+      ...(options.address !== undefined ? { address: checkAddress(options.address) } : {}),
+    });
+  }
+
+  holdForConfirmationNext(options: { count?: number } = {}): void {
+    this.processingFaults.push({
+      kind: 'holdForConfirmation',
+      remaining: checkCount(options.count),
+    });
+  }
+
+  cancelNext(options: { count?: number } = {}): void {
+    this.processingFaults.push({ kind: 'cancel', remaining: checkCount(options.count) });
+  }
+
+  /** Consumes the faults that apply to one payment being sent for the first time. */
+  takeForSend(address: string): SendFaultPlan {
+    const limit = this.takeProcessing('exceedLimit', address);
+    // A payment held at the limit is not sent yet: a replace fault waits for one that is.
+    const replace = limit ? undefined : this.takeProcessing('replace', address);
+    return {
+      exceedsLimit: limit !== undefined,
+      ...(replace
+        ? {
+            replacement: {
+              afterMs: replace.replacementAfterMs,
+              fails: replace.replacementFails,
+            },
+          }
+        : {}),
+    };
+  }
+
+  /** Consumes the faults that apply to one payout whose withdrawals were just created. */
+  takeForPayout(): { holdForConfirmation: boolean; cancel: boolean } {
+    return {
+      holdForConfirmation: this.takeProcessing('holdForConfirmation') !== undefined,
+      cancel: this.takeProcessing('cancel') !== undefined,
+    };
+  }
+
+  private takeProcessing<K extends ProcessingFault['kind']>(
+    kind: K,
+    address?: string,
+  ): Extract<ProcessingFault, { kind: K }> | undefined {
+    const fault = this.processingFaults.find(
+      (f) =>
+        f.kind === kind && (!('address' in f) || f.address === undefined || f.address === address),
+    );
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) this.processingFaults.splice(this.processingFaults.indexOf(fault), 1);
+    return fault as Extract<ProcessingFault, { kind: K }>;
+  }
+
   duplicateWebhooks(options: WebhookFaultFilter & { count?: number; copies?: number } = {}): void {
     this.webhookFaults.push({
       kind: 'duplicate',
@@ -208,6 +304,7 @@ export class FaultRegistry {
     return [
       ...this.operationFaults.map((f) => ({ target: 'request', ...f })),
       ...this.webhookFaults.map((f) => ({ target: 'webhook', ...f })),
+      ...this.processingFaults.map((f) => ({ target: 'processing', ...f })),
       ...[...this.failing].map((address) => ({ target: 'address', kind: 'fail', address })),
     ];
   }
@@ -215,8 +312,14 @@ export class FaultRegistry {
   clear(): void {
     this.operationFaults = [];
     this.webhookFaults = [];
+    this.processingFaults = [];
     this.failing.clear();
   }
+}
+
+function checkAddress(address: string): string {
+  if (typeof address !== 'string' || address === '') throw new SandboxUsageError('bad address');
+  return address;
 }
 
 function checkOperation(operation: OperationSelector): OperationSelector {

@@ -99,6 +99,7 @@ export async function startCalypsoSandbox(options: SandboxOptions = {}): Promise
     timings,
     feePercentage,
     mixedOutcomeState: options.mixedOutcomeState ?? 'COMPLETED',
+    confirmationRequired: options.confirmationRequired ?? false,
   });
   const requests = new RequestLog();
 
@@ -157,6 +158,10 @@ export async function startCalypsoSandbox(options: SandboxOptions = {}): Promise
       dropResponseNext: (operation, drop) => faults.dropResponseNext(operation, drop),
       failAddresses: (addresses) => faults.failAddresses(addresses),
       clearFailedAddresses: () => faults.clearFailedAddresses(),
+      replaceNext: (replace) => faults.replaceNext(replace),
+      exceedLimitNext: (limit) => faults.exceedLimitNext(limit),
+      holdForConfirmationNext: (hold) => faults.holdForConfirmationNext(hold),
+      cancelNext: (cancel) => faults.cancelNext(cancel),
       webhooks: {
         duplicateNext: (duplicate) => faults.duplicateWebhooks(duplicate),
         reorderNext: (count, filter) => faults.reorderWebhooks(count, filter),
@@ -167,6 +172,11 @@ export async function startCalypsoSandbox(options: SandboxOptions = {}): Promise
       },
       list: () => faults.list(),
       clear: () => faults.clear(),
+    },
+    ui: {
+      confirm: (payoutId) => engine.confirm(payoutId),
+      cancel: (payoutId) => engine.cancel(payoutId),
+      allowOverLimit: (withdrawalId) => engine.allowOverLimit(withdrawalId),
     },
     inspect: {
       requests: () => requests.snapshot(),

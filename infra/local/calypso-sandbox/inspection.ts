@@ -75,6 +75,7 @@ function withdrawalSnapshot(withdrawal: Withdrawal): WithdrawalSnapshot {
     transactionHash: withdrawal.transactionHash,
     createdAt: withdrawal.createdAt,
     errors: withdrawal.errors.map((e) => ({ ...e })),
+    replaces: withdrawal.replaces ?? null,
   };
 }
 

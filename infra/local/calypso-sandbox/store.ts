@@ -82,6 +82,15 @@ export interface Withdrawal {
   errors: WithdrawalError[];
   /** Decided when it is sent: a failing-address fault makes it end FAILED. */
   willFail: boolean;
+  /** Decided when it is sent: a replace fault makes it end REPLACED, and how its replacement goes. */
+  replacement?: { afterMs: number; fails: boolean };
+  /** An exceed-limit fault holds it DRAFT with EXCEEDING_LIMIT until allowed over the limit. */
+  limitHeld: boolean;
+  /**
+   * The withdrawal this one replaced. Calypso's answers carry no such link (none is documented):
+   * the sandbox keeps it for inspection only.
+   */
+  replaces?: string;
 }
 
 export interface Deal {

@@ -77,6 +77,11 @@ export interface SandboxOptions {
   mixedOutcomeState?: 'PARTIAL' | 'COMPLETED';
   /** Calypso's fee as a percentage of each payment, a decimal string. Default `0.5`. */
   feePercentage?: string;
+  /**
+   * Every new payout waits in `PENDING_CONFIRMATION` (approval enabled in Calypso's UI) until
+   * `ui.confirm` or `ui.cancel`. Default false; `faults.holdForConfirmationNext` holds only some.
+   */
+  confirmationRequired?: boolean;
 }
 
 /** The Calypso operations, as named in fault injection and inspection. */
@@ -137,6 +142,8 @@ export interface WithdrawalSnapshot {
   transactionHash: string | null;
   createdAt: number;
   errors: WithdrawalErrorSnapshot[];
+  /** The withdrawal this one replaced; the sandbox's own record, never in Calypso's answers. */
+  replaces: string | null;
 }
 
 /** A mass payout or a single payout as the sandbox holds it. */
@@ -232,6 +239,31 @@ export interface WebhookFaultFilter {
   eventType?: string;
 }
 
+export interface ReplaceOptions {
+  count?: number;
+  address?: string;
+  /** Sandbox ms between the payment ending REPLACED and its replacement appearing. Default 0. */
+  replacementAfterMs?: number;
+  /** The replacement ends FAILED (no hash; funds returned). Default false. */
+  replacementFails?: boolean;
+}
+
+/**
+ * What a person does in Calypso's UI; `/__sandbox/ui/...` mirrors it. Each throws
+ * `SandboxUsageError` when the payout or payment is not in a state that allows it.
+ */
+export interface SandboxUi {
+  /** Confirms a payout in `PENDING_CONFIRMATION`: `CONFIRMED` (`PAYOUT_CONFIRMED`), then sent. */
+  confirm(payoutId: string): void;
+  /**
+   * Cancels a payout none of whose payments was sent (every withdrawal `DRAFT`, or none yet):
+   * withdrawals and payout `CANCELED` (`PAYOUT_CHANGE_STATUS`).
+   */
+  cancel(payoutId: string): void;
+  /** Lets a payment held at `EXCEEDING_LIMIT` go: the error is resolved and it is sent, funds permitting. */
+  allowOverLimit(withdrawalId: string): void;
+}
+
 /** Programmatic fault injection; `/__sandbox/faults/...` mirrors it. Counts default to 1. */
 export interface SandboxFaults {
   /** The next `count` calls of the operation answer an error (default 500 `000`) and change nothing. */
@@ -243,6 +275,25 @@ export interface SandboxFaults {
   /** Withdrawals to these addresses (exact match) go `IN_PROGRESS` and end `FAILED`. */
   failAddresses(addresses: string[]): void;
   clearFailedAddresses(): void;
+  /**
+   * The next `count` withdrawals created (to `address`, if given) are sent and then end
+   * `REPLACED`, with a replacement (new id; same deal, address, amount, externalId) created
+   * `replacementAfterMs` later (default at once), `IN_PROGRESS`, ending `COMPLETED` (or `FAILED`
+   * with `replacementFails` or a failing address).
+   */
+  replaceNext(options?: ReplaceOptions): void;
+  /**
+   * The next `count` withdrawals created (to `address`, if given) stay `DRAFT` with an unresolved
+   * `EXCEEDING_LIMIT` error (and a `PAYOUT_VALIDATION_ERROR`) when sent, until `ui.allowOverLimit`.
+   */
+  exceedLimitNext(options?: { count?: number; address?: string }): void;
+  /** The next `count` payouts wait in `PENDING_CONFIRMATION` once their withdrawals exist. */
+  holdForConfirmationNext(options?: { count?: number }): void;
+  /**
+   * The next `count` payouts are cancelled in the UI as soon as their withdrawals exist (before
+   * anything is sent): withdrawals and payout `CANCELED`.
+   */
+  cancelNext(options?: { count?: number }): void;
   webhooks: {
     /** Each of the next `count` events is delivered `copies` extra times (default 1). */
     duplicateNext(options?: WebhookFaultFilter & { count?: number; copies?: number }): void;
@@ -301,6 +352,7 @@ export interface CalypsoSandbox {
   topUp(currency: string, amount: string, account?: string): void;
   setBalance(currency: string, amount: string, account?: string): void;
   faults: SandboxFaults;
+  ui: SandboxUi;
   inspect: SandboxInspection;
   /** Forgets payouts, subscriptions, faults, records and pending work; restores opening balances. */
   reset(): void;

@@ -80,6 +80,8 @@ const REPOSITORY_METHODS = [
   'getWebhookEvent',
   'setWebhookVerdict',
   'addRetriedBy',
+  'getFeeSeen',
+  'putFeeSeen',
 ] as const satisfies readonly (keyof PayoutRepository)[];
 
 /** Steps that change something (in DynamoDB, at Calypso, on the event bus). */
@@ -97,6 +99,8 @@ const WRITES = new Set([
   'repository.setWebhookVerdict',
   'repository.addRetriedBy',
   'calypso.createMassPayout',
+  'calypso.createPayout',
+  'repository.putFeeSeen',
   'events.publish',
 ]);
 
@@ -152,6 +156,8 @@ export function crashingCalypso(provider: CalypsoProvider, proc: Process): Calyp
       getMassPayout: (by) => proc.step('calypso.getMassPayout', () => client.getMassPayout(by)),
       listWithdrawals: (filter, options) =>
         proc.step('calypso.listWithdrawals', () => client.listWithdrawals(filter, options)),
+      createPayout: (input) => proc.step('calypso.createPayout', () => client.createPayout(input)),
+      getPayout: (by) => proc.step('calypso.getPayout', () => client.getPayout(by)),
       getAccount: () => proc.step('calypso.getAccount', () => client.getAccount()),
     };
     return wrapped;

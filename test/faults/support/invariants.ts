@@ -43,6 +43,7 @@ export interface Violation {
     | 'create-once'
     | 'submitted-linked'
     | 'rejected-not-created'
+    | 'unfunded-not-created'
     | 'calypso-content'
     | 'paid-twice'
     | 'retry-once'
@@ -180,7 +181,11 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   for (const b of parts.batches) byPayout.get(b.payoutId)?.batches.push(b);
   for (const w of parts.withdrawals) byPayout.get(w.payoutId)?.withdrawals.push(w);
 
-  const massPayouts = sandbox.inspect.massPayouts();
+  // Mass payouts and single payouts alike: each is one batch of ours, under its key.
+  const massPayouts = [...sandbox.inspect.massPayouts(), ...sandbox.inspect.payouts()];
+  const createsUnder = (key: string) =>
+    sandbox.inspect.massPayoutCreates(key) +
+    sandbox.inspect.payouts().filter((p) => p.idempotencyKey === key).length;
   const massByKey = new Map<string, PayoutSnapshot>();
   const massKeyById = new Map<string, string>();
   for (const m of massPayouts) {
@@ -297,7 +302,7 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
 
     // ---- at Calypso -----------------------------------------------------------------------
     for (const b of batches) {
-      const creates = sandbox.inspect.massPayoutCreates(b.idempotencyKey);
+      const creates = createsUnder(b.idempotencyKey);
       const mass = massByKey.get(b.idempotencyKey);
       if (creates > 1) {
         add(
@@ -321,6 +326,13 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
           'rejected-not-created',
           id,
           `batch ${b.index} is REJECTED but Calypso holds mass payout ${mass.id}`,
+        );
+      }
+      if ((b.status === 'UNFUNDED' || b.status === 'AWAITING_FUNDS') && mass) {
+        add(
+          'unfunded-not-created',
+          id,
+          `batch ${b.index} is ${b.status} but Calypso holds payout ${mass.id} under its key`,
         );
       }
       const mine = withdrawals.filter((w) => w.batchIndex === b.index);
@@ -403,12 +415,13 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
         }
       }
       // A batch that is not closed must stay where the reconciler looks.
-      const closed = b.status === 'FINAL' || b.status === 'REJECTED';
+      const closed = b.status === 'FINAL' || b.status === 'REJECTED' || b.status === 'UNFUNDED';
       if (!closed && (!b.GSI2PK || !b.nextLookAt)) {
         add('open-index', id, `batch ${b.index} is ${b.status} but not in the open-batch index`);
       }
       // A REJECTED batch stays there until its confirming look, which clears its next look.
-      const awaitingConfirmation = b.status === 'REJECTED' && b.nextLookAt !== undefined;
+      const awaitingConfirmation =
+        (b.status === 'REJECTED' || b.status === 'UNFUNDED') && b.nextLookAt !== undefined;
       if (closed && b.GSI2PK && !awaitingConfirmation) {
         add('open-index', id, `batch ${b.index} is ${b.status} but still in the open-batch index`);
       }
