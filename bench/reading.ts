@@ -39,7 +39,7 @@ export function readResults(r: Results): string {
     const w = r.webhooks;
     const perEvent = totalRequests(w.useCase.requests ?? {}) / w.events;
     parts.push(
-      `Webhooks are stored first: the answer waits for one conditional PutItem, so an event is ingested in ${ratio(w.useCase.ratio)} the time of a raw PutItem in-process and ${ratio(w.http.ratio)} through the HTTP handler (${rate(w.useCase.perSecond)} and ${rate(w.http.perSecond)} a second), while applying it after the answer takes ${count(perEvent, 1)} DynamoDB requests an event in all.`,
+      `Webhooks are stored first: the answer waits for one conditional PutItem, so an event is ingested in ${ratio(w.useCase.ratio)} the time of a raw PutItem in-process and ${ratio(w.http.ratio)} through the HTTP handler (${rate(w.useCase.perSecond)} and ${rate(w.http.perSecond)} a second); the local HTTP hop alone, with the one PutItem, is ${ratio(w.httpFloor.ratio)}, so the handler's own share is ${ratio(w.http.floorRatio ?? 0)} that floor, while applying it after the answer takes ${count(perEvent, 1)} DynamoDB requests an event in all.`,
     );
   }
   if (r.reconciler) {
@@ -74,14 +74,21 @@ export function readResults(r: Results): string {
     }
     parts.push(sentences.join(' '));
   }
-  if (r.coldStart?.length) {
-    const sizes = r.coldStart.map((b) => b.size);
-    const slowest = [...r.coldStart].sort((a, b) => b.ratio - a.ratio)[0]!;
+  const floors = (r.coldStart ?? []).filter((b) => b.floor);
+  const functions = (r.coldStart ?? []).filter((b) => !b.floor);
+  if (functions.length) {
+    const sizes = functions.map((b) => b.size);
+    const slowest = [...functions].sort((a, b) => b.ratio - a.ratio)[0]!;
     const mapsCost =
-      r.coldStart.reduce((sum, b) => sum + b.withMapsMs / b.loadMs, 0) / r.coldStart.length;
+      functions.reduce((sum, b) => sum + b.withMapsMs / b.loadMs, 0) / functions.length;
     parts.push(
-      `Bundles weigh ${bytes(Math.min(...sizes))} to ${bytes(Math.max(...sizes))} and load in ${ratio(Math.min(...r.coldStart.map((b) => b.ratio)))} to ${ratio(slowest.ratio)} the time of a bare \`node -e 0\` (${slowest.name} the slowest); enabling source maps as deployed multiplies load time by ${mapsCost.toFixed(2)} on average.`,
+      `Bundles weigh ${bytes(Math.min(...sizes))} to ${bytes(Math.max(...sizes))} and load in ${ratio(Math.min(...functions.map((b) => b.ratio)))} to ${ratio(slowest.ratio)} the time of a bare \`node -e 0\` (${slowest.name} the slowest); enabling source maps as deployed multiplies load time by ${mapsCost.toFixed(2)} on average.`,
     );
+    if (floors.length) {
+      parts.push(
+        `The floors, bundles of no function: ${floors.map((f) => `${f.name.replace('floor: ', '')} ${bytes(f.size)}, ${ratio(f.ratio)}`).join('; ')}: no function that reads the table loads faster than the DynamoDB client alone.`,
+      );
+    }
   }
   if (r.e2e) {
     const e = r.e2e;

@@ -63,8 +63,13 @@ function nodeRun(args: string[], env: NodeJS.ProcessEnv): number {
   return took;
 }
 
+/** Bundles of no function: what the shared parts alone cost to load (bench/floors). */
+const FLOORS = ['dynamodb-client', 'api-framework'];
+
 export interface ColdStartResult {
   name: string;
+  /** A floor (bench/floors), not a deployed function. */
+  floor?: boolean;
   size: number;
   mapSize: number;
   loadMs: number;
@@ -87,6 +92,12 @@ export async function runColdStart(
     ctx.progress(`cold start: bundling ${entries.length} functions with esbuild`);
     const bundles: Bundle[] = [];
     for (const entry of entries) bundles.push(await bundle(entry, outDir));
+    const floors: Bundle[] = [];
+    for (const name of FLOORS) {
+      const floor = await bundle(join(ROOT, 'bench', 'floors', `${name}.ts`), outDir);
+      floors.push({ ...floor, name: `floor: ${name}` });
+    }
+    bundles.push(...floors);
 
     // The process environment a function starts with, minus the benchmark's own settings.
     const env: NodeJS.ProcessEnv = {
@@ -113,6 +124,7 @@ export async function runColdStart(
     }
     const results: ColdStartResult[] = bundles.map((b) => ({
       name: b.name,
+      ...(floors.includes(b) ? { floor: true } : {}),
       size: b.size,
       mapSize: b.mapSize,
       loadMs: median(times.get(b.name)!),
@@ -125,7 +137,7 @@ export async function runColdStart(
       id: 'cold-start',
       title: 'Cold start: bundle size and load time',
       method: [
-        `Each \`functions/*.ts\` bundled with esbuild's API using the stack's options (infra/bundling.ts, infra/constructs/payout-function.ts: the AWS SDK's default credential chain aliased to Lambda's environment credentials, ESM, \`mainFields\` module then main, the \`require\` banner, minified, source maps without sources, no external modules, target ${TARGET}). Load time: a fresh \`node <bundle>/index.mjs\` process (the module and everything it imports is evaluated; the handler is not invoked), wall time from spawn to exit, against \`node -e 0\` measured in the same run. The deployed functions run with \`NODE_OPTIONS=--enable-source-maps\`, measured too (against \`node --enable-source-maps -e 0\`). ${options.runs} runs, this machine's Node ${process.version} (Lambda runs Node 24 on arm64: absolute times differ there, the ratios less so).`,
+        `Each \`functions/*.ts\` bundled with esbuild's API using the stack's options (infra/bundling.ts, infra/constructs/payout-function.ts: the AWS SDK's default credential chain aliased to Lambda's environment credentials, ESM, \`mainFields\` module then main, the \`require\` banner, minified, source maps without sources, no external modules, target ${TARGET}). Two floors, bundled the same way, are no function: \`floor: dynamodb-client\` is the DynamoDB client and one GetItem (bench/floors/dynamodb-client.ts), what any function reading the table loads at least; \`floor: api-framework\` adds what every API handler here is built from (middy, the Powertools logger and metrics, problem+json answers, the configuration checked with zod) and no product code. Load time: a fresh \`node <bundle>/index.mjs\` process (the module and everything it imports is evaluated; the handler is not invoked), wall time from spawn to exit, against \`node -e 0\` measured in the same run. The deployed functions run with \`NODE_OPTIONS=--enable-source-maps\`, measured too (against \`node --enable-source-maps -e 0\`). ${options.runs} runs, this machine's Node ${process.version} (Lambda runs Node 24 on arm64: absolute times differ there, the ratios less so).`,
       ],
       tables: [
         {

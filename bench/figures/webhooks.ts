@@ -104,6 +104,8 @@ export interface WebhookPath {
   itemsRead?: number;
   /** Median time from the last answer until every event was applied. */
   applyAfterMs?: number;
+  /** Time of the path over time of the HTTP floor (the local hop plus the PutItem), per run. */
+  floorRatio?: number;
 }
 
 export interface WebhookResult {
@@ -112,6 +114,8 @@ export interface WebhookResult {
   useCase: WebhookPath;
   http: WebhookPath;
   put: WebhookPath;
+  /** The local API's own hop (a request it answers 404 unread) plus the raw PutItem. */
+  httpFloor: WebhookPath;
 }
 
 interface Path {
@@ -186,6 +190,26 @@ export async function runWebhooks(
       );
     });
   };
+  /**
+   * What the HTTP path cannot go below here: the same request through the local API's server to
+   * a path it answers 404 without a handler (the hop API Gateway makes on AWS), then the one
+   * PutItem the handler must make.
+   */
+  const httpFloor = async (events: SignedEvent[]) => {
+    await pool(events, c, async (e) => {
+      const reply = await request(ctx, 'POST', '/webhooks/floor', {
+        body: e.body,
+        headers: e.headers,
+      });
+      if (reply.status !== 404) throw new Error(`the floor's hop answered ${reply.status}`);
+      await ctx.db.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: { PK: { S: `RAW#${putSeq++}` }, SK: { S: 'RAW' }, rawBody: { S: e.body } },
+        }),
+      );
+    });
+  };
   const tag = (name: string, run: number) => `${name}-${run}-${Date.now()}`;
   const paths: Path[] = [
     {
@@ -215,7 +239,17 @@ export async function runWebhooks(
       times: [],
       applyTimes: [],
     },
+    {
+      label: 'local HTTP hop + raw PutItem (the HTTP floor)',
+      prepare: async (run) =>
+        withdrawalEvents(await submittedPayout(ctx.system(), n, tag('f', run)), n),
+      ingest: httpFloor,
+      counted: false,
+      times: [],
+      applyTimes: [],
+    },
   ];
+  const stores = (path: Path) => path === paths[0] || path === paths[1];
 
   // Warm-up, untimed: every path once, on a small payout.
   const warm = Math.min(n, 50);
@@ -239,12 +273,12 @@ export async function runWebhooks(
       path.times.push(await timeMs(() => path.ingest(prepared[i]!)));
       // The applies still running after the last answer: not part of ingest, but counted.
       const applyMs = await timeMs(settleApplies);
-      if (path !== paths[2]) path.applyTimes.push(applyMs);
+      if (stores(path)) path.applyTimes.push(applyMs);
       if (path.counted) {
         path.requests = ctx.counter.since(before);
         path.itemsRead = (ctx.counter.itemsRead - readBefore) / n;
       }
-      if (path !== paths[2]) await countApplied(prepared[i]!);
+      if (stores(path)) await countApplied(prepared[i]!);
     }
     if (applyErrors.length) throw new Error(`applying failed: ${String(applyErrors[0])}`);
     if (applied !== 2 * n) throw new Error(`expected ${2 * n} applied events, got ${applied}`);
@@ -253,27 +287,35 @@ export async function runWebhooks(
     );
   }
   const baseline = paths[2]!.times;
+  const floor = paths[3]!.times;
   const summary = (path: Path): WebhookPath => ({
     label: path.label,
     perSecond: (n / median(path.times)) * 1000,
     ratio: pairedRatio(path.times, baseline),
+    floorRatio: pairedRatio(path.times, floor),
     ...(path.requests ? { requests: path.requests } : {}),
     ...(path.itemsRead !== undefined ? { itemsRead: path.itemsRead } : {}),
     ...(path.applyTimes.length ? { applyAfterMs: median(path.applyTimes) } : {}),
   });
-  const [useCase, http, put] = paths.map(summary) as [WebhookPath, WebhookPath, WebhookPath];
+  const [useCase, http, put, floorPath] = paths.map(summary) as [
+    WebhookPath,
+    WebhookPath,
+    WebhookPath,
+    WebhookPath,
+  ];
   const result: WebhookResult = {
     events: n,
     concurrency: c,
     useCase,
     http,
     put,
+    httpFloor: floorPath,
   };
   const figure: Figure = {
     id: 'webhooks',
     title: 'Webhooks: verified events ingested',
     method: [
-      `${count(n)} distinct signed events per run and path, one per withdrawal of a submitted ${CURRENCY} payout of ${count(n)} recipients (a fresh payout per run and path), ${c} in flight: what Calypso sends for a mass payout's payments, \`PAYOUT_HASH_RECEIVED\` (sent, with its hash) and \`PAYOUT_CHANGE_STATUS\` (final) in turn. **Use case**: \`receiveWebhook\` called in-process: the signature check on the raw body and the event stored with one conditional PutItem (its dedupe record), then the answer; each stored event is applied after its answer (in-process, up to 4 at once, as the local stack does; an async invoke of apply-webhook on AWS), concurrently with the ingest that follows, and the time from the last answer until the last apply finished is shown apart. **HTTP**: the same events POSTed to \`/webhooks/calypso\` on the local API (API Gateway event, middy middlewares, handler). **Baseline**: one raw PutItem per event (the event's body as the item) on the same DynamoDB Local, at the same concurrency. Ratio: time of the path over time of the PutItems. ${options.runs} runs, the order rotating; every event checked to be answered 200 as stored, and, once the applies finished, to be recorded \`applied\`.`,
+      `${count(n)} distinct signed events per run and path, one per withdrawal of a submitted ${CURRENCY} payout of ${count(n)} recipients (a fresh payout per run and path), ${c} in flight: what Calypso sends for a mass payout's payments, \`PAYOUT_HASH_RECEIVED\` (sent, with its hash) and \`PAYOUT_CHANGE_STATUS\` (final) in turn. **Use case**: \`receiveWebhook\` called in-process: the signature check on the raw body and the event stored with one conditional PutItem (its dedupe record), then the answer; each stored event is applied after its answer (in-process, up to 4 at once, as the local stack does; an async invoke of apply-webhook on AWS), concurrently with the ingest that follows, and the time from the last answer until the last apply finished is shown apart. **HTTP**: the same events POSTed to \`/webhooks/calypso\` on the local API (API Gateway event, middy middlewares, handler). **Baseline**: one raw PutItem per event (the event's body as the item) on the same DynamoDB Local, at the same concurrency. **HTTP floor**: the same request through the local API's server to a path it answers 404 without any handler (the hop API Gateway makes on AWS, here in the benchmark's own process), then the raw PutItem: what the HTTP path cannot go below on this machine. Ratios: time of the path over time of the PutItems, and over time of the HTTP floor. ${options.runs} runs, the order rotating; every event checked to be answered 200 as stored, and, once the applies finished, to be recorded \`applied\`.`,
     ],
     tables: [
       {
@@ -281,12 +323,14 @@ export async function runWebhooks(
           'path',
           'events / s (median)',
           'ratio to raw PutItem (time)',
+          'ratio to the HTTP floor (time)',
           'applies still running after the last answer (median)',
         ],
-        rows: [useCase, http, put].map((p) => [
+        rows: [useCase, http, floorPath, put].map((p) => [
           p.label,
           rate(p.perSecond),
           ratio(p.ratio),
+          p === useCase || p === put ? '' : ratio(p.floorRatio ?? 0),
           p.applyAfterMs === undefined ? '' : ms(p.applyAfterMs),
         ]),
       },
