@@ -39,7 +39,7 @@ export function readResults(r: Results): string {
     const w = r.webhooks;
     const perEvent = totalRequests(w.useCase.requests ?? {}) / w.events;
     parts.push(
-      `Webhooks are stored first: the answer waits for one conditional PutItem, so an event is ingested in ${ratio(w.useCase.ratio)} the time of a raw PutItem in-process and ${ratio(w.http.ratio)} through the HTTP handler (${rate(w.useCase.perSecond)} and ${rate(w.http.perSecond)} a second); the local HTTP hop alone, with the one PutItem, is ${ratio(w.httpFloor.ratio)}, so the handler's own share is ${ratio(w.http.floorRatio ?? 0)} that floor, while applying it after the answer takes ${count(perEvent, 1)} DynamoDB requests an event in all.`,
+      `Webhooks are stored first: the answer waits for one conditional PutItem, so an event is ingested in ${ratio(w.useCase.ratio)} the time of a raw PutItem in-process and ${ratio(w.http.ratio)} through the HTTP handler (${rate(w.useCase.perSecond)} and ${rate(w.http.perSecond)} a second); with the applies running elsewhere, as apply-webhook does on AWS, ${ratio(w.httpDeferred.ratio)} through HTTP (${rate(w.httpDeferred.perSecond)} a second), where the local HTTP hop alone with the one PutItem, the floor, is ${ratio(w.httpFloor.ratio)}: the handler's own share is ${ratio(w.httpDeferred.floorRatio ?? 0)} that floor, while applying it after the answer takes ${count(perEvent, 1)} DynamoDB requests an event in all.`,
     );
   }
   if (r.reconciler) {
