@@ -29,6 +29,7 @@ import { emitMetrics } from '../metrics.js';
 import { logger } from '../observability.js';
 import { createPayout, type CreatePayoutDeps } from './create-payout.js';
 import type { EventPublisher } from './events.js';
+import { readBatch } from './calypso-batch.js';
 import { checkId } from './queries.js';
 import { recordPayoutState } from './record.js';
 import { payoutView, type PayoutView } from './views.js';
@@ -152,7 +153,10 @@ async function confirmedFailures(
     if (known.length > 0) {
       if (!batch.calypsoId) throw new Error(`batch ${batch.index} has withdrawals but no id`);
       try {
-        const listed = await (await deps.calypso()).listWithdrawals({ dealId: batch.calypsoId });
+        // Both kinds: a single payout's one payment is read from the payout itself.
+        const { withdrawals: listed } = await readBatch(await deps.calypso(), batch, () =>
+          Promise.resolve(withdrawals),
+        );
         theirs = new Map(listed.map((t) => [t.id, t]));
       } catch (err) {
         logger.warn('could not read failed payments again at Calypso', {

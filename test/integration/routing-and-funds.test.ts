@@ -164,6 +164,14 @@ describe('routing: single payouts for small sets, mass payouts above', () => {
       .payouts()
       .filter((p) => p.withdrawals[0]?.depositAddress === body.recipients[1]!.address);
     expect(toFailed.map((p) => p.state).sort()).toEqual(['COMPLETED', 'FAILED']);
+    // A single payout is read by getPayout (tracking and the retry's re-read alike), never
+    // through the mass payouts' withdrawal listing.
+    const singleIds = new Set(stack.sandbox.inspect.payouts().map((p) => p.id));
+    const listings = stack.sandbox.inspect
+      .requests()
+      .filter((r) => r.operation === 'listWithdrawals')
+      .map((r) => String((JSON.parse(r.body) as { payload: { dealId?: unknown } }).payload.dealId));
+    expect(listings.filter((id) => singleIds.has(id))).toEqual([]);
   });
 });
 
