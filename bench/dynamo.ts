@@ -10,6 +10,7 @@ import {
   DynamoDBClient,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
+import { forEachLimit } from '../shared/concurrency.js';
 import { createTableInput } from '../shared/store/table.js';
 
 export type RequestCounts = Record<string, number>;
@@ -108,35 +109,31 @@ export async function createTable(db: DynamoDBClient, prefix: string): Promise<s
  */
 export async function warmUp(db: DynamoDBClient, batches = 200): Promise<void> {
   const tableName = await createTable(db, 'warm-up');
-  let next = 0;
-  const worker = async () => {
-    while (next < batches) {
-      const i = next++;
-      await db.send(
-        new BatchWriteItemCommand({
-          RequestItems: {
-            [tableName]: Array.from({ length: 25 }, (_, j) => ({
-              PutRequest: {
-                Item: {
-                  PK: { S: `WARM#${i}` },
-                  SK: { S: `ITEM#${j}` },
-                  GSI1PK: { S: `WARM#${i}#${j}` },
-                  GSI1SK: { S: 'x' },
-                },
+  const indexes = Array.from({ length: batches }, (_, i) => i);
+  await forEachLimit(indexes, 4, async (i) => {
+    await db.send(
+      new BatchWriteItemCommand({
+        RequestItems: {
+          [tableName]: Array.from({ length: 25 }, (_, j) => ({
+            PutRequest: {
+              Item: {
+                PK: { S: `WARM#${i}` },
+                SK: { S: `ITEM#${j}` },
+                GSI1PK: { S: `WARM#${i}#${j}` },
+                GSI1SK: { S: 'x' },
               },
-            })),
-          },
-        }),
-      );
-      await db.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'PK = :pk',
-          ExpressionAttributeValues: { ':pk': { S: `WARM#${i}` } },
-          ConsistentRead: true,
-        }),
-      );
-    }
-  };
-  await Promise.all(Array.from({ length: 4 }, worker));
+            },
+          })),
+        },
+      }),
+    );
+    await db.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': { S: `WARM#${i}` } },
+        ConsistentRead: true,
+      }),
+    );
+  });
 }

@@ -30,22 +30,6 @@ export function timeSyncMs(work: () => unknown): number {
   return performance.now() - started;
 }
 
-/** Runs `work` for `count` items with at most `concurrency` at once. */
-export async function pool<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T, index: number) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      await work(items[index]!, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
-
 // ---- formatting ---------------------------------------------------------------------------
 
 const group = (n: number, digits: number) =>

@@ -18,7 +18,8 @@ import type { BenchOptions } from '../options.js';
 import { evmChecksummed, payoutBody, recipients } from '../recipients.js';
 import type { Figure } from '../report.js';
 import { configure, request, type BenchContext } from '../stack.js';
-import { count, median, ms, pairedRatio, pool, ratio, timeMs } from '../stats.js';
+import { forEachLimit } from '../../shared/concurrency.js';
+import { count, median, ms, pairedRatio, ratio, timeMs } from '../stats.js';
 
 /** The repository's default number of BatchWriteItem calls in flight. */
 const WRITE_CONCURRENCY = 4;
@@ -91,7 +92,7 @@ async function captureCreate(ctx: BenchContext, body: string, key: string) {
 
 /** The floor: the same items, written directly. */
 async function writeFloor(ctx: BenchContext, tableName: string, captured: CapturedWrite) {
-  await pool(captured.batches, WRITE_CONCURRENCY, async (chunk) => {
+  await forEachLimit(captured.batches, WRITE_CONCURRENCY, async (chunk) => {
     let pending = chunk;
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= 10) throw new Error('BatchWriteItem kept items unprocessed');

@@ -22,7 +22,8 @@ import type { BenchOptions } from '../options.js';
 import { btcP2pkh, evmLowercase, payoutBody, recipients } from '../recipients.js';
 import type { Figure } from '../report.js';
 import { configure, type BenchContext } from '../stack.js';
-import { count, median, ms, pairedRatio, pool, ratio, seconds } from '../stats.js';
+import { forEachLimit } from '../../shared/concurrency.js';
+import { count, median, ms, pairedRatio, ratio, seconds } from '../stats.js';
 
 /** The reconcile function's timeout (infra/functions.ts): a tick stops taking work 10 s before. */
 const FUNCTION_TIMEOUT_MS = 60_000;
@@ -163,7 +164,7 @@ export async function runReconciler(
     );
     const batches = payouts * BATCHES_PER_PAYOUT;
     const created: PayoutView[] = [];
-    await pool(
+    await forEachLimit(
       Array.from({ length: payouts }, (_, i) => i),
       4,
       async (i) => {
@@ -344,7 +345,7 @@ async function submitDirectly(rt: System, sandbox: CalypsoSandbox, payouts: Payo
   const now = new Date(sandbox.now());
   const at = now.toISOString();
   const nextLookAt = new Date(now.getTime() + POLL_INTERVAL_MS).toISOString();
-  await pool(payouts, 4, async (payout) => {
+  await forEachLimit(payouts, 4, async (payout) => {
     for (const batch of payout.batches) {
       const withdrawals = await rt.repository.listBatchWithdrawals(payout.id, batch.index);
       const mass = await client.createMassPayout({

@@ -15,7 +15,8 @@ import type { BenchOptions } from '../options.js';
 import { evmLowercase, payoutBody, recipients } from '../recipients.js';
 import type { Figure } from '../report.js';
 import { BENCH_WEBHOOK_KEYS, configure, request, type BenchContext } from '../stack.js';
-import { count, median, ms, pairedRatio, pool, rate, ratio, timeMs } from '../stats.js';
+import { forEachLimit } from '../../shared/concurrency.js';
+import { count, median, ms, pairedRatio, rate, ratio, timeMs } from '../stats.js';
 
 const CURRENCY = 'USDT';
 
@@ -184,13 +185,13 @@ export async function runWebhooks(
   };
   const viaUseCase = async (events: SignedEvent[]) => {
     const deps = webhookDeps(ctx.system());
-    await pool(events, c, async (e) => {
+    await forEachLimit(events, c, async (e) => {
       const reply = await receiveWebhook(deps, e.body, e.headers);
       check(reply.status, reply.body.stored);
     });
   };
   const viaHttp = async (events: SignedEvent[]) => {
-    await pool(events, c, async (e) => {
+    await forEachLimit(events, c, async (e) => {
       const reply = await request(ctx, 'POST', '/webhooks/calypso', {
         body: e.body,
         headers: e.headers,
@@ -200,7 +201,7 @@ export async function runWebhooks(
   };
   let putSeq = 0;
   const rawPuts = async (events: SignedEvent[]) => {
-    await pool(events, c, async (e) => {
+    await forEachLimit(events, c, async (e) => {
       await ctx.db.send(
         new PutItemCommand({
           TableName: tableName,

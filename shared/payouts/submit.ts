@@ -28,6 +28,7 @@ import {
   CalypsoUnknownOutcomeError,
   CalypsoValidationError,
 } from '../calypso/errors.js';
+import { forEachLimit } from '../concurrency.js';
 import { batchNeeds, type Shortfall } from '../domain/funds.js';
 import { Decimal } from '../domain/money.js';
 import {
@@ -135,17 +136,9 @@ export async function submitPayout(
   }
   const todo = stored.batches.filter((b) => b.status === 'PENDING' || b.status === 'SUBMITTING');
   const balances = new BalanceSnapshot(async () => (await deps.calypso()).getAccount());
-  let next = 0;
-  const worker = async () => {
-    while (next < todo.length) {
-      const batch = todo[next++]!;
-      outcomes.set(
-        batch.index,
-        await submitBatch(deps, stored.payout, batch.index, 'api', balances),
-      );
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(deps.concurrency, todo.length) }, worker));
+  await forEachLimit(todo, deps.concurrency, async (batch) => {
+    outcomes.set(batch.index, await submitBatch(deps, stored.payout, batch.index, 'api', balances));
+  });
   await recordPayoutState(deps, payoutId, deps.clock.now(), 'api', []);
   return outcomes;
 }

@@ -1,23 +1,27 @@
 /**
  * Tracking: bring a batch's records in line with what Calypso holds (the reconciler's lookup is
- * the truth for money; webhooks only ask for a look sooner), and the reconciler's tick.
+ * the truth for money; webhooks only ask for a look sooner), and the reconciler's tick. What
+ * changes, when to look next and what is stuck are decided in shared/domain/tracking.ts; this
+ * file reads, writes what those decisions say, and records the transitions.
  */
 import type { Withdrawal } from '../calypso/schemas.js';
-import { Decimal } from '../domain/money.js';
-import {
-  batchTransition,
-  withdrawalTransition,
-  isFinalWithdrawalRecord,
-  isTerminalCalypsoPayoutState,
-  type AuditEntry,
-  type BatchRecord,
-  type Cause,
-  type PayoutRecord,
-  type ValidationIssue,
-  type WithdrawalRecord,
-  countByState,
+import { forEachLimit } from '../concurrency.js';
+import type {
+  AuditEntry,
+  BatchRecord,
+  Cause,
+  PayoutRecord,
+  WithdrawalRecord,
 } from '../domain/payout.js';
-import { forwardMassPayoutState, forwardWithdrawalState } from '../domain/progress.js';
+import {
+  batchLook,
+  isUnsubmittedStuck,
+  nextLook,
+  unsubmittedStuckEntry,
+  withdrawalChangeEntries,
+  withdrawalChanges,
+  type TrackingSettings,
+} from '../domain/tracking.js';
 import { emitMetrics, type MetricName } from '../metrics.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
@@ -31,248 +35,11 @@ import { readBatch, type CalypsoBatch } from './calypso-batch.js';
 import { cancelBatch, expireApproval, releaseHeldBatches } from './controls.js';
 import { applyLeftoverWebhooks } from './webhooks.js';
 
-export interface TrackDeps extends SubmitDeps {
+export interface TrackDeps extends SubmitDeps, TrackingSettings {
   events: EventPublisher;
-  /** A batch with no progress for this long is flagged stuck (and alarmed). */
-  stuckAfterMs: number;
-  /**
-   * Used instead of stuckAfterMs while Calypso holds the batch in PENDING_CONFIRMATION: a person
-   * must approve it in Calypso's UI, which may well take longer than sending does.
-   */
-  confirmationStuckAfterMs: number;
-  /** The shortest wait between two looks at an active batch (one schedule period). */
-  pollIntervalMs: number;
   calypso: CalypsoProvider;
   clock: Clock;
   repository: PayoutRepository;
-}
-
-/**
- * Since when a batch has been quiet: its last progress, or the payout's executionDate when that
- * is later (nothing is expected to happen before it, so waiting for it is not being stuck).
- */
-export function quietSinceMs(batch: Pick<BatchRecord, 'progressAt' | 'executionDate'>): number {
-  return Math.max(
-    Date.parse(batch.progressAt),
-    batch.executionDate ? Date.parse(batch.executionDate) : 0,
-  );
-}
-
-/** How long a batch in this Calypso state may stay quiet before it is flagged stuck. */
-export function stuckAfterMsFor(
-  deps: Pick<TrackDeps, 'stuckAfterMs' | 'confirmationStuckAfterMs'>,
-  calypsoState: string | undefined,
-): number {
-  return calypsoState === 'PENDING_CONFIRMATION'
-    ? deps.confirmationStuckAfterMs
-    : deps.stuckAfterMs;
-}
-
-/** Back off by how long the batch has been quiet: every tick at first, then less often. */
-export function nextLookDelay(quietMs: number, pollIntervalMs: number): number {
-  const minute = 60_000;
-  if (quietMs < 15 * minute) return pollIntervalMs;
-  if (quietMs < 60 * minute) return Math.max(pollIntervalMs, 2 * minute);
-  if (quietMs < 6 * 60 * minute) return Math.max(pollIntervalMs, 10 * minute);
-  if (quietMs < 24 * 60 * minute) return Math.max(pollIntervalMs, 30 * minute);
-  return Math.max(pollIntervalMs, 60 * minute);
-}
-
-/** Hex (EVM) and bech32 addresses are case-insensitive; base58 ones are not. */
-function addressKey(address: string): string {
-  return /^0x[0-9a-f]{40}$/i.test(address) || /^(bc|tb)1/i.test(address)
-    ? address.toLowerCase()
-    : address;
-}
-
-function matchKey(address: string, amount: string): string {
-  return `${addressKey(address)}|${Decimal.parse(amount).normalize().toString()}`;
-}
-
-/** Whether Calypso's withdrawal pays what ours does (an externalId, when both carry one, too). */
-function paysTheSame(w: WithdrawalRecord, t: Withdrawal): boolean {
-  const sameRecipient =
-    !!t.depositAddress &&
-    matchKey(t.depositAddress, t.amount.toString()) === matchKey(w.address, w.amount);
-  return sameRecipient && (!w.externalId || !t.externalId || w.externalId === t.externalId);
-}
-
-/**
- * Pairs Calypso's withdrawals with ours, never one of theirs with two of ours: by Calypso id once
- * known, then by externalId, then by address and amount in order (Calypso does not echo our
- * positions).
- *
- * A REPLACED withdrawal gives way to its replacement. Calypso documents no link between the two;
- * the replacement is taken to be a withdrawal of the same deal, not REPLACED and not paired with
- * another of ours, paying the same address and amount (and externalId, when both carry one).
- * Until it is listed, ours stays paired with the REPLACED one (and is not final). Withdrawals
- * never paired before are paired with live ones first, REPLACED ones only for what is left.
- */
-export function matchWithdrawals(
-  ours: WithdrawalRecord[],
-  theirs: Withdrawal[],
-): Map<number, Withdrawal> {
-  const matched = new Map<number, Withdrawal>();
-  const used = new Set<string>();
-  const pair = (w: WithdrawalRecord, t: Withdrawal) => {
-    matched.set(w.position, t);
-    used.add(t.id);
-  };
-  const live = theirs.filter((t) => t.state !== 'REPLACED');
-  const replaced = theirs.filter((t) => t.state === 'REPLACED');
-  const byId = new Map(theirs.map((t) => [t.id, t]));
-  const awaitingReplacement: [WithdrawalRecord, Withdrawal][] = [];
-  for (const w of ours) {
-    const t = w.calypsoWithdrawalId ? byId.get(w.calypsoWithdrawalId) : undefined;
-    if (!t || used.has(t.id)) continue;
-    if (t.state === 'REPLACED') {
-      used.add(t.id);
-      awaitingReplacement.push([w, t]);
-    } else pair(w, t);
-  }
-  // Only after every known id is paired: a replacement is never one of ours already.
-  for (const [w, old] of awaitingReplacement) {
-    pair(w, live.find((t) => !used.has(t.id) && paysTheSame(w, t)) ?? old);
-  }
-  const pairRest = (candidates: Withdrawal[]) => {
-    const byExternalId = new Map<string, Withdrawal>();
-    for (const t of candidates) {
-      if (t.externalId && !used.has(t.id) && !byExternalId.has(t.externalId))
-        byExternalId.set(t.externalId, t);
-    }
-    for (const w of ours) {
-      if (matched.has(w.position) || !w.externalId) continue;
-      const t = byExternalId.get(w.externalId);
-      if (t && !used.has(t.id)) pair(w, t);
-    }
-    const queues = new Map<string, Withdrawal[]>();
-    for (const t of candidates) {
-      if (used.has(t.id) || !t.depositAddress) continue;
-      const key = matchKey(t.depositAddress, t.amount.toString());
-      const queue = queues.get(key);
-      if (queue) queue.push(t);
-      else queues.set(key, [t]);
-    }
-    for (const w of ours) {
-      if (matched.has(w.position)) continue;
-      const t = queues.get(matchKey(w.address, w.amount))?.shift();
-      if (t) pair(w, t);
-    }
-  };
-  pairRest(live);
-  pairRest(replaced);
-  return matched;
-}
-
-function issuesOf(
-  t: Withdrawal,
-  at: string,
-  previous: ValidationIssue[] | undefined,
-): ValidationIssue[] {
-  return t.withdrawalErrors.map((e, i) => ({
-    status: e.status,
-    ...(e.errorMessage ? { message: e.errorMessage } : {}),
-    resolved: e.errorResolved,
-    at: previous?.[i]?.status === e.status ? previous[i]!.at : at,
-  }));
-}
-
-function sameIssues(a: ValidationIssue[] | undefined, b: ValidationIssue[]): boolean {
-  const strip = (list: ValidationIssue[]) =>
-    list.map((i) => [i.status, i.message ?? '', i.resolved]);
-  return JSON.stringify(strip(a ?? [])) === JSON.stringify(strip(b));
-}
-
-/** What changes on our withdrawal given Calypso's; undefined when nothing does. */
-function withdrawalChange(
-  w: WithdrawalRecord,
-  t: Withdrawal,
-  at: string,
-): Partial<WithdrawalRecord> | undefined {
-  const set: Partial<WithdrawalRecord> = {};
-  const state = forwardWithdrawalState(w.state, t.state);
-  if (state !== w.state) set.state = state;
-  if (w.calypsoWithdrawalId !== t.id) set.calypsoWithdrawalId = t.id;
-  if (t.transactionHash && t.transactionHash !== w.transactionHash)
-    set.transactionHash = t.transactionHash;
-  if (t.calypsoFee && t.calypsoFee.toString() !== w.fee) set.fee = t.calypsoFee.toString();
-  const issues = issuesOf(t, at, w.errors);
-  if (!sameIssues(w.errors, issues)) set.errors = issues;
-  return Object.keys(set).length ? set : undefined;
-}
-
-/**
- * What the audit trail keeps of a payment's change besides its state: a replacement followed
- * (Calypso's id changed), a validation error raised or resolved. The record keeps only the
- * errors Calypso lists now; the trail keeps their history.
- */
-function withdrawalNotes(
-  w: WithdrawalRecord,
-  set: Partial<WithdrawalRecord>,
-  cause: Cause,
-  at: string,
-): AuditEntry[] {
-  const base = {
-    payoutId: w.payoutId,
-    at,
-    entity: 'withdrawal' as const,
-    ref: `${w.batchIndex}/${w.position}`,
-    cause,
-  };
-  const notes: AuditEntry[] = [];
-  if (w.calypsoWithdrawalId && set.calypsoWithdrawalId) {
-    notes.push({
-      ...base,
-      field: 'calypsoWithdrawalId',
-      from: w.calypsoWithdrawalId,
-      to: set.calypsoWithdrawalId,
-      detail: 'Calypso lists the payment under another withdrawal (its previous one was REPLACED)',
-    });
-  }
-  if (set.errors) {
-    const before = w.errors ?? [];
-    const after = set.errors;
-    const open = (list: ValidationIssue[], i: number, status: string) =>
-      list[i]?.status === status && !list[i]!.resolved;
-    after.forEach((issue, i) => {
-      if (!issue.resolved && !open(before, i, issue.status)) {
-        notes.push({
-          ...base,
-          field: 'validationError',
-          from: null,
-          to: issue.status,
-          ...(issue.message ? { detail: issue.message } : {}),
-        });
-      }
-    });
-    before.forEach((issue, i) => {
-      if (!issue.resolved && !open(after, i, issue.status)) {
-        notes.push({ ...base, field: 'validationError', from: issue.status, to: 'resolved' });
-      }
-    });
-  }
-  return notes;
-}
-
-/**
- * The batch's validation errors (from webhooks) with those no withdrawal of Calypso's still has
- * unresolved marked resolved; undefined when none changes. Only from a listing with withdrawals.
- */
-function resolvedBatchIssues(
-  issues: ValidationIssue[] | undefined,
-  theirs: Withdrawal[],
-): ValidationIssue[] | undefined {
-  if (!issues?.some((i) => !i.resolved) || theirs.length === 0) return undefined;
-  const standing = new Set(
-    theirs.flatMap((t) => t.withdrawalErrors.filter((e) => !e.errorResolved).map((e) => e.status)),
-  );
-  let changed = false;
-  const next = issues.map((issue) => {
-    if (issue.resolved || standing.has(issue.status)) return issue;
-    changed = true;
-    return { ...issue, resolved: true };
-  });
-  return changed ? next : undefined;
 }
 
 /** Withdrawal updates in flight at once during one look. */
@@ -323,58 +90,21 @@ export async function refreshBatch(
   }
 
   const ourWithdrawals = await readOurs();
-  const matched = matchWithdrawals(ourWithdrawals, theirs);
-  const massState = forwardMassPayoutState(batch.calypsoState, mass.state);
-  const massTerminal = isTerminalCalypsoPayoutState(massState);
-  const audit: AuditEntry[] = [];
-  let lostWrites = false;
-
   // Work out every change first, then write them a few at a time (a first look may change
   // a thousand withdrawals at once).
-  const changes: { w: WithdrawalRecord; set: Partial<WithdrawalRecord>; created: boolean }[] = [];
-  for (const w of ourWithdrawals) {
-    const t = matched.get(w.position);
-    if (t) {
-      const set = withdrawalChange(w, t, at);
-      if (set) changes.push({ w, set, created: true });
-    } else if (
-      massTerminal &&
-      (massState === 'FAILED' || massState === 'CANCELED') &&
-      !isFinalWithdrawalRecord(w.state)
-    ) {
-      // Calypso ended the payout without ever creating this payment: nothing was paid.
-      changes.push({ w, set: { state: massState }, created: false });
+  const changes = withdrawalChanges(batch, mass, ourWithdrawals, theirs, at);
+  const audit: AuditEntry[] = [];
+  let lostWrites = false;
+  await forEachLimit(changes, WITHDRAWAL_WRITE_CONCURRENCY, async (change) => {
+    const { withdrawal: w, set } = change;
+    const applied = await deps.repository.updateWithdrawal(w, { ...set, updatedAt: at }, w.state);
+    if (!applied) {
+      lostWrites = true; // moved concurrently (a webhook); recounted below, looked at again next time
+      return;
     }
-  }
-  let next = 0;
-  const writer = async () => {
-    while (next < changes.length) {
-      const { w, set, created } = changes[next++]!;
-      const applied = await deps.repository.updateWithdrawal(w, { ...set, updatedAt: at }, w.state);
-      if (!applied) {
-        lostWrites = true; // moved concurrently (a webhook); recounted below, looked at again next time
-        continue;
-      }
-      audit.push(...withdrawalNotes(w, set, cause, at));
-      if (set.state && set.state !== w.state) {
-        audit.push(
-          withdrawalTransition(w, {
-            from: w.state,
-            to: set.state,
-            cause,
-            at,
-            ...(created
-              ? {}
-              : { detail: `never created by Calypso; the mass payout ended ${massState}` }),
-          }),
-        );
-      }
-      Object.assign(w, set);
-    }
-  };
-  await Promise.all(
-    Array.from({ length: Math.min(WITHDRAWAL_WRITE_CONCURRENCY, changes.length) }, writer),
-  );
+    audit.push(...withdrawalChangeEntries(change, cause, at));
+    Object.assign(w, set);
+  });
   // Only the transitions this look wrote (and so recorded once) are counted.
   emitMetrics(withdrawalsReached(audit));
 
@@ -382,77 +112,25 @@ export async function refreshBatch(
   const current = lostWrites
     ? await deps.repository.listBatchWithdrawals(batch.payoutId, batch.index)
     : ourWithdrawals;
-  const counts = countByState(current);
-  // A payment whose withdrawal was REPLACED is final only once its replacement is, whatever
-  // Calypso says of the mass payout meanwhile.
-  const allFinal = current.every(
-    (w) => isFinalWithdrawalRecord(w.state) || (w.state === 'CANCELED' && massTerminal),
-  );
-  const status: BatchRecord['status'] = massTerminal && allFinal ? 'FINAL' : 'SUBMITTED';
-  const fee = mass.totalFee?.toString();
-  const progressed =
-    audit.length > 0 ||
-    massState !== batch.calypsoState ||
-    status !== batch.status ||
-    (fee !== undefined && fee !== batch.totalFee) ||
-    JSON.stringify(counts) !== JSON.stringify(batch.withdrawalCounts);
-  const progressAt = progressed ? at : batch.progressAt;
-  const quietSince = quietSinceMs({ ...batch, progressAt });
-  const stuck = status !== 'FINAL' && now.getTime() - quietSince > stuckAfterMsFor(deps, massState);
-  const validationErrors = resolvedBatchIssues(batch.validationErrors, theirs);
-
-  if (massState !== batch.calypsoState) {
-    audit.push(
-      batchTransition(batch, {
-        field: 'calypsoState',
-        from: batch.calypsoState ?? null,
-        to: massState,
-        cause,
-        at,
-      }),
-    );
-  }
-  if (status !== batch.status) {
-    audit.push(
-      batchTransition(batch, { field: 'status', from: batch.status, to: status, cause, at }),
-    );
-  }
-  if (stuck && !batch.stuck) {
-    audit.push(
-      batchTransition(batch, {
-        field: 'stuck',
-        from: 'false',
-        to: 'true',
-        cause,
-        at,
-        detail: `no progress since ${progressAt}`,
-      }),
-    );
-    logger.error('batch is stuck', { ...log, progressAt });
-  }
+  const look = batchLook({
+    batch,
+    reported: mass,
+    theirs,
+    ours: current,
+    withdrawalsMoved: audit.length > 0,
+    now,
+    cause,
+    settings: deps,
+  });
+  audit.push(...look.entries);
+  if (look.newlyStuck) logger.error('batch is stuck', { ...log, progressAt: look.set.progressAt });
+  const { status, stuck } = look.set;
   // Only over the batch as this look read it: a look that overlapped another (or a webhook)
   // must not move the batch back, nor record its transitions a second time.
   const written = await deps.repository.updateBatch(
     batch.payoutId,
     batch.index,
-    {
-      set: {
-        status,
-        calypsoState: massState,
-        calypsoId: mass.id,
-        ...(fee !== undefined ? { totalFee: fee } : {}),
-        ...(mass.feePercentage ? { feePercentage: mass.feePercentage.toString() } : {}),
-        withdrawalCounts: counts,
-        ...(validationErrors ? { validationErrors } : {}),
-        progressAt,
-        stuck,
-        nextLookAt: new Date(
-          now.getTime() + nextLookDelay(now.getTime() - quietSince, deps.pollIntervalMs),
-        ).toISOString(),
-        updatedAt: at,
-      },
-      remove: ['lastError'],
-    },
+    { set: look.set, remove: ['lastError'] },
     { status: [batch.status], calypsoState: batch.calypsoState ?? null },
   );
   if (!written) {
@@ -463,7 +141,7 @@ export async function refreshBatch(
     return { outcome: 'unchanged', stuck: false };
   }
   // The payout's state derives from its batches: it can only change when this one did.
-  if (progressed || audit.length > 0) {
+  if (look.progressed || audit.length > 0) {
     if (payoutChanged) {
       await recordTransitions(deps, batch.payoutId, audit);
       payoutChanged(batch.payoutId);
@@ -472,7 +150,10 @@ export async function refreshBatch(
     }
   }
   if (status === 'FINAL' && batch.status !== 'FINAL') emitMetrics({ BatchesCompleted: 1 });
-  return { outcome: status === 'FINAL' ? 'final' : progressed ? 'progressed' : 'unchanged', stuck };
+  return {
+    outcome: status === 'FINAL' ? 'final' : look.progressed ? 'progressed' : 'unchanged',
+    stuck,
+  };
 }
 
 /** The withdrawals this look moved to COMPLETED or FAILED, as metrics (none when there are none). */
@@ -495,9 +176,8 @@ async function flagUnsubmittedStuck(
   audit: AuditEntry[],
 ) {
   const batch = await deps.repository.getBatch(payoutId, index);
-  if (!batch || (batch.status !== 'PENDING' && batch.status !== 'SUBMITTING')) return false;
   const now = deps.clock.now();
-  if (now.getTime() - quietSinceMs(batch) <= deps.stuckAfterMs) return false;
+  if (!batch || !isUnsubmittedStuck(batch, now, deps)) return false;
   if (!batch.stuck) {
     const flagged = await deps.repository.updateBatch(
       payoutId,
@@ -507,16 +187,7 @@ async function flagUnsubmittedStuck(
     );
     // Submitted (or flagged) meanwhile by another worker: not ours to flag.
     if (!flagged) return false;
-    audit.push(
-      batchTransition(batch, {
-        field: 'stuck',
-        from: 'false',
-        to: 'true',
-        cause: 'reconcile',
-        at: now.toISOString(),
-        detail: `not at Calypso since ${batch.progressAt}: ${batch.lastError ?? 'no answer yet'}`,
-      }),
-    );
+    audit.push(unsubmittedStuckEntry(batch, now.toISOString()));
     logger.error('batch is stuck before submission', {
       payoutId,
       batch: index,
@@ -526,28 +197,19 @@ async function flagUnsubmittedStuck(
   return true;
 }
 
+/** After a failed lookup: look again later, flagged stuck when quiet too long; whether it is. */
 async function scheduleQuiet(
   deps: TrackDeps,
   batch: BatchRecord,
   now: Date,
   lastError: string,
 ): Promise<boolean> {
-  const quiet = now.getTime() - quietSinceMs(batch);
-  const stuck = quiet > stuckAfterMsFor(deps, batch.calypsoState);
+  const { overdue: stuck, nextLookAt } = nextLook(batch, batch.calypsoState, now, deps);
   // A batch that went FINAL meanwhile must not be put back where the reconciler looks.
   const written = await deps.repository.updateBatch(
     batch.payoutId,
     batch.index,
-    {
-      set: {
-        lastError,
-        stuck,
-        nextLookAt: new Date(
-          now.getTime() + nextLookDelay(quiet, deps.pollIntervalMs),
-        ).toISOString(),
-        updatedAt: now.toISOString(),
-      },
-    },
+    { set: { lastError, stuck, nextLookAt, updatedAt: now.toISOString() } },
     { status: [batch.status] },
   );
   return written && stuck;
@@ -636,21 +298,6 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
     dueOfPayout.set(payoutId, left);
     if (left === 0 && changed.has(payoutId)) await derive(payoutId);
   };
-  let next = 0;
-  const worker = async () => {
-    while (next < due.length) {
-      if (options.remainingMs() < reserve) {
-        summary.stoppedEarly = true;
-        return;
-      }
-      const batch = due[next++]!;
-      try {
-        await lookAt(batch);
-      } finally {
-        await batchDone(batch.payoutId);
-      }
-    }
-  };
   const lookAt = async (batch: BatchRecord) => {
     try {
       if (batch.status === 'HELD') {
@@ -705,7 +352,19 @@ export async function reconcileTick(deps: TrackDeps, options: TickOptions): Prom
       });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, due.length) }, worker));
+  const run = await forEachLimit(
+    due,
+    options.concurrency ?? 8,
+    async (batch) => {
+      try {
+        await lookAt(batch);
+      } finally {
+        await batchDone(batch.payoutId);
+      }
+    },
+    { stopWhen: () => options.remainingMs() < reserve },
+  );
+  summary.stoppedEarly = run.stoppedEarly;
   // Payouts whose batches were not all looked at (the tick stopped early) are derived too.
   for (const payoutId of [...changed]) await derive(payoutId);
   emitMetrics({

@@ -26,6 +26,7 @@ import {
   type WebhookEventRecord,
   type WithdrawalRecord,
 } from '../domain/payout.js';
+import { forEachLimit } from '../concurrency.js';
 import { SYSTEM_ACTORS } from '../domain/identity.js';
 import { Decimal } from '../domain/money.js';
 import { fromItem, toItem, type Item } from './attributes.js';
@@ -319,26 +320,20 @@ export class PayoutRepository {
     const chunks: WriteRequest[][] = [];
     for (let i = 0; i < requests.length; i += 25) chunks.push(requests.slice(i, i + 25));
     let calls = 0;
-    let next = 0;
-    const worker = async () => {
-      while (next < chunks.length) {
-        let pending = chunks[next++]!;
-        for (let attempt = 0; pending.length > 0; attempt++) {
-          if (attempt >= 10)
-            throw new Error(`BatchWriteItem left ${pending.length} items unprocessed`);
-          if (attempt > 0)
-            await this.sleep(Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2));
-          calls++;
-          const result = await this.db.send(
-            new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
-          );
-          pending = result.UnprocessedItems?.[this.tableName] ?? [];
-        }
+    await forEachLimit(chunks, this.writeConcurrency, async (chunk) => {
+      let pending = chunk;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= 10)
+          throw new Error(`BatchWriteItem left ${pending.length} items unprocessed`);
+        if (attempt > 0)
+          await this.sleep(Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2));
+        calls++;
+        const result = await this.db.send(
+          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
+        );
+        pending = result.UnprocessedItems?.[this.tableName] ?? [];
       }
-    };
-    await Promise.all(
-      Array.from({ length: Math.min(this.writeConcurrency, chunks.length) }, worker),
-    );
+    });
     return calls;
   }
 
