@@ -216,7 +216,7 @@ export async function runWebhooks(
    * PutItem the handler must make.
    */
   const httpFloor = async (events: SignedEvent[]) => {
-    await pool(events, c, async (e) => {
+    await forEachLimit(events, c, async (e) => {
       const reply = await request(ctx, 'POST', '/webhooks/floor', {
         body: e.body,
         headers: e.headers,
