@@ -7,8 +7,7 @@
  * is set by the lookup the event asks for at once, and the reconciler's lookups stay the truth.
  */
 import { createHash } from 'node:crypto';
-import * as z from 'zod/mini';
-import { parseJsonLossless } from '../calypso/json.js';
+import { parseWebhookEnvelope, type WebhookEnvelope } from '../calypso/webhook-schema.js';
 import { verifyWebhookSignature } from '../calypso/webhook-signature.js';
 import {
   batchTransition,
@@ -43,53 +42,10 @@ export interface WebhookReply {
   body: Record<string, unknown>;
 }
 
-/** A JSON number arrives as its text; ids may also be strings. */
-const idText = z.pipe(
-  z.union([z.string(), z.number()]),
-  z.transform((v) => String(v)),
-);
-const optionalText = z.optional(z.nullable(z.union([z.string(), z.number(), z.boolean()])));
-const envelopeSchema = z.object({
-  id: idText,
-  requestId: z.optional(z.nullable(z.string())),
-  createdDate: optionalText,
-  eventType: z.optional(z.nullable(z.string())),
-  data: z.optional(
-    z.nullable(
-      z.object({
-        type: z.optional(z.nullable(z.string())),
-        idempotencyKey: z.optional(z.nullable(z.string())),
-        payoutStatus: z.optional(z.nullable(z.string())),
-        externalId: optionalText,
-        hash: z.optional(z.nullable(z.string())),
-        message: z.optional(z.nullable(z.string())),
-        validationStatus: z.optional(z.nullable(z.string())),
-        dealWithdrawalId: optionalText,
-        parentExternalId: optionalText,
-      }),
-    ),
-  ),
-});
-type Envelope = z.infer<typeof envelopeSchema>;
-
 /** Longer than an apply may run: a claim older than this was abandoned (its worker died). */
 export const WEBHOOK_CLAIM_LEASE_MS = 60_000;
 
 const text = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
-
-function parseEnvelope(rawBody: string): { envelope?: Envelope; problem?: string } {
-  try {
-    const parsed = envelopeSchema.safeParse(parseJsonLossless(rawBody));
-    if (parsed.success) return { envelope: parsed.data };
-    return {
-      problem: parsed.error.issues
-        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-        .join('; '),
-    };
-  } catch (err) {
-    return { problem: `not JSON: ${(err as Error).message}` };
-  }
-}
 
 /**
  * The webhook route: verify, store once, hand over, answer. Only storing can fail the delivery
@@ -117,7 +73,7 @@ export async function receiveWebhook(
   }
   emitMetrics({ WebhooksReceived: 1 });
   const receivedAt = deps.clock.now().toISOString();
-  const { envelope, problem } = parseEnvelope(rawBody);
+  const { envelope, problem } = parseWebhookEnvelope(rawBody);
 
   if (!envelope) {
     // Signed by Calypso but not what we understand: keep it, answer 200 so it is not resent forever.
@@ -176,7 +132,7 @@ export async function applyWebhookEvent(deps: TrackDeps, eventId: string): Promi
   let lookNow: BatchRecord | undefined;
   let outcome: { verdict: WebhookEventRecord['verdict']; detail?: string };
   try {
-    const { envelope, problem } = parseEnvelope(record.rawBody);
+    const { envelope, problem } = parseWebhookEnvelope(record.rawBody);
     if (!envelope) {
       await deps.repository.setWebhookVerdict(eventId, 'malformed', {
         detail: (problem ?? '').slice(0, 500),
@@ -273,7 +229,7 @@ export async function applyLeftoverWebhooks(
 async function apply(
   deps: TrackDeps,
   batch: BatchRecord,
-  envelope: Envelope,
+  envelope: WebhookEnvelope,
   eventType: string | undefined,
   now: Date,
 ): Promise<{ verdict: WebhookEventRecord['verdict']; detail?: string; lookNow?: BatchRecord }> {
@@ -387,7 +343,7 @@ async function apply(
 /** What the event changes on the batch as read; `forBatch` false: it was about one payment. */
 function batchChange(
   batch: BatchRecord,
-  envelope: Envelope,
+  envelope: WebhookEnvelope,
   eventType: string | undefined,
   forBatch: boolean,
   at: string,
