@@ -37,10 +37,19 @@ export interface WebhookDeps {
   retentionSeconds: number;
 }
 
-export interface WebhookReply {
-  status: number;
-  body: Record<string, unknown>;
-}
+/**
+ * What became of a delivery. Every outcome but `bad-signature` means the event is stored: Calypso
+ * need not deliver it again.
+ */
+export type WebhookOutcome =
+  /** Not signed by any of our subscriptions' keys: nothing stored. */
+  | { kind: 'bad-signature' }
+  /** New, stored, and handed over to be applied. */
+  | { kind: 'stored' }
+  /** Signed, but not an event we can read: stored as it came, never applied. */
+  | { kind: 'stored-malformed' }
+  /** Stored before (a redelivery): nothing more to do. */
+  | { kind: 'duplicate' };
 
 /** Longer than an apply may run: a claim older than this was abandoned (its worker died). */
 export const WEBHOOK_CLAIM_LEASE_MS = 60_000;
@@ -55,7 +64,7 @@ export async function receiveWebhook(
   deps: WebhookDeps,
   rawBody: string,
   headers: Record<string, string | undefined>,
-): Promise<WebhookReply> {
+): Promise<WebhookOutcome> {
   let verdict = verifyWebhookSignature(rawBody, headers, await deps.webhookKeys.current());
   if (!verdict.ok && verdict.reason === 'unknown-key') {
     // Perhaps a subscription rotated since the keys were read: look once more before refusing,
@@ -69,21 +78,21 @@ export async function receiveWebhook(
   if (!verdict.ok) {
     emitMetrics({ WebhookSignatureRejected: 1 });
     logger.warn('webhook rejected', { reason: verdict.reason });
-    return { status: 401, body: { error: 'signature not valid' } };
+    return { kind: 'bad-signature' };
   }
   emitMetrics({ WebhooksReceived: 1 });
   const receivedAt = deps.clock.now().toISOString();
   const { envelope, problem } = parseWebhookEnvelope(rawBody);
 
   if (!envelope) {
-    // Signed by Calypso but not what we understand: keep it, answer 200 so it is not resent forever.
+    // Signed by Calypso but not what we understand: keep it, so it is not resent forever.
     const eventId = `body-sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
     await deps.repository.putWebhookEvent(
       { eventId, receivedAt, rawBody, verdict: 'malformed', detail: (problem ?? '').slice(0, 500) },
       deps.retentionSeconds,
     );
     logger.warn('signed webhook could not be read; stored', { eventId, problem });
-    return { status: 200, body: { stored: true, verdict: 'malformed' } };
+    return { kind: 'stored-malformed' };
   }
 
   const eventType = envelope.eventType ?? envelope.data?.type ?? undefined;
@@ -103,7 +112,7 @@ export async function receiveWebhook(
   if (!isNew) {
     // Stored before: applied, being applied, or left to the reconciler. Nothing more to do here.
     logger.info('duplicate webhook ignored', { eventId });
-    return { status: 200, body: { duplicate: true } };
+    return { kind: 'duplicate' };
   }
   try {
     await deps.apply.trigger(eventId);
@@ -114,7 +123,7 @@ export async function receiveWebhook(
       error: err as Error,
     });
   }
-  return { status: 200, body: { stored: true } };
+  return { kind: 'stored' };
 }
 
 export type ApplyOutcome = WebhookEventRecord['verdict'] | 'not-claimed';
