@@ -6,6 +6,11 @@ const MONEY = 'Money is never a JS number: use Decimal (shared/domain/money.ts).
 /** Amounts are decimal strings or exact values, never JS numbers. */
 const MONEY_NAME = '/(amount|fee|feepercentage|balance)s?$/i';
 
+const CLASSIC_ZOD = {
+  name: 'zod',
+  message: "Classic zod adds ~400 KiB per bundle: use `import * as z from 'zod/mini'`.",
+};
+
 const deployedCodeRules = {
   rules: {
     'no-restricted-syntax': [
@@ -32,13 +37,22 @@ const deployedCodeRules = {
         message: "Use `import * as z from 'zod/mini'` so the bundle tree-shakes.",
       },
     ],
+    'no-restricted-imports': ['error', { paths: [CLASSIC_ZOD] }],
+  },
+};
+
+/** The use cases and the domain speak in their own errors; HTTP belongs to the edge. */
+const httpFreeRules = {
+  rules: {
     'no-restricted-imports': [
       'error',
       {
-        paths: [
+        paths: [CLASSIC_ZOD],
+        patterns: [
           {
-            name: 'zod',
-            message: "Classic zod adds ~400 KiB per bundle: use `import * as z from 'zod/mini'`.",
+            group: ['**/http/*'],
+            message:
+              'Use cases throw their own errors (shared/payouts/errors.ts); shared/http maps them.',
           },
         ],
       },
@@ -69,6 +83,7 @@ export default tseslint.config(
     },
   },
   { files: ['shared/**/*.ts', 'functions/**/*.ts', 'infra/**/*.ts'], ...deployedCodeRules },
+  { files: ['shared/payouts/**/*.ts', 'shared/domain/**/*.ts'], ...httpFreeRules },
   // Tests read parsed JSON responses loosely.
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   {

@@ -186,8 +186,8 @@ export async function runWebhooks(
   const viaUseCase = async (events: SignedEvent[]) => {
     const deps = webhookDeps(ctx.system());
     await forEachLimit(events, c, async (e) => {
-      const reply = await receiveWebhook(deps, e.body, e.headers);
-      check(reply.status, reply.body.stored);
+      const outcome = await receiveWebhook(deps, e.body, e.headers);
+      if (outcome.kind !== 'stored') throw new Error(`webhook ${outcome.kind}`);
     });
   };
   const viaHttp = async (events: SignedEvent[]) => {

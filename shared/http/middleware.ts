@@ -7,7 +7,7 @@ import type middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { callerFromArn, type Caller } from '../domain/identity.js';
 import { logger } from '../observability.js';
-import { HttpProblem, PROBLEM_CONTENT_TYPE, problems } from './problem.js';
+import { HttpProblem, PROBLEM_CONTENT_TYPE, problemOf, problems } from './problem.js';
 
 export type ApiEvent = APIGatewayProxyEvent & {
   /** Set by the jsonBody middleware. */
@@ -49,12 +49,12 @@ export function correlation(): ApiMiddleware {
   };
 }
 
-/** Turns thrown HttpProblems into problem+json, and anything else into a bare 500. */
+/** Turns what a request threw into problem+json (see problemOf): a use case's error or ours. */
 export function problemErrors(): ApiMiddleware {
   return {
     onError: (request) => {
       const correlationId = request.event.correlationId;
-      const problem = request.error instanceof HttpProblem ? request.error : problems.internal();
+      const problem = problemOf(request.error);
       if (problem.status >= 500) {
         logger.error('request failed', {
           error: request.error ?? undefined,

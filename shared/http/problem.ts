@@ -1,8 +1,10 @@
 /**
  * RFC 9457 problem details. A caller's mistake is a 4xx naming the field; our failure is a 5xx
- * with a correlation id and nothing internal.
+ * with a correlation id and nothing internal. The use cases' errors get their status here, and
+ * only here (problemOf).
  */
 import type { FieldError } from '../domain/payout-request.js';
+import { isUseCaseError, type UseCaseError } from '../payouts/errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -46,13 +48,6 @@ export class HttpProblem extends Error {
 }
 
 export const problems = {
-  validation: (errors: FieldError[]) =>
-    new HttpProblem(422, 'validation', 'The request has invalid fields', {
-      detail: `${errors.length} field${errors.length === 1 ? '' : 's'} failed validation`,
-      errors,
-    }),
-  badRequest: (detail: string, errors?: FieldError[]) =>
-    new HttpProblem(400, 'bad-request', 'Bad request', { detail, ...(errors ? { errors } : {}) }),
   malformedJson: (detail: string) =>
     new HttpProblem(400, 'malformed-json', 'The body is not valid JSON', { detail }),
   unsupportedMediaType: (got: string | undefined) =>
@@ -63,10 +58,37 @@ export const problems = {
     new HttpProblem(413, 'body-too-large', 'The body is too large', {
       detail: `the limit is ${limit} bytes`,
     }),
-  notFound: (what: string) =>
-    new HttpProblem(404, 'not-found', 'Not found', { detail: `${what} does not exist` }),
   internal: () =>
     new HttpProblem(500, 'internal', 'Internal error', {
       detail: 'the request failed on our side; quote the correlation id when reporting it',
     }),
 };
+
+const STATUS: Record<UseCaseError['kind'], number> = {
+  'invalid-parameter': 400,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  'not-final': 409,
+  'invalid-request': 422,
+  refused: 422,
+  unavailable: 503,
+};
+
+/**
+ * The problem to answer for anything a request threw: an HttpProblem as it is, a use case's error
+ * by its kind, anything else a bare 500.
+ */
+export function problemOf(error: unknown): HttpProblem {
+  if (error instanceof HttpProblem) return error;
+  if (!isUseCaseError(error)) return problems.internal();
+  const { errors, extra, retryAfterSeconds } = error.facts;
+  return new HttpProblem(STATUS[error.kind], error.code, error.title, {
+    detail: error.detail,
+    ...(errors ? { errors } : {}),
+    ...(retryAfterSeconds !== undefined
+      ? { headers: { 'retry-after': String(retryAfterSeconds) } }
+      : {}),
+    ...(extra ? { extra } : {}),
+  });
+}

@@ -5,7 +5,7 @@
  *
  * Submission is fenced on the payout item (`hold`) and on the pause item, both checked in the same
  * transaction as each batch's claim, so a cancel, a hold or a pause that wins the race stops the
- * call to Calypso; one that loses finds the batch claimed and refuses (409) with the reason.
+ * call to Calypso; one that loses finds the batch claimed and refuses (Conflict) with the reason.
  */
 import type { Caller } from '../domain/identity.js';
 import {
@@ -14,10 +14,10 @@ import {
   type BatchRecord,
   type PayoutRecord,
 } from '../domain/payout.js';
-import { HttpProblem, problems } from '../http/problem.js';
 import { logger } from '../observability.js';
 import type { PauseRecord } from '../store/payout-repository.js';
 import type { CreatePayoutDeps } from './create-payout.js';
+import { Conflict, Forbidden, InvalidRequest, NotFound } from './errors.js';
 import type { DomainEvent } from './events.js';
 import { checkId, withCursor } from './queries.js';
 import { recordPayoutState } from './record.js';
@@ -45,11 +45,11 @@ export function checkReason(body: unknown, required: boolean): string | undefine
   const reason = (body as { reason?: unknown } | undefined)?.reason;
   if (reason === undefined && !required) return undefined;
   if (typeof reason !== 'string' || reason.trim() === '') {
-    throw problems.validation([{ path: '$.reason', message: 'is required: say why' }]);
+    throw new InvalidRequest([{ path: '$.reason', message: 'is required: say why' }]);
   }
   // eslint-disable-next-line no-control-regex
   if (reason.length > REASON_MAX || /[\u0000-\u001f\u007f-\u009f]/.test(reason)) {
-    throw problems.validation([
+    throw new InvalidRequest([
       {
         path: '$.reason',
         message: `must be at most ${REASON_MAX} characters, without control characters`,
@@ -79,7 +79,7 @@ async function view(deps: Pick<ControlDeps, 'repository'>, payoutId: string): Pr
   return payoutView(stored.payout, stored.batches, await deps.repository.getPause());
 }
 
-/** A payout the caller may read, else the same 404 as for one that does not exist. */
+/** A payout the caller may read, else the same NotFound as for one that does not exist. */
 async function readable(deps: DecideDeps, caller: Caller, id: string | undefined) {
   const payoutId = checkId(id);
   const stored = await deps.repository.getPayoutWithBatches(payoutId);
@@ -88,18 +88,14 @@ async function readable(deps: DecideDeps, caller: Caller, id: string | undefined
     (deps.access.mayRead(caller, stored.payout.owner) ||
       (stored.payout.approval !== undefined &&
         deps.policy.isApprover(caller, stored.payout.approval.approvers)));
-  if (!stored || !visible) throw problems.notFound(`payout ${payoutId}`);
+  if (!stored || !visible) throw new NotFound(`payout ${payoutId}`);
   return stored;
-}
-
-function conflict(slug: string, title: string, detail: string): HttpProblem {
-  return new HttpProblem(409, slug, title, { detail });
 }
 
 function checkApprover(deps: Pick<ControlDeps, 'policy'>, caller: Caller, payout: PayoutRecord) {
   const approval = payout.approval;
   if (!approval || payout.hold !== 'approval') {
-    throw conflict(
+    throw new Conflict(
       'not-pending-approval',
       'The payout is not awaiting approval',
       payout.hold === 'canceled'
@@ -108,15 +104,19 @@ function checkApprover(deps: Pick<ControlDeps, 'policy'>, caller: Caller, payout
     );
   }
   if (!deps.policy.isApprover(caller, approval.approvers)) {
-    throw new HttpProblem(403, 'not-an-approver', 'You may not approve this payout', {
-      detail: `approvers: ${approval.approvers.join(', ')}`,
-    });
+    throw new Forbidden(
+      'not-an-approver',
+      'You may not approve this payout',
+      `approvers: ${approval.approvers.join(', ')}`,
+    );
   }
   // Four-eyes: the creator's principal never approves its own payout, from any session.
   if (caller.principal === payout.createdBy) {
-    throw new HttpProblem(403, 'own-payout', 'You may not approve or reject your own payout', {
-      detail: 'another approver must decide (four-eyes)',
-    });
+    throw new Forbidden(
+      'own-payout',
+      'You may not approve or reject your own payout',
+      'another approver must decide (four-eyes)',
+    );
   }
 }
 
@@ -131,14 +131,14 @@ export async function approvePayout(
     const approval = payout.approval!;
     const now = deps.clock.now();
     if (Date.parse(approval.deadline) <= now.getTime()) {
-      throw conflict(
+      throw new Conflict(
         'approval-expired',
         'The approval window has closed',
         `approvals were due by ${approval.deadline}; the payout will be cancelled`,
       );
     }
     if (approval.approvals.some((a) => a.principal === caller.principal)) {
-      throw conflict(
+      throw new Conflict(
         'already-approved',
         'You already approved this payout',
         `${approval.required} distinct approvers are needed; ${approval.approvals.length} approved so far`,
@@ -196,7 +196,7 @@ export async function approvePayout(
     }
     return { status: 200, payout: await view(deps, payout.id) };
   }
-  throw conflict('busy', 'The payout changed while approving', 'try again');
+  throw new Conflict('busy', 'The payout changed while approving', 'try again');
 }
 
 /** Moves an approved payout's held batches to PENDING, due now (idempotent). */
@@ -246,9 +246,11 @@ export async function cancelPayout(
   const approver =
     payout.approval !== undefined && deps.policy.isApprover(caller, payout.approval.approvers);
   if (!deps.access.owns(caller, payout.owner) && !approver) {
-    throw new HttpProblem(403, 'not-allowed', 'You may not cancel this payout', {
-      detail: 'only its owner or one of its approvers may',
-    });
+    throw new Forbidden(
+      'not-allowed',
+      'You may not cancel this payout',
+      'only its owner or one of its approvers may',
+    );
   }
   return cancelNow(deps, caller, payout, reason, 'PayoutCanceled');
 }
@@ -261,7 +263,7 @@ export async function expireApproval(deps: CancelDeps, payout: PayoutRecord): Pr
     await cancelNow(deps, undefined, payout, 'approval-expired', 'PayoutCanceled');
     return true;
   } catch (err) {
-    if (err instanceof HttpProblem) return false;
+    if (err instanceof Conflict) return false;
     throw err;
   }
 }
@@ -280,7 +282,7 @@ async function cancelNow(
   const now = deps.clock.now();
   const at = now.toISOString();
   if (payout.hold === 'canceled') {
-    throw conflict(
+    throw new Conflict(
       'already-canceled',
       'The payout is already cancelled',
       payout.cancellation?.reason ?? 'cancelled',
@@ -296,7 +298,11 @@ async function cancelNow(
   // The expiry cancels only what still awaits approval (an approval may have come in time).
   const onlyWhileHeld = caller === undefined ? 'approval' : undefined;
   if (!(await deps.repository.fenceForCancel(payout.id, cancellation, onlyWhileHeld))) {
-    throw conflict('already-canceled', 'The payout is already cancelled', 'cancelled meanwhile');
+    throw new Conflict(
+      'already-canceled',
+      'The payout is already cancelled',
+      'cancelled meanwhile',
+    );
   }
   // Any batch claimed (even once: its outcome may be at Calypso) means something left.
   const { batches } = (await deps.repository.getPayoutWithBatches(payout.id))!;
@@ -308,7 +314,7 @@ async function cancelNow(
   );
   if (sent.length > 0) {
     await deps.repository.liftCancelFence(payout.id, payout.hold, at);
-    throw conflict(
+    throw new Conflict(
       'already-submitted',
       'Part of the payout has been sent to Calypso',
       `batch ${sent.map((b) => b.index).join(', ')} ${sent.length === 1 ? 'is' : 'are'} at Calypso (or may be); a payout is cancelled only while nothing of it has been sent, and batches at Calypso are never touched`,
@@ -398,9 +404,11 @@ export async function pendingApprovals(
 
 function checkOperator(deps: Pick<ControlDeps, 'policy'>, caller: Caller) {
   if (!deps.policy.isOperator(caller)) {
-    throw new HttpProblem(403, 'not-an-operator', 'Only an operator may pause or resume', {
-      detail: 'operators are listed in the payout policy (operators)',
-    });
+    throw new Forbidden(
+      'not-an-operator',
+      'Only an operator may pause or resume',
+      'operators are listed in the payout policy (operators)',
+    );
   }
 }
 

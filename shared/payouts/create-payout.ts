@@ -30,8 +30,8 @@ import type { CurrencyRegistry } from '../domain/currencies.js';
 import type { AccessPolicy, Caller } from '../domain/identity.js';
 import { Decimal } from '../domain/money.js';
 import type { PayoutPolicy, PolicyDecision } from '../domain/policy.js';
+import { Conflict, InvalidParameter, InvalidRequest, Refused } from './errors.js';
 import type { EventPublisher } from './events.js';
-import { HttpProblem, problems } from '../http/problem.js';
 import { emitMetrics } from '../metrics.js';
 import { logger } from '../observability.js';
 import type { PayoutRepository } from '../store/payout-repository.js';
@@ -78,12 +78,12 @@ export type CreatePayoutResult =
 
 export function checkIdempotencyKey(key: string | undefined): string {
   if (key === undefined || key === '') {
-    throw problems.badRequest('the Idempotency-Key header is required', [
+    throw new InvalidParameter('the Idempotency-Key header is required', [
       { path: 'header:Idempotency-Key', message: 'is required' },
     ]);
   }
   if (!IDEMPOTENCY_KEY.test(key)) {
-    throw problems.badRequest('the Idempotency-Key header is not valid', [
+    throw new InvalidParameter('the Idempotency-Key header is not valid', [
       {
         path: 'header:Idempotency-Key',
         message: 'must be 8 to 128 characters of A-Z, a-z, 0-9, ".", "_", ":", "-"',
@@ -91,6 +91,16 @@ export function checkIdempotencyKey(key: string | undefined): string {
     ]);
   }
   return key;
+}
+
+/** The first request with the key is still being written: ask again in `seconds`. */
+function inProgress(seconds: number): Conflict {
+  return new Conflict(
+    'in-progress',
+    'The first request with this Idempotency-Key is still being processed',
+    'retry the same request shortly',
+    { retryAfterSeconds: seconds },
+  );
 }
 
 export async function createPayout(
@@ -108,7 +118,7 @@ export async function createPayout(
     executionDateHorizonDays: deps.executionDateHorizonDays,
     testnet: deps.testnetAddresses,
   });
-  if (!validated.ok) throw problems.validation(validated.errors);
+  if (!validated.ok) throw new InvalidRequest(validated.errors);
   const request = validated.value;
   const requestHash = createHash('sha256').update(canonicalRequest(request)).digest('hex');
   const owner = deps.access.ownerOf(input.caller);
@@ -121,12 +131,11 @@ export async function createPayout(
     request.recipients.map((r, index) => ({ index, amount: r.amount })),
   );
   if (decision.overRecipientLimit.length > 0) {
-    throw new HttpProblem(
-      422,
+    throw new Refused(
       'recipient-limit-exceeded',
       'Payments above the per-recipient maximum',
+      `the payout policy allows at most ${decision.overRecipientLimit[0]!.max} ${request.currency.code} per recipient`,
       {
-        detail: `the payout policy allows at most ${decision.overRecipientLimit[0]!.max} ${request.currency.code} per recipient`,
         errors: decision.overRecipientLimit.map((o) => ({
           path: `$.recipients[${o.index}].amount`,
           message: `${o.amount} is above the per-recipient maximum of ${o.max}`,
@@ -151,15 +160,11 @@ export async function createPayout(
   if (claim.outcome === 'exists') {
     const existing = claim.record;
     if (existing.requestHash !== requestHash) {
-      throw new HttpProblem(
-        422,
+      throw new Refused(
         'idempotency-key-reused',
         'Idempotency-Key already used for another request',
-        {
-          detail:
-            'this Idempotency-Key was used with a different body; use a new key for a new payout',
-          extra: { payoutId: existing.payoutId },
-        },
+        'this Idempotency-Key was used with a different body; use a new key for a new payout',
+        { extra: { payoutId: existing.payoutId } },
       );
     }
     if (existing.state === 'COMMITTED') {
@@ -172,15 +177,7 @@ export async function createPayout(
         1,
         Math.ceil((Date.parse(existing.leaseUntil) - now.getTime()) / 1000),
       );
-      throw new HttpProblem(
-        409,
-        'in-progress',
-        'The first request with this Idempotency-Key is still being processed',
-        {
-          detail: 'retry the same request shortly',
-          headers: { 'retry-after': String(Math.min(seconds, 5)) },
-        },
-      );
+      throw inProgress(Math.min(seconds, 5));
     }
     // The first writer's lease ran out: finish its work (the items are identical).
     const tookOver = await deps.repository.takeOverIdempotency(
@@ -190,15 +187,7 @@ export async function createPayout(
       leaseUntil,
     );
     if (!tookOver) {
-      throw new HttpProblem(
-        409,
-        'in-progress',
-        'The first request with this Idempotency-Key is still being processed',
-        {
-          detail: 'retry the same request shortly',
-          headers: { 'retry-after': '1' },
-        },
-      );
+      throw inProgress(1);
     }
     logger.warn('finishing a payout whose first writer did not complete', { payoutId });
     const plannedWith = existing.singlePayoutMax ?? 0;
@@ -220,16 +209,20 @@ export async function createPayout(
       await deps.repository.releaseIdempotency(owner, key, payoutId);
       const remaining = decision.dailyLimit.sub(reserved.used);
       const left = remaining.isNegative() ? Decimal.ZERO : remaining;
-      throw new HttpProblem(422, 'daily-limit-exceeded', 'The daily limit would be exceeded', {
-        detail: `${left.toString()} ${request.currency.code} of the ${decision.dailyLimit.toString()} allowed in 24 hours remain; this payout is ${plan.total.toString()}`,
-        errors: [
-          {
-            path: '$.recipients',
-            message: `total ${plan.total.toString()} is above the remaining daily allowance of ${left.toString()}`,
-          },
-        ],
-        extra: { remaining: left.toString(), limit: decision.dailyLimit.toString() },
-      });
+      throw new Refused(
+        'daily-limit-exceeded',
+        'The daily limit would be exceeded',
+        `${left.toString()} ${request.currency.code} of the ${decision.dailyLimit.toString()} allowed in 24 hours remain; this payout is ${plan.total.toString()}`,
+        {
+          errors: [
+            {
+              path: '$.recipients',
+              message: `total ${plan.total.toString()} is above the remaining daily allowance of ${left.toString()}`,
+            },
+          ],
+          extra: { remaining: left.toString(), limit: decision.dailyLimit.toString() },
+        },
+      );
     }
   }
 

@@ -1,12 +1,12 @@
 /**
  * Reading payouts and withdrawals for the API. Every read is scoped by owner: a caller who neither
- * owns a payout nor audits gets the same 404 as for a payout that does not exist.
+ * owns a payout nor audits gets the same NotFound as for a payout that does not exist.
  */
 import type { AccessPolicy, Caller } from '../domain/identity.js';
 import { PAYOUT_STATES } from '../domain/payout.js';
 import { EXTERNAL_ID_MAX, parseDateTime } from '../domain/payout-request.js';
-import { problems } from '../http/problem.js';
 import { InvalidCursorError, type PayoutRepository } from '../store/payout-repository.js';
+import { InvalidParameter, NotFound } from './errors.js';
 import type { CalypsoProvider } from './ports.js';
 import type {
   BalancesView,
@@ -22,7 +22,7 @@ export const PAYOUT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 export function parseLimit(raw: string | undefined, fallback = 100, max = 1000): number {
   if (raw === undefined) return fallback;
   if (!/^[1-9][0-9]{0,5}$/.test(raw) || Number(raw) > max) {
-    throw problems.badRequest('limit is not valid', [
+    throw new InvalidParameter('limit is not valid', [
       { path: 'query:limit', message: `must be a whole number from 1 to ${max}` },
     ]);
   }
@@ -31,17 +31,17 @@ export function parseLimit(raw: string | undefined, fallback = 100, max = 1000):
 
 export function checkId(id: string | undefined): string {
   if (!id || !PAYOUT_ID.test(id))
-    throw problems.notFound(`payout ${JSON.stringify((id ?? '').slice(0, 64))}`);
+    throw new NotFound(`payout ${JSON.stringify((id ?? '').slice(0, 64))}`);
   return id;
 }
 
-/** Runs a listing, answering 400 for a cursor this listing did not hand out. */
+/** Runs a listing, refusing a cursor this listing did not hand out. */
 export async function withCursor<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
     if (err instanceof InvalidCursorError) {
-      throw problems.badRequest('cursor is not valid', [
+      throw new InvalidParameter('cursor is not valid', [
         { path: 'query:cursor', message: 'is not a cursor returned by this listing' },
       ]);
     }
@@ -54,11 +54,11 @@ export interface ReadDeps {
   access: AccessPolicy;
 }
 
-/** The payout, if it exists and the caller may read it; else the same 404 either way. */
+/** The payout, if it exists and the caller may read it; else the same NotFound either way. */
 async function readablePayout(deps: ReadDeps, caller: Caller, payoutId: string) {
   const payout = await deps.repository.getPayout(payoutId);
   if (!payout || !deps.access.mayRead(caller, payout.owner))
-    throw problems.notFound(`payout ${payoutId}`);
+    throw new NotFound(`payout ${payoutId}`);
   return payout;
 }
 
@@ -70,7 +70,7 @@ export async function getPayout(
   const payoutId = checkId(id);
   const stored = await deps.repository.getPayoutWithBatches(payoutId);
   if (!stored || !deps.access.mayRead(caller, stored.payout.owner))
-    throw problems.notFound(`payout ${payoutId}`);
+    throw new NotFound(`payout ${payoutId}`);
   return payoutView(stored.payout, stored.batches, await deps.repository.getPause());
 }
 
@@ -83,7 +83,7 @@ export async function listPayoutWithdrawals(
   const payoutId = checkId(id);
   const limit = parseLimit(query.limit);
   if (query.state !== undefined && !/^[A-Z_]{1,40}$/.test(query.state)) {
-    throw problems.badRequest('state is not valid', [
+    throw new InvalidParameter('state is not valid', [
       { path: 'query:state', message: 'must be a withdrawal state such as COMPLETED or FAILED' },
     ]);
   }
@@ -104,12 +104,12 @@ export async function findWithdrawals(
   query: { externalId?: string; limit?: string; cursor?: string },
 ): Promise<WithdrawalPage> {
   if (!query.externalId) {
-    throw problems.badRequest('externalId is required', [
+    throw new InvalidParameter('externalId is required', [
       { path: 'query:externalId', message: 'is required' },
     ]);
   }
   if (query.externalId.length > EXTERNAL_ID_MAX) {
-    throw problems.badRequest('externalId is not valid', [
+    throw new InvalidParameter('externalId is not valid', [
       { path: 'query:externalId', message: `must be at most ${EXTERNAL_ID_MAX} characters` },
     ]);
   }
@@ -135,7 +135,7 @@ export async function listPayouts(
   query: { state?: string; stuck?: string; createdAfter?: string; limit?: string; cursor?: string },
 ): Promise<PayoutSummaryPage> {
   const invalid = (name: string, message: string) =>
-    problems.badRequest(`${name} is not valid`, [{ path: `query:${name}`, message }]);
+    new InvalidParameter(`${name} is not valid`, [{ path: `query:${name}`, message }]);
   if (query.state !== undefined && !(PAYOUT_STATES as readonly string[]).includes(query.state))
     throw invalid('state', `must be one of ${PAYOUT_STATES.join(', ')}`);
   if (query.stuck !== undefined && query.stuck !== 'true' && query.stuck !== 'false')

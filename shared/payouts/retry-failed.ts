@@ -24,10 +24,10 @@ import {
   countByState,
 } from '../domain/payout.js';
 import { derivePayoutState } from '../domain/payout-state.js';
-import { HttpProblem, problems } from '../http/problem.js';
 import { emitMetrics } from '../metrics.js';
 import { logger } from '../observability.js';
 import { createPayout, type CreatePayoutDeps } from './create-payout.js';
+import { NotFinal, NotFound, Refused, Unavailable } from './errors.js';
 import type { EventPublisher } from './events.js';
 import { readBatch } from './calypso-batch.js';
 import { checkId } from './queries.js';
@@ -43,12 +43,8 @@ export function retryKeyOf(payoutId: string): string {
   return `retry-of-${payoutId}`;
 }
 
-function notFinal(detail: string): HttpProblem {
-  return new HttpProblem(409, 'not-final', 'The payout is not final yet', {
-    detail,
-    headers: { 'retry-after': '60' },
-  });
-}
+/** Payments in progress: asked again in a minute, some of them may be final. */
+const notFinal = (detail: string) => new NotFinal(detail, 60);
 
 export async function retryFailed(
   deps: RetryFailedDeps,
@@ -58,16 +54,18 @@ export async function retryFailed(
   const stored = await deps.repository.getPayoutWithBatches(id);
   // Reading is not enough to re-pay: only the owner may, and anyone else learns nothing.
   if (!stored || !deps.access.owns(input.caller, stored.payout.owner))
-    throw problems.notFound(`payout ${id}`);
+    throw new NotFound(`payout ${id}`);
   const { payout, batches } = stored;
 
   let claim = payout.retryClaim;
   if (!claim) {
     const confirmed = await confirmedFailures(deps, input.caller, batches);
     if (confirmed.length === 0) {
-      throw new HttpProblem(422, 'nothing-to-retry', 'No failed payments to retry', {
-        detail: 'every payment of this payout completed or was not attempted',
-      });
+      throw new Refused(
+        'nothing-to-retry',
+        'No failed payments to retry',
+        'every payment of this payout completed or was not attempted',
+      );
     }
     const result = await deps.repository.claimRetry(id, {
       requestIndexes: confirmed.map((w) => w.requestIndex).sort((a, b) => a - b),
@@ -115,7 +113,7 @@ export async function retryFailed(
 }
 
 /**
- * The payout's FAILED withdrawals that Calypso still reports FAILED. Refuses (409) while any
+ * The payout's FAILED withdrawals that Calypso still reports FAILED. Refuses (NotFinal) while any
  * payment is not final. A withdrawal Calypso never created (its mass payout ended without it) has
  * nothing to read again and stays failed.
  */
@@ -164,14 +162,11 @@ async function confirmedFailures(
           batch: batch.index,
           error: err as Error,
         });
-        throw new HttpProblem(
-          503,
+        throw new Unavailable(
           'calypso-unavailable',
           'The failed payments could not be confirmed at Calypso',
-          {
-            detail: 'nothing was retried; try again shortly',
-            headers: { 'retry-after': '30' },
-          },
+          'nothing was retried; try again shortly',
+          30,
         );
       }
     }

@@ -7,8 +7,7 @@
  * is set by the lookup the event asks for at once, and the reconciler's lookups stay the truth.
  */
 import { createHash } from 'node:crypto';
-import * as z from 'zod/mini';
-import { parseJsonLossless } from '../calypso/json.js';
+import { parseWebhookEnvelope, type WebhookEnvelope } from '../calypso/webhook-schema.js';
 import { verifyWebhookSignature } from '../calypso/webhook-signature.js';
 import {
   batchTransition,
@@ -38,58 +37,24 @@ export interface WebhookDeps {
   retentionSeconds: number;
 }
 
-export interface WebhookReply {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-/** A JSON number arrives as its text; ids may also be strings. */
-const idText = z.pipe(
-  z.union([z.string(), z.number()]),
-  z.transform((v) => String(v)),
-);
-const optionalText = z.optional(z.nullable(z.union([z.string(), z.number(), z.boolean()])));
-const envelopeSchema = z.object({
-  id: idText,
-  requestId: z.optional(z.nullable(z.string())),
-  createdDate: optionalText,
-  eventType: z.optional(z.nullable(z.string())),
-  data: z.optional(
-    z.nullable(
-      z.object({
-        type: z.optional(z.nullable(z.string())),
-        idempotencyKey: z.optional(z.nullable(z.string())),
-        payoutStatus: z.optional(z.nullable(z.string())),
-        externalId: optionalText,
-        hash: z.optional(z.nullable(z.string())),
-        message: z.optional(z.nullable(z.string())),
-        validationStatus: z.optional(z.nullable(z.string())),
-        dealWithdrawalId: optionalText,
-        parentExternalId: optionalText,
-      }),
-    ),
-  ),
-});
-type Envelope = z.infer<typeof envelopeSchema>;
+/**
+ * What became of a delivery. Every outcome but `bad-signature` means the event is stored: Calypso
+ * need not deliver it again.
+ */
+export type WebhookOutcome =
+  /** Not signed by any of our subscriptions' keys: nothing stored. */
+  | { kind: 'bad-signature' }
+  /** New, stored, and handed over to be applied. */
+  | { kind: 'stored' }
+  /** Signed, but not an event we can read: stored as it came, never applied. */
+  | { kind: 'stored-malformed' }
+  /** Stored before (a redelivery): nothing more to do. */
+  | { kind: 'duplicate' };
 
 /** Longer than an apply may run: a claim older than this was abandoned (its worker died). */
 export const WEBHOOK_CLAIM_LEASE_MS = 60_000;
 
 const text = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
-
-function parseEnvelope(rawBody: string): { envelope?: Envelope; problem?: string } {
-  try {
-    const parsed = envelopeSchema.safeParse(parseJsonLossless(rawBody));
-    if (parsed.success) return { envelope: parsed.data };
-    return {
-      problem: parsed.error.issues
-        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-        .join('; '),
-    };
-  } catch (err) {
-    return { problem: `not JSON: ${(err as Error).message}` };
-  }
-}
 
 /**
  * The webhook route: verify, store once, hand over, answer. Only storing can fail the delivery
@@ -99,7 +64,7 @@ export async function receiveWebhook(
   deps: WebhookDeps,
   rawBody: string,
   headers: Record<string, string | undefined>,
-): Promise<WebhookReply> {
+): Promise<WebhookOutcome> {
   let verdict = verifyWebhookSignature(rawBody, headers, await deps.webhookKeys.current());
   if (!verdict.ok && verdict.reason === 'unknown-key') {
     // Perhaps a subscription rotated since the keys were read: look once more before refusing,
@@ -113,21 +78,21 @@ export async function receiveWebhook(
   if (!verdict.ok) {
     emitMetrics({ WebhookSignatureRejected: 1 });
     logger.warn('webhook rejected', { reason: verdict.reason });
-    return { status: 401, body: { error: 'signature not valid' } };
+    return { kind: 'bad-signature' };
   }
   emitMetrics({ WebhooksReceived: 1 });
   const receivedAt = deps.clock.now().toISOString();
-  const { envelope, problem } = parseEnvelope(rawBody);
+  const { envelope, problem } = parseWebhookEnvelope(rawBody);
 
   if (!envelope) {
-    // Signed by Calypso but not what we understand: keep it, answer 200 so it is not resent forever.
+    // Signed by Calypso but not what we understand: keep it, so it is not resent forever.
     const eventId = `body-sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
     await deps.repository.putWebhookEvent(
       { eventId, receivedAt, rawBody, verdict: 'malformed', detail: (problem ?? '').slice(0, 500) },
       deps.retentionSeconds,
     );
     logger.warn('signed webhook could not be read; stored', { eventId, problem });
-    return { status: 200, body: { stored: true, verdict: 'malformed' } };
+    return { kind: 'stored-malformed' };
   }
 
   const eventType = envelope.eventType ?? envelope.data?.type ?? undefined;
@@ -147,7 +112,7 @@ export async function receiveWebhook(
   if (!isNew) {
     // Stored before: applied, being applied, or left to the reconciler. Nothing more to do here.
     logger.info('duplicate webhook ignored', { eventId });
-    return { status: 200, body: { duplicate: true } };
+    return { kind: 'duplicate' };
   }
   try {
     await deps.apply.trigger(eventId);
@@ -158,7 +123,7 @@ export async function receiveWebhook(
       error: err as Error,
     });
   }
-  return { status: 200, body: { stored: true } };
+  return { kind: 'stored' };
 }
 
 export type ApplyOutcome = WebhookEventRecord['verdict'] | 'not-claimed';
@@ -176,7 +141,7 @@ export async function applyWebhookEvent(deps: TrackDeps, eventId: string): Promi
   let lookNow: BatchRecord | undefined;
   let outcome: { verdict: WebhookEventRecord['verdict']; detail?: string };
   try {
-    const { envelope, problem } = parseEnvelope(record.rawBody);
+    const { envelope, problem } = parseWebhookEnvelope(record.rawBody);
     if (!envelope) {
       await deps.repository.setWebhookVerdict(eventId, 'malformed', {
         detail: (problem ?? '').slice(0, 500),
@@ -273,7 +238,7 @@ export async function applyLeftoverWebhooks(
 async function apply(
   deps: TrackDeps,
   batch: BatchRecord,
-  envelope: Envelope,
+  envelope: WebhookEnvelope,
   eventType: string | undefined,
   now: Date,
 ): Promise<{ verdict: WebhookEventRecord['verdict']; detail?: string; lookNow?: BatchRecord }> {
@@ -387,7 +352,7 @@ async function apply(
 /** What the event changes on the batch as read; `forBatch` false: it was about one payment. */
 function batchChange(
   batch: BatchRecord,
-  envelope: Envelope,
+  envelope: WebhookEnvelope,
   eventType: string | undefined,
   forBatch: boolean,
   at: string,
