@@ -7,6 +7,7 @@
  * the same payload (same idempotency key) with a fresh timestamp and signature.
  */
 import type * as z from 'zod/mini';
+import { CALYPSO_DEFAULTS as DEFAULTS } from '../defaults.js';
 import type { Decimal } from '../domain/money.js';
 import {
   CalypsoAuthError,
@@ -144,20 +145,6 @@ export interface ListWithdrawalsOptions {
   /** A listing longer than this fails with `too-many-pages`. Default 1 000. */
   maxPages?: number;
 }
-
-const DEFAULTS = {
-  pathPrefix: '/api/v1',
-  withdrawalsPath: '/payout/withdrawal/all',
-  timeoutMs: 10_000,
-  maxAttempts: 4,
-  baseDelayMs: 250,
-  maxDelayMs: 5_000,
-  maxRetryAfterMs: 60_000,
-  maxConcurrency: 8,
-  firstPage: 0,
-  pageSize: 100,
-  maxPages: 1_000,
-} as const;
 
 /** Calls that change something at Calypso: for these a lost answer is an unknown outcome. */
 const CHANGING_OPERATIONS: ReadonlySet<CalypsoOperation> = new Set<CalypsoOperation>([
