@@ -2,7 +2,6 @@
 export {
   ALL_WITHDRAWAL_STATE_NAMES,
   CalypsoClient,
-  parseRetryAfter,
   type CalypsoClientConfig,
   type CalypsoClientDeps,
   type CreateMassPayoutInput,
