@@ -13,7 +13,6 @@ import {
   accountSchema,
   massPayoutSchema,
   singlePayoutSchema,
-  webhookSubscriptionListSchema,
   webhookSubscriptionSchema,
   withdrawalPageSchema,
   type Account,
@@ -93,7 +92,7 @@ export interface CreatePayoutInput {
 }
 
 export interface CreateWebhookSubscriptionInput {
-  /** A UUID naming the subscription; deleting it takes the same value. */
+  /** A UUID naming the subscription; deleting it (in Calypso) takes the same value. */
   requestId: string;
   url: string;
   /** Default `["PAYOUT"]` when no event types are given either. */
@@ -132,7 +131,6 @@ export class CalypsoClient {
     return this.transport.call({
       operation: 'createMassPayout',
       changes: true,
-      method: 'POST',
       path: '/payout/mass/create',
       payload: {
         currency: input.currency,
@@ -155,7 +153,6 @@ export class CalypsoClient {
     return this.transport.call({
       operation: 'getMassPayout',
       changes: false,
-      method: 'POST',
       path: '/payout/mass',
       payload: lookupPayload(by),
       schema: massPayoutSchema,
@@ -171,7 +168,6 @@ export class CalypsoClient {
     return this.transport.call({
       operation: 'listWithdrawals',
       changes: false,
-      method: 'POST',
       path: this.withdrawalsPath,
       payload: {
         dealId: filter.dealId === undefined ? undefined : idValue(filter.dealId),
@@ -225,7 +221,6 @@ export class CalypsoClient {
     return this.transport.call({
       operation: 'createPayout',
       changes: true,
-      method: 'POST',
       path: '/payout/create',
       payload: {
         currency: input.currency,
@@ -245,7 +240,6 @@ export class CalypsoClient {
     return this.transport.call({
       operation: 'getPayout',
       changes: false,
-      method: 'POST',
       path: '/payout',
       payload: lookupPayload(by),
       schema: singlePayoutSchema,
@@ -257,7 +251,6 @@ export class CalypsoClient {
     return this.transport.call({
       operation: 'getAccount',
       changes: false,
-      method: 'POST',
       path: '/account',
       schema: accountSchema,
     });
@@ -274,7 +267,6 @@ export class CalypsoClient {
     return this.transport.call({
       operation: 'createWebhookSubscription',
       changes: true,
-      method: 'POST',
       path: '/subscription/webhook/create',
       payload: {
         requestId,
@@ -283,28 +275,6 @@ export class CalypsoClient {
         url: input.url,
       },
       schema: createdSubscriptionSchema(requestId),
-    });
-  }
-
-  /** `POST {prefix}/subscription/webhook`. */
-  async listWebhookSubscriptions(): Promise<WebhookSubscription[]> {
-    return this.transport.call({
-      operation: 'listWebhookSubscriptions',
-      changes: false,
-      method: 'POST',
-      path: '/subscription/webhook',
-      schema: webhookSubscriptionListSchema,
-    });
-  }
-
-  /** `DELETE {prefix}/subscription/webhook` with `{requestId}`. */
-  async deleteWebhookSubscription(requestId: string): Promise<void> {
-    await this.transport.call<undefined>({
-      operation: 'deleteWebhookSubscription',
-      changes: true,
-      method: 'DELETE',
-      path: '/subscription/webhook',
-      payload: { requestId: nonEmpty(requestId, 'requestId') },
     });
   }
 }

@@ -65,7 +65,6 @@ export type ResponseSchema<T> = Pick<z.ZodMiniType<T>, 'safeParse'>;
 /** One call: what is asked, where, and how the answer reads. */
 export interface CalypsoRequest<T> {
   operation: CalypsoOperation;
-  method: 'POST' | 'DELETE';
   /** Under the path prefix, e.g. `/payout/mass`. */
   path: string;
   /** Omitted for calls without input: the envelope is then `{timestamp, account}`. */
@@ -219,7 +218,7 @@ export class CalypsoTransport {
     try {
       const response = await Promise.race([
         this.fetch(`${this.baseUrl}${this.prefix}${request.path}`, {
-          method: request.method,
+          method: 'POST',
           headers: {
             Key: this.apiKey,
             Sign: sign(body, this.secretKey),
