@@ -13,16 +13,18 @@ import {
   type SandboxOperation,
 } from '../../infra/local/calypso-sandbox/index.js';
 import {
-  CalypsoAuthError,
   CalypsoClient,
+  type CalypsoClientConfig,
+  type MassPayoutRecipient,
+} from '../../shared/calypso/client.js';
+import {
+  CalypsoAuthError,
   CalypsoError,
   CalypsoIdempotencyKeyExistsError,
   CalypsoNotFoundError,
   CalypsoUnknownOutcomeError,
   CalypsoValidationError,
-  type CalypsoClientConfig,
-  type MassPayoutRecipient,
-} from '../../shared/calypso/index.js';
+} from '../../shared/calypso/errors.js';
 import { Decimal } from '../../shared/domain/money.js';
 import { btcAddress, evmAddress } from '../support/recipients.js';
 
