@@ -5,10 +5,15 @@
  */
 import { createHash } from 'node:crypto';
 
-const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * A UUID in canonical text form (any version, lowercase, as this project writes them): a payout
+ * id. Where either case is accepted, test the text lowercased.
+ */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function uuidBytes(uuid: string): Buffer {
-  if (!UUID_TEXT.test(uuid)) throw new TypeError(`namespace ${JSON.stringify(uuid)} is not a UUID`);
+  if (!UUID_PATTERN.test(uuid.toLowerCase()))
+    throw new TypeError(`namespace ${JSON.stringify(uuid)} is not a UUID`);
   return Buffer.from(uuid.replaceAll('-', ''), 'hex');
 }
 
