@@ -69,8 +69,8 @@ export interface CalypsoRequest<T> {
   path: string;
   /** Omitted for calls without input: the envelope is then `{timestamp, account}`. */
   payload?: Record<string, unknown>;
-  /** Reads the answer; omitted when its body is not used. */
-  schema?: ResponseSchema<T>;
+  /** Reads the answer. */
+  schema: ResponseSchema<T>;
   /** The call changes something at Calypso: a lost answer is then an unknown outcome. */
   changes: boolean;
 }
@@ -295,12 +295,6 @@ export class CalypsoTransport {
     };
 
     if (status >= 200 && status < 300) {
-      if (request.schema === undefined) {
-        const error = calypsoError();
-        return error
-          ? { ok: false, error, uncertain: mayHaveActed(error, status) }
-          : { ok: true, value: undefined as T };
-      }
       const result = parseFailed ? undefined : request.schema.safeParse(parsed);
       if (result?.success) return { ok: true, value: result.data };
       const error = calypsoError();
