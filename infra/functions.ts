@@ -171,7 +171,7 @@ export const FUNCTION_SPECS: Readonly<Record<string, FunctionSpec>> = {
   },
   'submit-payouts': {
     memoryMb: 512,
-    // Below SUBMISSION_LEASE_MS (see stack.ts): a running submission's lease never expires under it.
+    // Below SUBMISSION_LEASE_MS (shared/defaults.ts): a running submission's lease never expires under it.
     timeoutSeconds: 180,
     access: {
       ...NONE,

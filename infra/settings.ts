@@ -3,6 +3,7 @@
  * so a bad value fails `cdk synth` instead of a function's cold start.
  */
 import { parseAccess } from '../shared/config.js';
+import { CALYPSO_DEFAULTS } from '../shared/defaults.js';
 import { parsePolicy } from '../shared/domain/policy.js';
 import { TABLE } from '../shared/store/table.js';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -85,7 +86,7 @@ export const CONTEXT_KEYS = {
 
 export const DEFAULTS = {
   stage: 'dev',
-  calypsoPathPrefix: '/api/v1',
+  calypsoPathPrefix: CALYPSO_DEFAULTS.pathPrefix,
   reconcileRateMinutes: 1,
   fundsAlarmAfterMinutes: 60,
   apiRateLimit: 50,

@@ -31,6 +31,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
+import { SERVICE_DEFAULTS } from '../shared/defaults.js';
 import { TABLE, createTableInput } from '../shared/store/table.js';
 import { ALARM_PERIOD, Alarms, customMetric } from './constructs/alarms.js';
 import { OpsDashboard } from './constructs/dashboard.js';
@@ -54,18 +55,6 @@ export const SECRET_SHAPE = '{"apiKey": "...", "secretKey": "...", "account": ".
 
 /** The webhook secret's JSON shape; several keys during a rotation, none until registered. */
 export const WEBHOOK_SECRET_SHAPE = '{"webhookKeys": [{"publicKey": "...", "secretKey": "..."}]}';
-
-/**
- * Submission lease (SUBMISSION_LEASE_MS): a batch being submitted is not taken over before it
- * runs out, so every function that submits must time out well before it.
- */
-export const SUBMISSION_LEASE_MS = 300_000;
-
-/**
- * Largest request body the create handler accepts (MAX_BODY_BYTES). API Gateway REST caps bodies
- * at 10 MB and a synchronous Lambda invoke at 6 MB of event JSON, so stay well under both.
- */
-export const MAX_BODY_BYTES = 5_000_000;
 
 /** Rejected webhook signatures in one alarm period that count as an attack or a key mix-up. */
 export const WEBHOOK_REJECTIONS_ALARM_AT = 10;
@@ -174,8 +163,8 @@ export class PayoutsStack extends Stack {
       ...(settings.teams ? { TEAMS: settings.teams } : {}),
       ...(settings.auditors ? { AUDITORS: settings.auditors } : {}),
       ...settings.functionSettings,
-      MAX_BODY_BYTES: String(MAX_BODY_BYTES),
-      SUBMISSION_LEASE_MS: String(SUBMISSION_LEASE_MS),
+      MAX_BODY_BYTES: String(SERVICE_DEFAULTS.maxBodyBytes),
+      SUBMISSION_LEASE_MS: String(SERVICE_DEFAULTS.submissionLeaseMs),
     };
     const resources: PayoutFunctionResources = {
       table: this.table,
@@ -185,7 +174,7 @@ export class PayoutsStack extends Stack {
     };
     const build = (handler: string, description: string, method?: Route['method']) => {
       const spec = functionSpec(handler, method);
-      if (spec.timeoutSeconds * 1000 >= SUBMISSION_LEASE_MS) {
+      if (spec.timeoutSeconds * 1000 >= SERVICE_DEFAULTS.submissionLeaseMs) {
         throw new Error(`${handler}: timeout must stay below the submission lease`);
       }
       const fn = new PayoutFunction(this, pascal(handler), {

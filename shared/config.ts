@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import { CurrencyRegistry, currencyOverridesSchema } from './domain/currencies.js';
 import { parsePolicy, type PayoutPolicyDocument } from './domain/policy.js';
 import { accessConfigProblems, NO_ACCESS_CONFIG, type AccessConfig } from './domain/identity.js';
+import { CALYPSO_DEFAULTS, SERVICE_DEFAULTS } from './defaults.js';
 
 const positiveInt = (fallback: number) =>
   z._default(
@@ -47,11 +48,11 @@ const flag = z._default(
 const envSchema = z.object({
   TABLE_NAME: z.string().check(z.minLength(1)),
   CALYPSO_BASE_URL: z.url(),
-  CALYPSO_PATH_PREFIX: z._default(z.string(), '/api/v1'),
-  CALYPSO_WITHDRAWALS_PATH: z._default(z.string(), '/payout/withdrawal/all'),
-  CALYPSO_TIMEOUT_MS: positiveInt(10_000),
+  CALYPSO_PATH_PREFIX: z._default(z.string(), CALYPSO_DEFAULTS.pathPrefix),
+  CALYPSO_WITHDRAWALS_PATH: z._default(z.string(), CALYPSO_DEFAULTS.withdrawalsPath),
+  CALYPSO_TIMEOUT_MS: positiveInt(CALYPSO_DEFAULTS.timeoutMs),
   /** The index of a listing's first page; Calypso does not say (its guide's example shows 1). */
-  CALYPSO_FIRST_PAGE: z._default(z.enum(['0', '1']), '0'),
+  CALYPSO_FIRST_PAGE: z._default(z.enum(['0', '1']), `${CALYPSO_DEFAULTS.firstPage}`),
   /** Secrets Manager secret with the Calypso API signing key (AWS); else the variables below. */
   CALYPSO_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
   /** Secrets Manager secret with the webhook verification keys (AWS); else the variables below. */
@@ -65,11 +66,11 @@ const envSchema = z.object({
   WEBHOOK_KEYS_REFRESH_MIN_INTERVAL_MS: positiveInt(30_000),
   CURRENCY_OVERRIDES: z.optional(z.string()),
   MAX_RECIPIENTS: positiveInt(10_000),
-  MAX_BODY_BYTES: positiveInt(5_000_000),
+  MAX_BODY_BYTES: positiveInt(SERVICE_DEFAULTS.maxBodyBytes),
   EXECUTION_DATE_HORIZON_DAYS: positiveInt(90),
   TESTNET_ADDRESSES: flag,
   SUBMIT_CONCURRENCY: positiveInt(4),
-  SUBMISSION_LEASE_MS: positiveInt(300_000),
+  SUBMISSION_LEASE_MS: positiveInt(SERVICE_DEFAULTS.submissionLeaseMs),
   STUCK_AFTER_MS: positiveInt(6 * 60 * 60_000),
   CONFIRMATION_STUCK_AFTER_MS: positiveInt(24 * 60 * 60_000),
   POLL_INTERVAL_MS: positiveInt(60_000),

@@ -6,6 +6,7 @@
  * one with every port for all the handlers (infra/local/system.ts).
  */
 import type { Config } from './config.js';
+import { SERVICE_DEFAULTS } from './defaults.js';
 import { AccessPolicy } from './domain/identity.js';
 import { PayoutPolicy } from './domain/policy.js';
 import type { EventPublisher } from './payouts/events.js';
@@ -77,7 +78,7 @@ export function createDeps(
     testnetAddresses: system.config.testnetAddresses,
     singlePayoutMax: system.config.singlePayoutMax,
     funds: fundsSettings(system.config),
-    writeLeaseMs: 60_000,
+    writeLeaseMs: SERVICE_DEFAULTS.createWriteLeaseMs,
   };
 }
 

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { CalypsoClient } from '../../shared/calypso/client.js';
 import { CalypsoError } from '../../shared/calypso/errors.js';
+import { CALYPSO_DEFAULTS } from '../../shared/defaults.js';
 import { EXIT, ReportedError, UsageError, type Context } from '../context.js';
 import { stringOption, type ParsedCommandLine } from '../options.js';
 import { describeError, InputError } from '../errors.js';
@@ -47,7 +48,7 @@ export async function webhookCommand(ctx: Context, cmd: ParsedCommandLine): Prom
   if (missing.length > 0) {
     throw new InputError(
       `webhook register talks to Calypso directly and needs its credentials in the environment.\n` +
-        `Missing: ${missing.join(', ')}${env.CALYPSO_PATH_PREFIX ? '' : ' (and optionally CALYPSO_PATH_PREFIX, default /api/v1)'}`,
+        `Missing: ${missing.join(', ')}${env.CALYPSO_PATH_PREFIX ? '' : ` (and optionally CALYPSO_PATH_PREFIX, default ${CALYPSO_DEFAULTS.pathPrefix})`}`,
     );
   }
   if (parsed.protocol !== 'https:')

@@ -7,8 +7,9 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { accountSchema } from '../calypso/schemas.js';
 import type { Config } from '../config.js';
 import type { CalypsoApi, CalypsoProvider } from '../payouts/ports.js';
+import { oncePerContainer } from './client.js';
 
-let client: LambdaClient | undefined;
+const lambda = oncePerContainer(() => new LambdaClient({}));
 
 /** A Calypso API that can only read the account's balances, through `functionName`. */
 export function balancesFunctionCalypso(functionName: string): CalypsoApi {
@@ -16,8 +17,7 @@ export function balancesFunctionCalypso(functionName: string): CalypsoApi {
     Promise.reject(new Error(`${operation}: this function reads balances only`));
   return {
     getAccount: async () => {
-      client ??= new LambdaClient({});
-      const result = await client.send(
+      const result = await lambda().send(
         new InvokeCommand({
           FunctionName: functionName,
           InvocationType: 'RequestResponse',

@@ -6,10 +6,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Config } from '../config.js';
 import { PayoutRepository } from '../store/payout-repository.js';
 import type { System } from '../system.js';
+import { oncePerContainer } from './client.js';
 import { containerSystem } from './container.js';
 
+const dynamoDb = oncePerContainer(() => new DynamoDBClient({}));
+
 export function tableRepository(config: Pick<Config, 'tableName'>): PayoutRepository {
-  return new PayoutRepository(new DynamoDBClient({}), config.tableName);
+  return new PayoutRepository(dynamoDb(), config.tableName);
 }
 
 /** The system of a function that reads the table and calls nothing else. */

@@ -12,8 +12,11 @@ import {
 import { ConfigError, type Config } from '../config.js';
 import { currentCorrelationId } from '../correlation.js';
 import type { DomainEvent, EventPublisher } from '../payouts/events.js';
+import { oncePerContainer } from './client.js';
 
 export const EVENT_SOURCE = 'calypso-payouts';
+
+const eventBridge = oncePerContainer(() => new EventBridgeClient({}));
 
 export class EventBridgePublisher implements EventPublisher {
   constructor(
@@ -49,7 +52,7 @@ export class EventBridgePublisher implements EventPublisher {
 
 /** The publisher for a bus, with a client created once per container. */
 export function eventBusPublisher(busName: string): EventPublisher {
-  return new EventBridgePublisher(new EventBridgeClient({}), busName);
+  return new EventBridgePublisher(eventBridge(), busName);
 }
 
 /** The stack's bus, named by the configuration; without a name, a configuration error. */

@@ -9,15 +9,15 @@ import type { Config } from '../config.js';
 import { currentCorrelationId } from '../correlation.js';
 import { logger } from '../observability.js';
 import type { SubmissionTrigger, WebhookApplyTrigger } from '../payouts/ports.js';
+import { oncePerContainer } from './client.js';
 
-let client: LambdaClient | undefined;
+const lambda = oncePerContainer(() => new LambdaClient({}));
 
 export function lambdaSubmitTrigger(functionName: string): SubmissionTrigger {
   return {
     async trigger(payoutId) {
-      client ??= new LambdaClient({});
       const correlationId = currentCorrelationId();
-      await client.send(
+      await lambda().send(
         new InvokeCommand({
           FunctionName: functionName,
           InvocationType: 'Event',
@@ -33,8 +33,7 @@ export function lambdaSubmitTrigger(functionName: string): SubmissionTrigger {
 export function lambdaApplyTrigger(functionName: string): WebhookApplyTrigger {
   return {
     async trigger(eventId) {
-      client ??= new LambdaClient({});
-      await client.send(
+      await lambda().send(
         new InvokeCommand({
           FunctionName: functionName,
           InvocationType: 'Event',

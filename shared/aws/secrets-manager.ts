@@ -1,10 +1,10 @@
 /** Reads a secret's string from Secrets Manager (client created once per container). */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { oncePerContainer } from './client.js';
 
-let client: SecretsManagerClient | undefined;
+const secretsManager = oncePerContainer(() => new SecretsManagerClient({}));
 
 export async function readSecret(secretId: string): Promise<string> {
-  client ??= new SecretsManagerClient({});
-  const result = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+  const result = await secretsManager().send(new GetSecretValueCommand({ SecretId: secretId }));
   return result.SecretString ?? '';
 }

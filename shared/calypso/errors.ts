@@ -11,9 +11,7 @@ export type CalypsoOperation =
   | 'createPayout'
   | 'getPayout'
   | 'getAccount'
-  | 'createWebhookSubscription'
-  | 'listWebhookSubscriptions'
-  | 'deleteWebhookSubscription';
+  | 'createWebhookSubscription';
 
 /**
  * Codes that are ours rather than Calypso's: `invalid-response` (a success whose body does not

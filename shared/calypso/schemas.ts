@@ -338,16 +338,3 @@ export const webhookSubscriptionSchema: z.ZodMiniType<WebhookSubscription> = z.o
   publicKey: descriptive(text),
   secretKey: descriptive(text),
 });
-
-/** The subscription list: a bare array, or the array under `result`. */
-export const webhookSubscriptionListSchema: z.ZodMiniType<WebhookSubscription[]> = z.union([
-  z.array(webhookSubscriptionSchema),
-  z.pipe(
-    z.object({ result: z.array(webhookSubscriptionSchema) }),
-    z.transform((page: { result: WebhookSubscription[] }) => page.result),
-  ),
-  z.pipe(
-    z.object({ subscriptions: z.array(webhookSubscriptionSchema) }),
-    z.transform((page: { subscriptions: WebhookSubscription[] }) => page.subscriptions),
-  ),
-]);

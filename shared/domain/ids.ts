@@ -1,14 +1,19 @@
 /**
- * Identifiers. Payout ids are random (UUID v4); keys that must come out the same on every retry,
- * such as a batch's Calypso idempotencyKey, are name-based UUID v5 (RFC 9562 §5.5, formerly
- * RFC 4122 §4.3): SHA-1 over the namespace's 16 bytes followed by the name's UTF-8 bytes.
+ * Identifiers that must come out the same on every retry (a payout's id, a batch's Calypso
+ * idempotencyKey) are name-based UUID v5 (RFC 9562 §5.5, formerly RFC 4122 §4.3): SHA-1 over the
+ * namespace's 16 bytes followed by the name's UTF-8 bytes.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
-const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * A UUID in canonical text form (any version, lowercase, as this project writes them): a payout
+ * id. Where either case is accepted, test the text lowercased.
+ */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function uuidBytes(uuid: string): Buffer {
-  if (!UUID_TEXT.test(uuid)) throw new TypeError(`namespace ${JSON.stringify(uuid)} is not a UUID`);
+  if (!UUID_PATTERN.test(uuid.toLowerCase()))
+    throw new TypeError(`namespace ${JSON.stringify(uuid)} is not a UUID`);
   return Buffer.from(uuid.replaceAll('-', ''), 'hex');
 }
 
@@ -24,9 +29,4 @@ export function uuidV5(name: string, namespace: string): string {
   bytes[6] = (bytes[6]! & 0x0f) | 0x50; // version 5
   bytes[8] = (bytes[8]! & 0x3f) | 0x80; // variant 10xx (RFC 9562)
   return formatUuid(bytes);
-}
-
-/** A fresh payout id: a random UUID v4. */
-export function newPayoutId(): string {
-  return randomUUID();
 }

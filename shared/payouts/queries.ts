@@ -3,6 +3,7 @@
  * owns a payout nor audits gets the same NotFound as for a payout that does not exist.
  */
 import type { AccessPolicy, Caller } from '../domain/identity.js';
+import { UUID_PATTERN } from '../domain/ids.js';
 import { PAYOUT_STATES } from '../domain/payout.js';
 import { EXTERNAL_ID_MAX, parseDateTime } from '../domain/payout-request.js';
 import { InvalidCursorError, type PayoutRepository } from '../store/payout-repository.js';
@@ -17,8 +18,6 @@ import type {
 } from './schemas.js';
 import { payoutSummaryView, payoutView, withdrawalView } from './views.js';
 
-export const PAYOUT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 export function parseLimit(raw: string | undefined, fallback = 100, max = 1000): number {
   if (raw === undefined) return fallback;
   if (!/^[1-9][0-9]{0,5}$/.test(raw) || Number(raw) > max) {
@@ -30,7 +29,7 @@ export function parseLimit(raw: string | undefined, fallback = 100, max = 1000):
 }
 
 export function checkId(id: string | undefined): string {
-  if (!id || !PAYOUT_ID.test(id))
+  if (!id || !UUID_PATTERN.test(id))
     throw new NotFound(`payout ${JSON.stringify((id ?? '').slice(0, 64))}`);
   return id;
 }

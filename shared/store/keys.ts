@@ -70,8 +70,9 @@ export const keys = {
   feeSeen: (currency: string, kind: string) => ({ PK: 'CONTROL', SK: `FEE#${currency}#${kind}` }),
 };
 
-export function shardOf(payoutId: string): number {
+/** The shard of a sparse index an id's item goes to (a payout's open batches, an unapplied event). */
+function shardOf(id: string): number {
   let hash = 0;
-  for (let i = 0; i < payoutId.length; i++) hash = (hash * 31 + payoutId.charCodeAt(i)) >>> 0;
+  for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
   return hash % TABLE.openBatchShards;
 }

@@ -31,7 +31,7 @@ import { SYSTEM_ACTORS } from '../domain/identity.js';
 import { Decimal } from '../domain/money.js';
 import { fromItem, toItem, type Item } from './attributes.js';
 import { ExpressionBuilder, type UpdateSpec } from './expressions.js';
-import { keys, shardOf } from './keys.js';
+import { keys } from './keys.js';
 import { TABLE } from './table.js';
 
 export interface IdempotencyRecord {
@@ -820,10 +820,6 @@ export class PayoutRepository {
       }),
     );
     return (result.Items ?? []).map((item) => strip<BatchRecord>(item));
-  }
-
-  static shardOf(payoutId: string): number {
-    return shardOf(payoutId);
   }
 
   /** Updates one withdrawal if it is still in `expectedState`; false if someone moved it first. */

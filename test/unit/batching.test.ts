@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -7,11 +8,10 @@ import {
   type RecipientInput,
 } from '../../shared/domain/batching.js';
 import { CurrencyRegistry } from '../../shared/domain/currencies.js';
-import { newPayoutId, uuidV5 } from '../../shared/domain/ids.js';
+import { uuidV5 } from '../../shared/domain/ids.js';
 import { Decimal } from '../../shared/domain/money.js';
 
 const UUID_V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const NAMESPACE_DNS = '6ba7b810-9dad-11d1-80b4-00c04fd430c8';
 const NAMESPACE_URL = '6ba7b811-9dad-11d1-80b4-00c04fd430c8';
 const NAMESPACE_OID = '6ba7b812-9dad-11d1-80b4-00c04fd430c8';
@@ -64,14 +64,6 @@ describe('uuidV5', () => {
   });
 });
 
-describe('newPayoutId', () => {
-  it('is a fresh random UUID v4 each time', () => {
-    const ids = Array.from({ length: 100 }, () => newPayoutId());
-    for (const id of ids) expect(id).toMatch(UUID_V4);
-    expect(new Set(ids).size).toBe(ids.length);
-  });
-});
-
 describe('batchIdempotencyKey', () => {
   it('is the UUID v5 of "<payout id>:<batch index>" in the batch namespace', () => {
     expect(batchIdempotencyKey(PAYOUT_ID, 2)).toBe(uuidV5(`${PAYOUT_ID}:2`, BATCH_KEY_NAMESPACE));
@@ -89,7 +81,7 @@ describe('batchIdempotencyKey', () => {
 
   it('differs across batch indexes and payout ids', () => {
     const keys = new Set<string>();
-    const payoutIds = [PAYOUT_ID, newPayoutId(), newPayoutId(), '1', '11'];
+    const payoutIds = [PAYOUT_ID, randomUUID(), randomUUID(), '1', '11'];
     for (const payoutId of payoutIds) {
       for (let index = 0; index < 20; index++) keys.add(batchIdempotencyKey(payoutId, index));
     }
@@ -209,7 +201,7 @@ describe('planBatches', () => {
     expect(new Set(keys).size).toBe(3);
     expect(keys).toEqual(first.batches.map((b) => batchIdempotencyKey(PAYOUT_ID, b.index)));
 
-    const other = planBatches(newPayoutId(), input, { massPayoutLimit: 100 });
+    const other = planBatches(randomUUID(), input, { massPayoutLimit: 100 });
     for (const key of other.batches.map((b) => b.idempotencyKey)) {
       expect(keys).not.toContain(key);
     }

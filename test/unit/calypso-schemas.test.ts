@@ -7,7 +7,6 @@ import {
   decimalFromJsonNumberText,
   errorBodySchema,
   massPayoutSchema,
-  webhookSubscriptionListSchema,
   withdrawalPageSchema,
   withdrawalSchema,
 } from '../../shared/calypso/schemas.js';
@@ -242,33 +241,5 @@ describe('errorBodySchema', () => {
       traceId: 't',
     });
     expect(errorBodySchema.parse(read('{"errorCode":4}')).errorCode).toBe('004');
-  });
-});
-
-describe('webhookSubscriptionListSchema', () => {
-  it('reads a bare array or one under result', () => {
-    const one =
-      '{"requestId":"r1","url":"https://x","publicKey":"pk","secretKey":"sk","notificationServiceTypes":["PAYOUT"]}';
-    expect(webhookSubscriptionListSchema.parse(read(`[${one}]`))).toEqual([
-      {
-        requestId: 'r1',
-        url: 'https://x',
-        publicKey: 'pk',
-        secretKey: 'sk',
-        notificationServiceTypes: ['PAYOUT'],
-      },
-    ]);
-    expect(webhookSubscriptionListSchema.parse(read(`{"result":[${one}]}`))).toHaveLength(1);
-  });
-});
-
-describe('webhook subscription lists', () => {
-  const sub = { requestId: 'r1', url: 'https://x', publicKey: 'p', secretKey: 's' };
-  it('reads a bare array, {result}, and {subscriptions}', () => {
-    for (const body of [[sub], { result: [sub] }, { subscriptions: [sub] }]) {
-      const parsed = webhookSubscriptionListSchema.safeParse(body);
-      expect(parsed.success && parsed.data.map((s) => s.requestId)).toEqual(['r1']);
-    }
-    expect(webhookSubscriptionListSchema.safeParse({ items: [sub] }).success).toBe(false);
   });
 });

@@ -8,6 +8,7 @@
  *   await sandbox.advance(60_000);
  *   await sandbox.close();
  */
+import { CALYPSO_DEFAULTS } from '../../../shared/defaults.js';
 import { CurrencyRegistry } from '../../../shared/domain/currencies.js';
 import { Decimal } from '../../../shared/domain/money.js';
 import { createAdminHandler } from './admin.js';
@@ -45,12 +46,12 @@ export const GENEROUS_BALANCE = '1000000000';
 
 export async function startCalypsoSandbox(options: SandboxOptions = {}): Promise<CalypsoSandbox> {
   const currencies = options.currencies ?? new CurrencyRegistry();
-  const pathPrefix = normalisePath(options.pathPrefix ?? '/api/v1', 'pathPrefix');
+  const pathPrefix = normalisePath(options.pathPrefix ?? CALYPSO_DEFAULTS.pathPrefix, 'pathPrefix');
   const withdrawalsPath = normalisePath(
-    options.withdrawalsPath ?? '/payout/withdrawal/all',
+    options.withdrawalsPath ?? CALYPSO_DEFAULTS.withdrawalsPath,
     'withdrawalsPath',
   );
-  const firstPage = options.firstPage ?? 0;
+  const firstPage = options.firstPage ?? CALYPSO_DEFAULTS.firstPage;
   if (firstPage !== 0 && firstPage !== 1) throw new SandboxUsageError('firstPage must be 0 or 1');
   const timings: LifecycleTimings = { ...DEFAULT_TIMINGS, ...definedOnly(options.timings ?? {}) };
   for (const [name, ms] of Object.entries(timings)) checkDuration(ms, `timings.${name}`);

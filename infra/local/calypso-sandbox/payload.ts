@@ -3,10 +3,10 @@
  * unknown fields included, so that a mistake in our requests shows up here rather than in
  * production. Shape problems are `001`.
  */
+import { UUID_PATTERN } from '../../../shared/domain/ids.js';
 import { badRequest } from './errors.js';
 import { isJsonObject, JsonNumber, type JsonObject } from './json.js';
 
-const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const INTEGER = /^-?(0|[1-9][0-9]*)$/;
 
 export class Fields {
@@ -52,7 +52,8 @@ export class Fields {
 
   requiredUuid(name: string): string {
     const value = this.requiredString(name, 36);
-    if (!UUID.test(value)) throw badRequest(`${this.at(name)} must be a UUID`);
+    if (!UUID_PATTERN.test(value.toLowerCase()))
+      throw badRequest(`${this.at(name)} must be a UUID`);
     return value;
   }
 
