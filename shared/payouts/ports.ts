@@ -1,5 +1,6 @@
 /** What the use cases need from the outside world; real services or small fakes are passed in. */
 import type { CalypsoClient } from '../calypso/client.js';
+import type { CalypsoOperation } from '../calypso/errors.js';
 import type { WebhookKey } from '../config.js';
 
 export interface Clock {
@@ -21,14 +22,10 @@ export interface WebhookApplyTrigger {
   trigger(eventId: string): Promise<void>;
 }
 
+/** What the use cases call at Calypso: every operation but subscribing a webhook (set-up only). */
 export type CalypsoApi = Pick<
   CalypsoClient,
-  | 'createMassPayout'
-  | 'getMassPayout'
-  | 'listWithdrawals'
-  | 'createPayout'
-  | 'getPayout'
-  | 'getAccount'
+  Exclude<CalypsoOperation, 'createWebhookSubscription'>
 >;
 
 /** The Calypso client for the current credentials (they may rotate). */
