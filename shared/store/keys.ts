@@ -1,5 +1,6 @@
 /** Key layout of the single table (DESIGN.md §4). Only shared/store/ imports this. */
-import { TABLE } from './table.js';
+import { fromItem, type Item } from './attributes.js';
+import { INDEXES, TABLE } from './table.js';
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
@@ -75,4 +76,19 @@ function shardOf(id: string): number {
   let hash = 0;
   for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
   return hash % TABLE.openBatchShards;
+}
+
+/** The table's own attributes of an item (keys, index keys, kind), which no record carries. */
+const TABLE_ATTRIBUTES = [
+  TABLE.partitionKey,
+  TABLE.sortKey,
+  'type',
+  ...INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
+];
+
+/** The record an item holds, without the table's own attributes. */
+export function recordOf<T>(item: Item): T {
+  const record = fromItem(item);
+  for (const attribute of TABLE_ATTRIBUTES) delete record[attribute];
+  return record as T;
 }
