@@ -28,7 +28,7 @@ export interface IdempotencyRecord {
 export type ClaimResult = { outcome: 'claimed' } | { outcome: 'exists'; record: IdempotencyRecord };
 
 export interface IdempotencyStore {
-  /** Claims a caller's idempotency key, or returns what already holds it. */
+  /** Claims a caller's idempotency key, or returns what already holds it (one conditional write). */
   claimIdempotency(record: IdempotencyRecord): Promise<ClaimResult>;
   getIdempotency(owner: string, key: string): Promise<IdempotencyRecord | undefined>;
   /** Takes over a pending key whose writer's lease ran out; false if someone else did first. */
@@ -53,12 +53,13 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
         ...record,
       }),
       ConditionExpression: 'attribute_not_exists(PK)',
+      // One call: a refused claim answers with the record that holds the key.
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
     if (written.applied) return { outcome: 'claimed' };
-    const existing = await this.getIdempotency(record.owner, record.key);
-    // Deleted between the two calls only if someone removed it by hand: treat as held.
-    if (!existing) throw new Error('idempotency record vanished while being read');
-    return { outcome: 'exists', record: existing };
+    // The condition fails only on an existing item, which ALL_OLD always returns.
+    if (!written.old) throw new Error('idempotency key held, but DynamoDB returned no record');
+    return { outcome: 'exists', record: recordOf<IdempotencyRecord>(written.old) };
   }
 
   async getIdempotency(owner: string, key: string): Promise<IdempotencyRecord | undefined> {
