@@ -2,6 +2,13 @@
 import { fromItem, type Item } from './attributes.js';
 import { INDEXES, TABLE } from './table.js';
 
+const {
+  openBatches: OPEN,
+  pendingApproval: PENDING,
+  byOwner: BY_OWNER,
+  allPayouts: ALL,
+} = TABLE.indexes;
+
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
 export const keys = {
@@ -35,8 +42,8 @@ export const keys = {
   externalId: (externalId: string) => `EXT#${externalId}`,
   /** Sparse open-batch index entry: shard by payout id so no single partition runs hot. */
   openBatch: (payoutId: string, index: number, dueAt: string) => ({
-    GSI2PK: `OPEN#${shardOf(payoutId)}`,
-    GSI2SK: `${dueAt}#${payoutId}#${pad(index, 4)}`,
+    [OPEN.partitionKey]: `OPEN#${shardOf(payoutId)}`,
+    [OPEN.sortKey]: `${dueAt}#${payoutId}#${pad(index, 4)}`,
   }),
   openShard: (shard: number) => `OPEN#${shard}`,
   /**
@@ -44,22 +51,22 @@ export const keys = {
    * own partitions, ordered by arrival: the reconciler applies what a worker left behind.
    */
   unappliedEvent: (eventId: string, receivedAt: string) => ({
-    GSI2PK: `UNAPPLIED#${shardOf(eventId)}`,
-    GSI2SK: `${receivedAt}#${eventId}`,
+    [OPEN.partitionKey]: `UNAPPLIED#${shardOf(eventId)}`,
+    [OPEN.sortKey]: `${receivedAt}#${eventId}`,
   }),
   unappliedShard: (shard: number) => `UNAPPLIED#${shard}`,
   /** Sparse pending-approval index entry of a payout awaiting approval. */
   pendingApproval: 'PENDING_APPROVAL',
   pendingApprovalEntry: (createdAt: string, payoutId: string) => ({
-    GSI3PK: 'PENDING_APPROVAL',
-    GSI3SK: `${createdAt}#${payoutId}`,
+    [PENDING.partitionKey]: 'PENDING_APPROVAL',
+    [PENDING.sortKey]: `${createdAt}#${payoutId}`,
   }),
   /** A payout's entries in the listing indexes: its owner's, and everyone's (for auditors). */
   payoutListing: (owner: string, createdAt: string, payoutId: string) => ({
-    GSI4PK: `OWNER#${owner}`,
-    GSI4SK: `${createdAt}#${payoutId}`,
-    GSI5PK: 'PAYOUTS',
-    GSI5SK: `${createdAt}#${payoutId}`,
+    [BY_OWNER.partitionKey]: `OWNER#${owner}`,
+    [BY_OWNER.sortKey]: `${createdAt}#${payoutId}`,
+    [ALL.partitionKey]: 'PAYOUTS',
+    [ALL.sortKey]: `${createdAt}#${payoutId}`,
   }),
   ownerPartition: (owner: string) => `OWNER#${owner}`,
   allPayoutsPartition: 'PAYOUTS',
