@@ -15,7 +15,9 @@ import {
   type PayoutRecord,
 } from '../domain/payout.js';
 import { logger } from '../observability.js';
-import type { PauseRecord } from '../store/payout-repository.js';
+import type { AuditStore } from '../store/audit-store.js';
+import type { ControlStore, PauseRecord } from '../store/controls-store.js';
+import type { PayoutStore } from '../store/payouts-store.js';
 import type { CreatePayoutDeps } from './create-payout.js';
 import { Conflict, Forbidden, InvalidRequest, NotFound } from './errors.js';
 import type { DomainEvent } from './events.js';
@@ -26,8 +28,8 @@ import { payoutView, type PayoutView } from './views.js';
 
 export type ControlDeps = Pick<
   CreatePayoutDeps,
-  'repository' | 'access' | 'policy' | 'events' | 'clock' | 'trigger'
->;
+  'access' | 'policy' | 'events' | 'clock' | 'trigger'
+> & { repository: PayoutStore & AuditStore & ControlStore };
 
 /** What cancelling needs (the reconciler cancels expired approvals with it). */
 export type CancelDeps = Pick<ControlDeps, 'repository' | 'clock' | 'events'>;

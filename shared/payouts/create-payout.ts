@@ -34,7 +34,9 @@ import { Conflict, InvalidParameter, InvalidRequest, Refused } from './errors.js
 import type { EventPublisher } from './events.js';
 import { emitMetrics } from '../metrics.js';
 import { logger } from '../observability.js';
-import type { PayoutRepository } from '../store/payout-repository.js';
+import type { ControlStore } from '../store/controls-store.js';
+import type { IdempotencyStore } from '../store/idempotency-store.js';
+import type { PayoutStore } from '../store/payouts-store.js';
 import type { CalypsoProvider, Clock, SubmissionTrigger } from './ports.js';
 import { batchNeeds, shortfalls } from '../domain/funds.js';
 import { feeEstimate, type FundsSettings } from './funds-check.js';
@@ -45,7 +47,7 @@ const PAYOUT_ID_NAMESPACE = 'a3c9d3f1-3d0e-4c57-9c55-6f0f1b8f2e41';
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
 
 export interface CreatePayoutDeps {
-  repository: PayoutRepository;
+  repository: IdempotencyStore & PayoutStore & ControlStore;
   access: AccessPolicy;
   policy: PayoutPolicy;
   events: EventPublisher;

@@ -6,7 +6,7 @@ import type { Account } from '../calypso/schemas.js';
 import type { CurrencyRegistry } from '../domain/currencies.js';
 import { FundsLedger, type FeeEstimate } from '../domain/funds.js';
 import { Decimal } from '../domain/money.js';
-import type { PayoutRepository } from '../store/payout-repository.js';
+import type { ControlStore } from '../store/controls-store.js';
 
 /** The funds check before sending; absent, batches go without one. */
 export interface FundsSettings {
@@ -40,7 +40,7 @@ export class BalanceSnapshot {
 
 /** The fee estimate for a batch: the last percentage Calypso showed on a comparable payout. */
 export async function feeEstimate(
-  deps: { repository: Pick<PayoutRepository, 'getFeeSeen'> },
+  deps: { repository: Pick<ControlStore, 'getFeeSeen'> },
   funds: Pick<FundsSettings, 'defaultFeePercent' | 'marginPercent'>,
   currency: string,
   kind: 'mass' | 'single',

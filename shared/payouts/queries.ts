@@ -6,7 +6,11 @@ import type { AccessPolicy, Caller } from '../domain/identity.js';
 import { UUID_PATTERN } from '../domain/ids.js';
 import { PAYOUT_STATES } from '../domain/payout.js';
 import { EXTERNAL_ID_MAX, parseDateTime } from '../domain/payout-request.js';
-import { InvalidCursorError, type PayoutRepository } from '../store/payout-repository.js';
+import type { AuditStore } from '../store/audit-store.js';
+import type { ControlStore } from '../store/controls-store.js';
+import type { PayoutStore } from '../store/payouts-store.js';
+import { InvalidCursorError } from '../store/table-client.js';
+import type { WithdrawalStore } from '../store/withdrawals-store.js';
 import { InvalidParameter, NotFound } from './errors.js';
 import type { CalypsoProvider } from './ports.js';
 import type {
@@ -49,7 +53,7 @@ export async function withCursor<T>(run: () => Promise<T>): Promise<T> {
 }
 
 export interface ReadDeps {
-  repository: PayoutRepository;
+  repository: PayoutStore & WithdrawalStore & AuditStore & Pick<ControlStore, 'getPause'>;
   access: AccessPolicy;
 }
 

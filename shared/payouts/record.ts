@@ -7,14 +7,16 @@ import type { AuditEntry, Cause, PayoutState } from '../domain/payout.js';
 import { derivePayoutState } from '../domain/payout-state.js';
 import { emitMetrics, type MetricName } from '../metrics.js';
 import { logger } from '../observability.js';
-import type { PayoutRepository } from '../store/payout-repository.js';
+import type { AuditStore } from '../store/audit-store.js';
+import type { ControlStore } from '../store/controls-store.js';
+import type { PayoutStore } from '../store/payouts-store.js';
 import { eventsFor, type EventPublisher } from './events.js';
 
 /** Final states in which no payment of the payout went out. */
 const NOTHING_PAID: readonly PayoutState[] = ['FAILED', 'REJECTED', 'CANCELED'];
 
 export interface RecordDeps {
-  repository: PayoutRepository;
+  repository: PayoutStore & AuditStore & Pick<ControlStore, 'releaseLimit'>;
   events: EventPublisher;
 }
 

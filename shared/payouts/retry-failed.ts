@@ -26,6 +26,8 @@ import {
 import { derivePayoutState } from '../domain/payout-state.js';
 import { emitMetrics } from '../metrics.js';
 import { logger } from '../observability.js';
+import type { AuditStore } from '../store/audit-store.js';
+import type { WithdrawalStore } from '../store/withdrawals-store.js';
 import { createPayout, type CreatePayoutDeps } from './create-payout.js';
 import { NotFinal, NotFound, Refused, Unavailable } from './errors.js';
 import type { EventPublisher } from './events.js';
@@ -34,7 +36,8 @@ import { checkId } from './queries.js';
 import { recordPayoutState } from './record.js';
 import { payoutView, type PayoutView } from './views.js';
 
-export interface RetryFailedDeps extends CreatePayoutDeps {
+export interface RetryFailedDeps extends Omit<CreatePayoutDeps, 'repository'> {
+  repository: CreatePayoutDeps['repository'] & WithdrawalStore & AuditStore;
   events: EventPublisher;
 }
 

@@ -44,15 +44,16 @@ import {
 } from '../domain/payout.js';
 import { emitMetrics } from '../metrics.js';
 import { logger } from '../observability.js';
-import type { PayoutRepository } from '../store/payout-repository.js';
+import type { ControlStore } from '../store/controls-store.js';
+import type { WithdrawalStore } from '../store/withdrawals-store.js';
 import type { EventPublisher } from './events.js';
 import { createAtCalypso, findByKey, type CalypsoBatch } from './calypso-batch.js';
 import { BalanceSnapshot, feeEstimate, type FundsSettings } from './funds-check.js';
 import type { CalypsoApi, CalypsoProvider, Clock } from './ports.js';
-import { recordPayoutState } from './record.js';
+import { recordPayoutState, type RecordDeps } from './record.js';
 
 export interface SubmitDeps {
-  repository: PayoutRepository;
+  repository: RecordDeps['repository'] & WithdrawalStore & ControlStore;
   calypso: CalypsoProvider;
   clock: Clock;
   events: EventPublisher;

@@ -24,8 +24,8 @@ import {
 } from '../domain/tracking.js';
 import { emitMetrics, type MetricName } from '../metrics.js';
 import { logger } from '../observability.js';
-import type { PayoutRepository } from '../store/payout-repository.js';
 import { TABLE } from '../store/table.js';
+import type { WebhookEventStore } from '../store/webhook-events-store.js';
 import type { EventPublisher } from './events.js';
 import { recordPayoutState, recordTransitions } from './record.js';
 import type { CalypsoProvider, Clock } from './ports.js';
@@ -39,7 +39,8 @@ export interface TrackDeps extends SubmitDeps, TrackingSettings {
   events: EventPublisher;
   calypso: CalypsoProvider;
   clock: Clock;
-  repository: PayoutRepository;
+  /** Tracking also applies the webhook events no worker applied. */
+  repository: SubmitDeps['repository'] & WebhookEventStore;
 }
 
 /** Withdrawal updates in flight at once during one look. */

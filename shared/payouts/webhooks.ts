@@ -22,13 +22,12 @@ import {
 import { forwardMassPayoutState, forwardWithdrawalState } from '../domain/progress.js';
 import { emitMetrics } from '../metrics.js';
 import { logger } from '../observability.js';
-import type { PayoutRepository } from '../store/payout-repository.js';
 import type { Clock, WebhookApplyTrigger, WebhookKeySource } from './ports.js';
 import { recordPayoutState } from './record.js';
 import { refreshBatch, type TrackDeps } from './track.js';
 
 export interface WebhookDeps {
-  repository: PayoutRepository;
+  repository: TrackDeps['repository'];
   webhookKeys: WebhookKeySource;
   clock: Clock;
   /** Hands a stored event to be applied after the answer. */

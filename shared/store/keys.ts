@@ -1,5 +1,13 @@
 /** Key layout of the single table (DESIGN.md §4). Only shared/store/ imports this. */
-import { TABLE } from './table.js';
+import { fromItem, type Item } from './attributes.js';
+import { INDEXES, TABLE } from './table.js';
+
+const {
+  openBatches: OPEN,
+  pendingApproval: PENDING,
+  byOwner: BY_OWNER,
+  allPayouts: ALL,
+} = TABLE.indexes;
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
@@ -34,8 +42,8 @@ export const keys = {
   externalId: (externalId: string) => `EXT#${externalId}`,
   /** Sparse open-batch index entry: shard by payout id so no single partition runs hot. */
   openBatch: (payoutId: string, index: number, dueAt: string) => ({
-    GSI2PK: `OPEN#${shardOf(payoutId)}`,
-    GSI2SK: `${dueAt}#${payoutId}#${pad(index, 4)}`,
+    [OPEN.partitionKey]: `OPEN#${shardOf(payoutId)}`,
+    [OPEN.sortKey]: `${dueAt}#${payoutId}#${pad(index, 4)}`,
   }),
   openShard: (shard: number) => `OPEN#${shard}`,
   /**
@@ -43,22 +51,22 @@ export const keys = {
    * own partitions, ordered by arrival: the reconciler applies what a worker left behind.
    */
   unappliedEvent: (eventId: string, receivedAt: string) => ({
-    GSI2PK: `UNAPPLIED#${shardOf(eventId)}`,
-    GSI2SK: `${receivedAt}#${eventId}`,
+    [OPEN.partitionKey]: `UNAPPLIED#${shardOf(eventId)}`,
+    [OPEN.sortKey]: `${receivedAt}#${eventId}`,
   }),
   unappliedShard: (shard: number) => `UNAPPLIED#${shard}`,
   /** Sparse pending-approval index entry of a payout awaiting approval. */
   pendingApproval: 'PENDING_APPROVAL',
   pendingApprovalEntry: (createdAt: string, payoutId: string) => ({
-    GSI3PK: 'PENDING_APPROVAL',
-    GSI3SK: `${createdAt}#${payoutId}`,
+    [PENDING.partitionKey]: 'PENDING_APPROVAL',
+    [PENDING.sortKey]: `${createdAt}#${payoutId}`,
   }),
   /** A payout's entries in the listing indexes: its owner's, and everyone's (for auditors). */
   payoutListing: (owner: string, createdAt: string, payoutId: string) => ({
-    GSI4PK: `OWNER#${owner}`,
-    GSI4SK: `${createdAt}#${payoutId}`,
-    GSI5PK: 'PAYOUTS',
-    GSI5SK: `${createdAt}#${payoutId}`,
+    [BY_OWNER.partitionKey]: `OWNER#${owner}`,
+    [BY_OWNER.sortKey]: `${createdAt}#${payoutId}`,
+    [ALL.partitionKey]: 'PAYOUTS',
+    [ALL.sortKey]: `${createdAt}#${payoutId}`,
   }),
   ownerPartition: (owner: string) => `OWNER#${owner}`,
   allPayoutsPartition: 'PAYOUTS',
@@ -75,4 +83,19 @@ function shardOf(id: string): number {
   let hash = 0;
   for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
   return hash % TABLE.openBatchShards;
+}
+
+/** The table's own attributes of an item (keys, index keys, kind), which no record carries. */
+const TABLE_ATTRIBUTES = [
+  TABLE.partitionKey,
+  TABLE.sortKey,
+  'type',
+  ...INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
+];
+
+/** The record an item holds, without the table's own attributes. */
+export function recordOf<T>(item: Item): T {
+  const record = fromItem(item);
+  for (const attribute of TABLE_ATTRIBUTES) delete record[attribute];
+  return record as T;
 }

@@ -110,6 +110,26 @@ describe('idempotency claims', () => {
     }
   });
 
+  it('answers a held key with its record in the same call (no read after the write)', async () => {
+    const { payout } = fixture(1, 1);
+    const first = claim(payout);
+    expect((await repo.claimIdempotency(first)).outcome).toBe('claimed');
+    const counted = new DynamoDBClient({ endpoint: inject('dynamoEndpoint') });
+    const commands: string[] = [];
+    counted.middlewareStack.add(
+      (next, context) => (args) => {
+        commands.push(context.commandName ?? '');
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const again = await new PayoutRepository(counted, tableName).claimIdempotency(
+      claim(payout, { requestHash: 'other' }),
+    );
+    expect(again).toEqual({ outcome: 'exists', record: first });
+    expect(commands).toEqual(['PutItemCommand']);
+  });
+
   it('scopes keys by caller', async () => {
     const { payout } = fixture(1, 1);
     expect((await repo.claimIdempotency(claim(payout))).outcome).toBe('claimed');

@@ -126,16 +126,17 @@ export interface RepositoryHooks {
   dueFilter?: (batch: { payoutId: string }) => boolean;
 }
 
-export function crashingRepository(
-  repository: PayoutRepository,
+/** The repository (or the stores a use case takes of it) with every call a step of `proc`. */
+export function crashingRepository<R extends Partial<PayoutRepository>>(
+  repository: R,
   proc: Process,
   hooks: RepositoryHooks = {},
-): PayoutRepository {
-  const wrapped = Object.create(repository) as PayoutRepository;
+): R {
+  const wrapped = Object.create(repository) as R;
   for (const name of REPOSITORY_METHODS) {
-    const real = (
-      hooks.override?.[name] ?? (repository[name] as (...a: any[]) => Promise<any>)
-    ).bind(repository);
+    const method = hooks.override?.[name] ?? repository[name];
+    if (typeof method !== 'function') continue;
+    const real = (method as (...a: any[]) => Promise<any>).bind(repository);
     (wrapped as any)[name] = (...args: any[]) =>
       proc.step(`repository.${name}`, async () => {
         const result = await real(...args);
