@@ -23,7 +23,7 @@ export const makeHandler = (system: () => DecideDeps) =>
         pause,
         event.body ? event.parsedBody : undefined,
       );
-      return json(result.status, result.pause);
+      return json(200, result.pause);
     },
     { jsonBodyMaxBytes: () => 16_384, jsonBodyOptional: true },
   );

@@ -9,7 +9,7 @@ import { approvePayout, type ControlDeps } from '../shared/payouts/controls.js';
 export const makeHandler = (system: () => ControlDeps) =>
   apiHandler(async (event) => {
     const result = await approvePayout(system(), callerIdentity(event), event.pathParameters?.id);
-    return json(result.status, result.payout);
+    return json(200, result.payout);
   });
 
 // The last approval hands the payout to submission.

@@ -17,7 +17,7 @@ export const makeHandler = (system: () => DecideDeps) =>
         event.pathParameters?.id,
         event.body ? event.parsedBody : undefined,
       );
-      return json(result.status, result.payout);
+      return json(200, result.payout);
     },
     { jsonBodyMaxBytes: () => 16_384, jsonBodyOptional: true },
   );

@@ -20,7 +20,9 @@ export const makeHandler = (
         dryRun: event.queryStringParameters?.dryRun === 'true',
       });
       if ('dryRun' in result) return json(200, result.dryRun);
-      return json(result.status, result.payout, { location: `/payouts/${result.payout.id}` });
+      return json(result.created ? 202 : 200, result.payout, {
+        location: `/payouts/${result.payout.id}`,
+      });
     },
     { jsonBodyMaxBytes: () => system().config.maxBodyBytes },
   );

@@ -14,7 +14,7 @@ export const makeHandler = (system: () => DecideDeps) =>
         event.pathParameters?.id,
         event.parsedBody,
       );
-      return json(result.status, result.payout);
+      return json(200, result.payout);
     },
     { jsonBodyMaxBytes: () => 16_384 },
   );

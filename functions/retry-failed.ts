@@ -19,7 +19,9 @@ export const makeHandler = (
       caller: callerIdentity(event),
       payoutId: event.pathParameters?.id,
     });
-    return json(result.status, result.payout, { location: `/payouts/${result.payout.id}` });
+    return json(result.created ? 202 : 200, result.payout, {
+      location: `/payouts/${result.payout.id}`,
+    });
   });
 
 // Reads the failed payments again at Calypso before re-paying any.

@@ -126,7 +126,7 @@ export async function approvePayout(
   deps: ControlDeps,
   caller: Caller,
   id: string | undefined,
-): Promise<{ status: 200; payout: PayoutView }> {
+): Promise<{ payout: PayoutView }> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const { payout } = await readable(deps, caller, id);
     checkApprover(deps, caller, payout);
@@ -196,7 +196,7 @@ export async function approvePayout(
         });
       }
     }
-    return { status: 200, payout: await view(deps, payout.id) };
+    return { payout: await view(deps, payout.id) };
   }
   throw new Conflict('busy', 'The payout changed while approving', 'try again');
 }
@@ -230,7 +230,7 @@ export async function rejectPayout(
   caller: Caller,
   id: string | undefined,
   body: unknown,
-): Promise<{ status: 200; payout: PayoutView }> {
+): Promise<{ payout: PayoutView }> {
   const reason = checkReason(body, true)!;
   const { payout } = await readable(deps, caller, id);
   checkApprover(deps, caller, payout);
@@ -242,7 +242,7 @@ export async function cancelPayout(
   caller: Caller,
   id: string | undefined,
   body: unknown,
-): Promise<{ status: 200; payout: PayoutView }> {
+): Promise<{ payout: PayoutView }> {
   const reason = checkReason(body, false) ?? 'cancelled';
   const { payout } = await readable(deps, caller, id);
   const approver =
@@ -280,7 +280,7 @@ async function cancelNow(
   payout: PayoutRecord,
   reason: string,
   event: 'PayoutRejected' | 'PayoutCanceled',
-): Promise<{ status: 200; payout: PayoutView }> {
+): Promise<{ payout: PayoutView }> {
   const now = deps.clock.now();
   const at = now.toISOString();
   if (payout.hold === 'canceled') {
@@ -350,7 +350,7 @@ async function cancelNow(
     },
   ]);
   logger.info('payout cancelled before anything was sent', { payoutId: payout.id, reason });
-  return { status: 200, payout: await view(deps, payout.id) };
+  return { payout: await view(deps, payout.id) };
 }
 
 export async function cancelBatch(
@@ -419,7 +419,7 @@ export async function setPaused(
   caller: Caller,
   paused: boolean,
   body: unknown,
-): Promise<{ status: 200; pause: PauseView }> {
+): Promise<{ pause: PauseView }> {
   checkOperator(deps, caller);
   const reason = checkReason(body, paused);
   const at = deps.clock.now().toISOString();
@@ -445,7 +445,7 @@ export async function setPaused(
       },
     ]);
   }
-  return { status: 200, pause: pauseView(await deps.repository.getPause()) };
+  return { pause: pauseView(await deps.repository.getPause()) };
 }
 
 export function pauseView(pause: PauseRecord | undefined): PauseView {

@@ -76,7 +76,8 @@ export interface CreatePayoutInput {
 }
 
 export type CreatePayoutResult =
-  { status: 202 | 200; payout: PayoutView } | { status: 200; dryRun: DryRunView };
+  /** `created`: this request stored the payout; false: it was stored before (the same request). */
+  { created: boolean; payout: PayoutView } | { dryRun: DryRunView };
 
 export function checkIdempotencyKey(key: string | undefined): string {
   if (key === undefined || key === '') {
@@ -146,7 +147,7 @@ export async function createPayout(
     );
   }
 
-  if (input.dryRun) return { status: 200, dryRun: await dryRunView(deps, request, plan, decision) };
+  if (input.dryRun) return { dryRun: await dryRunView(deps, request, plan, decision) };
 
   const leaseUntil = new Date(now.getTime() + deps.writeLeaseMs).toISOString();
   const claim = await deps.repository.claimIdempotency({
@@ -172,7 +173,7 @@ export async function createPayout(
     if (existing.state === 'COMMITTED') {
       const stored = await deps.repository.getPayoutWithBatches(existing.payoutId);
       if (!stored) throw new Error(`committed payout ${existing.payoutId} not found`);
-      return { status: 200, payout: payoutView(stored.payout, stored.batches) };
+      return { created: false, payout: payoutView(stored.payout, stored.batches) };
     }
     if (existing.leaseUntil > now.toISOString()) {
       const seconds = Math.max(
@@ -271,7 +272,7 @@ export async function createPayout(
     }
   const stored = await deps.repository.getPayoutWithBatches(payoutId);
   if (!stored) throw new Error(`payout ${payoutId} not found after commit`);
-  return { status: committed ? 202 : 200, payout: payoutView(stored.payout, stored.batches) };
+  return { created: committed, payout: payoutView(stored.payout, stored.batches) };
 }
 
 function buildRecords(

@@ -52,7 +52,7 @@ const notFinal = (detail: string) => new NotFinal(detail, 60);
 export async function retryFailed(
   deps: RetryFailedDeps,
   input: { caller: Caller; payoutId: string | undefined },
-): Promise<{ status: 200 | 202; payout: PayoutView }> {
+): Promise<{ created: boolean; payout: PayoutView }> {
   const id = checkId(input.payoutId);
   const stored = await deps.repository.getPayoutWithBatches(id);
   // Reading is not enough to re-pay: only the owner may, and anyone else learns nothing.
@@ -110,7 +110,7 @@ export async function retryFailed(
   await deps.repository.addRetriedBy(id, result.payout.id, deps.clock.now());
   const linked = await deps.repository.getPayoutWithBatches(result.payout.id);
   return {
-    status: result.status,
+    created: result.created,
     payout: linked ? payoutView(linked.payout, linked.batches) : result.payout,
   };
 }

@@ -143,7 +143,7 @@ describe('POST /payouts', () => {
 
     release();
     const done = await first;
-    expect(done.status).toBe(202);
+    expect('created' in done && done.created).toBe(true);
     const after = await post(body, { 'idempotency-key': idempotencyKey });
     expect(after.status).toBe(200);
     expect(after.body.id).toBe('payout' in done ? done.payout.id : undefined);
