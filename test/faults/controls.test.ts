@@ -45,6 +45,17 @@ const act = (caller: string, path: string, body?: unknown) =>
   });
 
 describe('controls under faults', () => {
+  it('a payout cancelled while it awaits approval: its batches closed, nothing sent', async () => {
+    const res = await stack.post(btcPayout('cancel-held', 2), { caller: APPROVED });
+    expect(res.status).toBe(202);
+    const cancel = await act(APPROVED, `/payouts/${res.body.id}/cancel`, { reason: 'not now' });
+    expect(cancel.status).toBe(200);
+    expect(cancel.body.batches.map((b: { status: string }) => b.status)).toEqual(['CANCELED']);
+    // A cancelled batch has nothing left to look at: out of the open index, and that is right.
+    await stack.expectInvariants();
+    expect(stack.sandbox.inspect.massPayoutCreates(res.body.batches[0].idempotencyKey)).toBe(0);
+  });
+
   it('an approval whose worker dies before releasing the batches: sent once, after approval only', async () => {
     const res = await stack.post(btcPayout('approval-crash', 3), { caller: APPROVED });
     expect(res.status).toBe(202);

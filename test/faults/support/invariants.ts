@@ -415,7 +415,12 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
         }
       }
       // A batch that is not closed must stay where the reconciler looks.
-      const closed = b.status === 'FINAL' || b.status === 'REJECTED' || b.status === 'UNFUNDED';
+      // Cancelled before anything was sent: nothing is left to look at.
+      const closed =
+        b.status === 'FINAL' ||
+        b.status === 'REJECTED' ||
+        b.status === 'UNFUNDED' ||
+        b.status === 'CANCELED';
       if (!closed && (!b.GSI2PK || !b.nextLookAt)) {
         add('open-index', id, `batch ${b.index} is ${b.status} but not in the open-batch index`);
       }
