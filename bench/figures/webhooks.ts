@@ -200,15 +200,16 @@ export async function runWebhooks(
     });
   };
   let putSeq = 0;
+  /** One raw PutItem of the event's body: the write the webhook must make, and no more. */
+  const rawPut = (e: SignedEvent) =>
+    ctx.db.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: { PK: { S: `RAW#${putSeq++}` }, SK: { S: 'RAW' }, rawBody: { S: e.body } },
+      }),
+    );
   const rawPuts = async (events: SignedEvent[]) => {
-    await forEachLimit(events, c, async (e) => {
-      await ctx.db.send(
-        new PutItemCommand({
-          TableName: tableName,
-          Item: { PK: { S: `RAW#${putSeq++}` }, SK: { S: 'RAW' }, rawBody: { S: e.body } },
-        }),
-      );
-    });
+    await forEachLimit(events, c, rawPut);
   };
   /**
    * What the HTTP path cannot go below here: the same request through the local API's server to
@@ -222,12 +223,7 @@ export async function runWebhooks(
         headers: e.headers,
       });
       if (reply.status !== 404) throw new Error(`the floor's hop answered ${reply.status}`);
-      await ctx.db.send(
-        new PutItemCommand({
-          TableName: tableName,
-          Item: { PK: { S: `RAW#${putSeq++}` }, SK: { S: 'RAW' }, rawBody: { S: e.body } },
-        }),
-      );
+      await rawPut(e);
     });
   };
   const tag = (name: string, run: number) => `${name}-${run}-${Date.now()}`;

@@ -61,8 +61,8 @@ export interface CreatePayoutDeps {
   testnetAddresses: boolean;
   /** Payouts of at most this many recipients go as single payouts (0: never). */
   singlePayoutMax: number;
-  /** The funds estimate of the dry run; absent: the dry run compares the total alone. */
-  funds?: FundsSettings;
+  /** The funds check's settings: the dry run makes the same estimate. */
+  funds: FundsSettings;
   /** How long a writer owns an idempotency key before a retry may finish its work. */
   writeLeaseMs: number;
 }
@@ -375,16 +375,11 @@ async function dryRunView(
   plan: PayoutPlan,
   decision: PolicyDecision,
 ): Promise<DryRunView> {
-  const funds = deps.funds ?? {
-    defaultFeePercent: '0',
-    marginPercent: '0',
-  };
   const currency = request.currency;
   const perCoin = new Map<string, Decimal>();
-  const fees = new Map<string, Awaited<ReturnType<typeof feeEstimate>>>();
+  // One plan is all single payouts or all mass payouts: one fee estimate.
+  const fee = await feeEstimate(deps, deps.funds, currency.code, plan.batches[0]!.kind);
   for (const batch of plan.batches) {
-    const fee = fees.get(batch.kind) ?? (await feeEstimate(deps, funds, currency.code, batch.kind));
-    fees.set(batch.kind, fee);
     for (const need of batchNeeds(
       currency,
       batch.recipients.map((r) => r.amount),
@@ -394,7 +389,6 @@ async function dryRunView(
     }
   }
   const needs = [...perCoin].map(([coin, needed]) => ({ currency: coin, needed }));
-  const fee = fees.get(plan.batches[0]!.kind)!;
   let balances: Map<string, Decimal> | undefined;
   let error: string | undefined;
   try {

@@ -27,6 +27,8 @@ export interface FundsSettings {
  */
 export class BalanceSnapshot {
   private ledger: Promise<FundsLedger> | undefined;
+  /** Fee estimates by currency and kind: one read each per run, not one per batch. */
+  private readonly fees = new Map<string, Promise<FeeEstimate>>();
 
   constructor(private readonly read: () => Promise<Account>) {}
 
@@ -35,6 +37,18 @@ export class BalanceSnapshot {
       (account) => new FundsLedger(account.balances.map((b) => [b.currency, b.amount] as const)),
     );
     return this.ledger;
+  }
+
+  fee(
+    deps: { repository: Pick<ControlStore, 'getFeeSeen'> },
+    funds: Pick<FundsSettings, 'defaultFeePercent' | 'marginPercent'>,
+    currency: string,
+    kind: 'mass' | 'single',
+  ): Promise<FeeEstimate> {
+    const key = `${currency}#${kind}`;
+    let fee = this.fees.get(key);
+    if (!fee) this.fees.set(key, (fee = feeEstimate(deps, funds, currency, kind)));
+    return fee;
   }
 }
 

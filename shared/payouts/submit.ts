@@ -48,7 +48,7 @@ import type { ControlStore } from '../store/controls-store.js';
 import type { WithdrawalStore } from '../store/withdrawals-store.js';
 import type { EventPublisher } from './events.js';
 import { createAtCalypso, findByKey, type CalypsoBatch } from './calypso-batch.js';
-import { BalanceSnapshot, feeEstimate, type FundsSettings } from './funds-check.js';
+import { BalanceSnapshot, type FundsSettings } from './funds-check.js';
 import type { CalypsoApi, CalypsoProvider, Clock } from './ports.js';
 import { recordPayoutState, type RecordDeps } from './record.js';
 
@@ -248,14 +248,14 @@ async function checkFunds(
   recipients: WithdrawalRecord[],
 ): Promise<Shortfall[]> {
   const currency = funds.currencies.require(payout.currency);
-  const fee = await feeEstimate(deps, funds, payout.currency, batch.kind ?? 'mass');
+  const snapshot = balances ?? new BalanceSnapshot(() => client.getAccount());
+  const fee = await snapshot.fee(deps, funds, payout.currency, batch.kind ?? 'mass');
   const needs = batchNeeds(
     currency,
     recipients.map((r) => Decimal.parse(r.amount)),
     fee,
   );
-  const ledger = await (balances ?? new BalanceSnapshot(() => client.getAccount())).get();
-  return ledger.reserve(needs);
+  return (await snapshot.get()).reserve(needs);
 }
 
 function shortfallRecords(short: Shortfall[]): FundsShortfallRecord[] {
@@ -293,6 +293,7 @@ async function awaitFunds(
   const log = { payoutId: batch.payoutId, batch: batch.index, waitedMs, shortfall: reason };
   emitMetrics({ BatchesAwaitingFunds: 1, FundsWaitMinutes: Math.floor(waitedMs / 60_000) });
   if (waitedMs >= funds.waitMaxMs) {
+    const lastError = `funds did not come within ${Math.round(funds.waitMaxMs / 3_600_000)} h: ${reason}`;
     const ended = await deps.repository.updateBatch(
       batch.payoutId,
       batch.index,
@@ -303,7 +304,7 @@ async function awaitFunds(
           awaitingFundsSince: since,
           fundsWaits: (batch.fundsWaits ?? 0) + 1,
           attemptsEnded: batch.attempts,
-          lastError: `funds did not come within ${Math.round(funds.waitMaxMs / 3_600_000)} h: ${reason}`,
+          lastError,
           // Open until its payments are recorded FAILED (finishUnfunded), then closed.
           nextLookAt: at,
           progressAt: at,
@@ -324,8 +325,7 @@ async function awaitFunds(
       `nothing sent: funds did not come within the wait limit (${reason})`,
       'AWAITING_FUNDS',
     );
-    const current = await deps.repository.getBatch(batch.payoutId, batch.index);
-    if (current) await finishUnfunded(deps, current, cause);
+    await finishUnfunded(deps, { ...batch, status: 'UNFUNDED', lastError }, cause);
     return 'unfunded';
   }
   const waiting = await deps.repository.updateBatch(
@@ -380,7 +380,8 @@ export async function finishUnfunded(
   const entries: AuditEntry[] = [];
   const message = batch.lastError ?? 'the funds did not come within the wait limit';
   for (const w of withdrawals) {
-    if (w.state === 'FAILED') continue;
+    const from = w.state;
+    if (from === 'FAILED') continue;
     const written = await deps.repository.updateWithdrawal(
       w,
       {
@@ -388,13 +389,13 @@ export async function finishUnfunded(
         errors: [{ status: 'NOT_ENOUGH_FUNDS', message, resolved: false, at }],
         updatedAt: at,
       },
-      w.state,
+      from,
     );
     if (written) {
       w.state = 'FAILED';
       entries.push(
         withdrawalTransition(w, {
-          from: WITHDRAWAL_BEFORE_SENT,
+          from,
           to: 'FAILED',
           cause,
           at,
@@ -412,8 +413,6 @@ export async function finishUnfunded(
     { status: ['UNFUNDED'] },
   );
 }
-
-const WITHDRAWAL_BEFORE_SENT = 'PENDING';
 
 /**
  * A create answered with a refusal. What Calypso holds under the key wins; the batch is REJECTED
