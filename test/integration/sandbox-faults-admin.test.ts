@@ -2,6 +2,8 @@
  * Calypso sandbox: request faults (errors, late answers, a committed create whose answer is lost),
  * the admin HTTP API, seeded determinism, and the realtime clock.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   startCalypsoSandbox,
@@ -348,6 +350,56 @@ describe('realtime clock', () => {
       expect(live.inspect.internalErrors()).toEqual([]);
     } finally {
       await live.close();
+    }
+  });
+
+  it('goes on with its payouts while webhook receivers have not answered, a bounded number at once', async () => {
+    // A receiver that answers nothing until told to: Calypso does not wait for it.
+    const held: http.ServerResponse[] = [];
+    let mostAtOnce = 0;
+    const receiver = http.createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        held.push(response);
+        mostAtOnce = Math.max(mostAtOnce, held.filter((r) => !r.writableEnded).length);
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const live = await startCalypsoSandbox({
+      clock: { mode: 'realtime', speed: 1_000 },
+      webhookConcurrency: 2,
+    });
+    try {
+      await subscribe(live, url);
+      const created = (await createMassPayout(live, uuid(12), recipients(3))).json;
+      await vi.waitFor(
+        async () =>
+          expect((await call(live, '/payout/mass', { id: created.id })).json.state).toBe(
+            'COMPLETED',
+          ),
+        { timeout: 5_000, interval: 20 },
+      );
+      // Every event raised, none answered yet, and never more than two POSTs open at once.
+      await vi.waitFor(() => expect(held).toHaveLength(2));
+      expect(live.inspect.webhookDeliveries().some((d) => d.state === 'delivered')).toBe(false);
+      const raised = live.inspect.events().length;
+      expect(raised).toBeGreaterThan(4);
+      // Answered, the rest go out in turn.
+      await vi.waitFor(
+        () => {
+          for (const response of held) if (!response.writableEnded) response.end('ok');
+          expect(
+            live.inspect.webhookDeliveries().filter((d) => d.state === 'delivered'),
+          ).toHaveLength(raised);
+        },
+        { timeout: 5_000, interval: 10 },
+      );
+      expect(mostAtOnce).toBe(2);
+    } finally {
+      await live.close();
+      receiver.closeAllConnections();
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
     }
   });
 

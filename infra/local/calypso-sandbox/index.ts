@@ -57,6 +57,10 @@ export async function startCalypsoSandbox(options: SandboxOptions = {}): Promise
   for (const [name, ms] of Object.entries(timings)) checkDuration(ms, `timings.${name}`);
   const retryScheduleMs = options.webhookRetryScheduleMs ?? CALYPSO_RETRY_SCHEDULE_MS;
   retryScheduleMs.forEach((ms, i) => checkDuration(ms, `webhookRetryScheduleMs[${i}]`));
+  const webhookConcurrency = options.webhookConcurrency ?? 10;
+  if (!Number.isSafeInteger(webhookConcurrency) || webhookConcurrency < 1) {
+    throw new SandboxUsageError('webhookConcurrency must be a positive whole number');
+  }
   const feePercentage = parseDecimal(options.feePercentage ?? '0.5', 'feePercentage');
   if (feePercentage.isNegative()) throw new SandboxUsageError('feePercentage must not be negative');
 
@@ -88,6 +92,7 @@ export async function startCalypsoSandbox(options: SandboxOptions = {}): Promise
     faults,
     retryScheduleMs,
     timeoutMs: options.webhookTimeoutMs ?? 10_000,
+    concurrency: webhookConcurrency,
   });
   const engine = new PayoutEngine({
     store,

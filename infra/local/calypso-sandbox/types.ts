@@ -70,6 +70,12 @@ export interface SandboxOptions {
   /** How long one webhook POST may take (real ms) before it counts as failed. Default 10 s. */
   webhookTimeoutMs?: number;
   /**
+   * Realtime clock: webhook POSTs in flight at once, sent apart from the payouts' own progress
+   * (which never waits for a receiver's answer). Default 10. The manual clock sends them one at a
+   * time inside `advance()`.
+   */
+  webhookConcurrency?: number;
+  /**
    * The mass payout's final state when some payments completed and some failed. The guide's
    * rule gives `COMPLETED` (the default); `PARTIAL`, a state Calypso also names, is available
    * for clients that must cope with it.

@@ -72,6 +72,12 @@ export interface WebhookDispatcherDeps {
   faults: FaultRegistry;
   retryScheduleMs: readonly number[];
   timeoutMs: number;
+  /**
+   * Realtime clock: POSTs in flight at once, each apart from the sandbox's own work (Calypso does
+   * not wait for a receiver's answer to go on with its payouts). The manual clock sends one at a
+   * time, inside `advance()`, so a test sees every delivery settled when it resolves.
+   */
+  concurrency: number;
 }
 
 export class WebhookDispatcher {
@@ -82,6 +88,12 @@ export class WebhookDispatcher {
   private nextEventId = 1;
   private nextDeliveryId = 1;
   private readonly inFlight = new Set<http.ClientRequest>();
+  /** Realtime clock: deliveries due, waiting for one of the `concurrency` slots. */
+  private readonly queue: Delivery[] = [];
+  private sending = 0;
+  /** Connections kept open between deliveries, as an HTTP client pool does. */
+  private readonly httpAgent = new http.Agent({ keepAlive: true });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true });
 
   constructor(private readonly deps: WebhookDispatcherDeps) {}
 
@@ -164,12 +176,16 @@ export class WebhookDispatcher {
     this.events = [];
     this.deliveries = [];
     this.held = [];
+    this.queue.length = 0;
   }
 
-  /** Aborts the POSTs under way. */
+  /** Aborts the POSTs under way and drops those waiting to be sent. */
   close(): void {
+    this.queue.length = 0;
     for (const request of this.inFlight) request.destroy(new Error('sandbox closed'));
     this.inFlight.clear();
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
   }
 
   private newDelivery(
@@ -208,8 +224,26 @@ export class WebhookDispatcher {
   private schedule(delivery: Delivery, delayMs: number): void {
     if (delivery.attempts.length === 0) delivery.state = 'scheduled';
     this.deps.scheduler.after(delayMs, `webhook delivery ${delivery.id}`, () =>
-      this.attempt(delivery),
+      this.send(delivery),
     );
+  }
+
+  /** Manual clock: the attempt, awaited by the scheduler. Realtime: queued, sent apart. */
+  private send(delivery: Delivery): Promise<void> | void {
+    if (this.deps.clock.mode === 'manual') return this.attempt(delivery);
+    this.queue.push(delivery);
+    this.drain();
+  }
+
+  private drain(): void {
+    while (this.sending < this.deps.concurrency && this.queue.length > 0) {
+      const delivery = this.queue.shift()!;
+      this.sending++;
+      void this.attempt(delivery).finally(() => {
+        this.sending--;
+        this.drain();
+      });
+    }
   }
 
   private async attempt(delivery: Delivery): Promise<void> {
@@ -233,9 +267,7 @@ export class WebhookDispatcher {
       return;
     }
     delivery.state = 'retrying';
-    this.deps.scheduler.after(wait, `webhook redelivery ${delivery.id}`, () =>
-      this.attempt(delivery),
-    );
+    this.deps.scheduler.after(wait, `webhook redelivery ${delivery.id}`, () => this.send(delivery));
   }
 
   private noteFailure(subscription: Subscription, at: number): void {
@@ -258,7 +290,7 @@ export class WebhookDispatcher {
       const transport = url.protocol === 'https:' ? https : http;
       const request = transport.request(url, {
         method: 'POST',
-        agent: false,
+        agent: url.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
         timeout: this.deps.timeoutMs,
         headers: {
           'Content-Type': 'application/json',
