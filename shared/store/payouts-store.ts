@@ -95,7 +95,11 @@ export interface PayoutStore {
   setPayoutStuck(payoutId: string, stuck: boolean): Promise<boolean>;
   /** A page of payouts, newest first: one owner's or, without an owner, everyone's. */
   listPayouts(options: PayoutListing): Promise<Page<PayoutRecord>>;
-  /** The payout and batch a Calypso idempotencyKey belongs to (for webhooks). */
+  /**
+   * The payout and batch a Calypso idempotencyKey belongs to (for webhooks). A pointer never
+   * changes once written, so one found is kept for the store's life: a batch's webhooks read it
+   * once per container, not once per event.
+   */
   resolveProviderKey(idempotencyKey: string): Promise<BatchPointer | undefined>;
   /** The payout and batch a Calypso mass payout id belongs to (for webhooks without a key). */
   resolveProviderId(calypsoId: string): Promise<BatchPointer | undefined>;
@@ -151,7 +155,13 @@ function batchItem(batch: BatchRecord): Item {
   return toItem({ ...keys.batch(batch.payoutId, batch.index), type: 'batch', ...open, ...batch });
 }
 
+/** Pointers kept per store: a few hundred bytes each, far more than one container's batches. */
+const POINTERS_KEPT = 10_000;
+
 export class DynamoPayoutStore implements PayoutStore {
+  /** Pointers found, by item key: written once and never changed, so never stale. */
+  private readonly pointers = new Map<string, BatchPointer>();
+
   constructor(private readonly table: TableClient) {}
 
   async writePayoutParts(batches: BatchRecord[], withdrawals: WithdrawalRecord[]): Promise<number> {
@@ -414,9 +424,20 @@ export class DynamoPayoutStore implements PayoutStore {
     });
   }
 
+  /** Read once, then kept; one not found is read again next time (it may be written since). */
   private async getPointer(key: { PK: string; SK: string }): Promise<BatchPointer | undefined> {
+    const name = `${key.PK}\u0000${key.SK}`;
+    const kept = this.pointers.get(name);
+    if (kept) return { ...kept };
     const item = await this.table.get(key);
-    return item ? recordOf<BatchPointer>(item) : undefined;
+    if (!item) return undefined;
+    const { payoutId, batchIndex } = recordOf<BatchPointer>(item);
+    if (this.pointers.size >= POINTERS_KEPT) {
+      // The oldest goes first (a Map keeps insertion order).
+      this.pointers.delete(this.pointers.keys().next().value!);
+    }
+    this.pointers.set(name, { payoutId, batchIndex });
+    return { payoutId, batchIndex };
   }
 
   async listDueBatches(shard: number, now: Date, limit: number): Promise<BatchRecord[]> {

@@ -176,6 +176,30 @@ describe('writing and committing a payout', () => {
     expect(batch1[0]?.amount).toBe('0.00000026');
   });
 
+  it('reads a provider key once per store: a pointer never changes', async () => {
+    const { payout, batches, withdrawals } = fixture(4, 2);
+    const counted = new DynamoDBClient({ endpoint: inject('dynamoEndpoint') });
+    const commands: string[] = [];
+    counted.middlewareStack.add(
+      (next, context) => (args) => {
+        commands.push(context.commandName ?? '');
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const store = new PayoutRepository(counted, tableName);
+    const key = batches[1]!.idempotencyKey;
+    // Not written yet: not found, and read again next time rather than remembered as missing.
+    expect(await store.resolveProviderKey(key)).toBeUndefined();
+    await repo.writePayoutParts(batches, withdrawals);
+    for (let i = 0; i < 3; i++) {
+      expect(await store.resolveProviderKey(key)).toEqual({ payoutId: payout.id, batchIndex: 1 });
+    }
+    expect(commands).toEqual(['GetItemCommand', 'GetItemCommand']);
+    // Another store (another container) reads it for itself.
+    expect(await repo.resolveProviderKey(key)).toEqual({ payoutId: payout.id, batchIndex: 1 });
+  });
+
   it('refuses to commit when the key holds another request', async () => {
     const { payout } = fixture(1, 1);
     await repo.claimIdempotency(claim(payout, { requestHash: 'other' }));
