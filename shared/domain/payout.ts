@@ -188,6 +188,11 @@ export interface BatchRecord {
   nextLookAt?: string;
   /** When the batch last changed in a way that counts as progress. */
   progressAt: string;
+  /**
+   * When a payment's final webhook last had the batch looked up at once: such looks are at most
+   * one per poll interval, however many payments end together.
+   */
+  promptLookAt?: string;
   /** The payout's executionDate: Calypso sends nothing before it. */
   executionDate?: string;
   stuck?: boolean;

@@ -248,6 +248,8 @@ async function apply(
   let detail: string | undefined;
   let terminal =
     eventType === 'PAYOUT_CHANGE_STATUS' && isTerminalCalypsoPayoutState(data.payoutStatus ?? '');
+  // A final batch has every payment confirmed by lookup: no event can move anything of it.
+  if (batch.status === 'FINAL') return { verdict: 'stale', detail: 'batch already final' };
 
   // A payment's own state: written once, conditionally, whatever happens to the batch meanwhile.
   let forBatch = true;
@@ -265,9 +267,18 @@ async function apply(
       if (isTerminalWithdrawalState(data.payoutStatus)) {
         // Whether a payment ended, and how, is money: the lookup this event asks for confirms it.
         detail = `withdrawal ${data.payoutStatus} awaits confirmation by lookup`;
-        // Looked up at once when its mass payout has ended already (its last payments lagging);
-        // otherwise the mass payout's own final event asks for the look, once for the batch.
-        terminal = isTerminalCalypsoPayoutState(batch.calypsoState);
+        // Looked up at once: always when its mass payout has ended already (its last payments
+        // lagging); otherwise as the batch's prompt look, at most one per poll interval however
+        // many of its payments end together (the mass payout's own final event still asks).
+        terminal =
+          isTerminalCalypsoPayoutState(batch.calypsoState) ||
+          (batch.status === 'SUBMITTED' &&
+            (await deps.repository.claimPromptLook(
+              batch.payoutId,
+              batch.index,
+              at,
+              new Date(now.getTime() - deps.pollIntervalMs).toISOString(),
+            )));
       } else {
         const next = forwardWithdrawalState(withdrawal.state, data.payoutStatus);
         if (next !== withdrawal.state) {

@@ -77,6 +77,8 @@ export class PayoutRepository
     this.payouts.beginSubmission(...args);
   updateBatch: PayoutStore['updateBatch'] = (...args) => this.payouts.updateBatch(...args);
   setPayoutState: PayoutStore['setPayoutState'] = (...args) => this.payouts.setPayoutState(...args);
+  claimPromptLook: PayoutStore['claimPromptLook'] = (...args) =>
+    this.payouts.claimPromptLook(...args);
   setPayoutStuck: PayoutStore['setPayoutStuck'] = (...args) => this.payouts.setPayoutStuck(...args);
   listPayouts: PayoutStore['listPayouts'] = (...args) => this.payouts.listPayouts(...args);
   resolveProviderKey: PayoutStore['resolveProviderKey'] = (...args) =>

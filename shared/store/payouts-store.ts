@@ -91,6 +91,12 @@ export interface PayoutStore {
   ): Promise<boolean>;
   /** Moves the payout's stored state from `from` to `to`; false if someone moved it first. */
   setPayoutState(payoutId: string, from: PayoutState, to: PayoutState, now: Date): Promise<boolean>;
+  /**
+   * Takes the batch's prompt look (a payment's final webhook asking for a look at once): true
+   * when the batch is submitted and no prompt look was taken after `notAfter`; `at` is recorded.
+   * Touches nothing else on the batch, so no other writer's condition is disturbed.
+   */
+  claimPromptLook(payoutId: string, index: number, at: string, notAfter: string): Promise<boolean>;
   /** Stores whether any of the payout's batches is stuck (for the `stuck` listing filter). */
   setPayoutStuck(payoutId: string, stuck: boolean): Promise<boolean>;
   /** A page of payouts, newest first: one owner's or, without an owner, everyone's. */
@@ -363,6 +369,23 @@ export class DynamoPayoutStore implements PayoutStore {
       Key: toItem(keys.payout(payoutId)),
       UpdateExpression: expr.update({ set: { state: to, updatedAt: now.toISOString() } }),
       ConditionExpression: `${expr.name('state')} = ${expr.value(from)}`,
+      ...expr.attributes(),
+    });
+    return written.applied;
+  }
+
+  async claimPromptLook(
+    payoutId: string,
+    index: number,
+    at: string,
+    notAfter: string,
+  ): Promise<boolean> {
+    const expr = new ExpressionBuilder();
+    const promptLookAt = expr.name('promptLookAt');
+    const written = await this.table.updateIf({
+      Key: toItem(keys.batch(payoutId, index)),
+      UpdateExpression: expr.update({ set: { promptLookAt: at } }),
+      ConditionExpression: `${expr.name('status')} = ${expr.value('SUBMITTED')} AND (attribute_not_exists(${promptLookAt}) OR ${promptLookAt} <= ${expr.value(notAfter)})`,
       ...expr.attributes(),
     });
     return written.applied;

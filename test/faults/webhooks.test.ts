@@ -45,6 +45,24 @@ const trail = async (id: string) =>
 const withdrawals = async (id: string) =>
   (await stack.request('GET', `/payouts/${id}/withdrawals?limit=1000`)).body.items as any[];
 
+/** A body as Calypso sends it, saying a payment of the batch completed. */
+const paymentCompleted = (id: number, idempotencyKey: string, externalId: string, hash: string) =>
+  JSON.stringify({
+    requestId: 'f0f0f0f0-0000-4000-8000-000000000000',
+    id,
+    createdDate: '2030-01-01T00:00:10.000000',
+    level: 'SUCCESS',
+    service: 'PAYOUT',
+    eventType: 'PAYOUT_CHANGE_STATUS',
+    data: {
+      type: 'PAYOUT_CHANGE_STATUS',
+      payoutStatus: 'COMPLETED',
+      hash,
+      idempotencyKey,
+      externalId,
+    },
+  });
+
 /** Each state reached once per thing, and nothing ever left a final state. */
 function expectForwardOnly(entries: any[]) {
   const reached = new Set<string>();
@@ -158,21 +176,7 @@ describe('hostile deliveries', () => {
     const secret = stack.webhookKeys!.secretKey;
     const publicKey = stack.webhookKeys!.publicKey;
     const forge = (n: number, externalId: string) =>
-      JSON.stringify({
-        requestId: 'f0f0f0f0-0000-4000-8000-000000000000',
-        id: 990_000 + n,
-        createdDate: '2030-01-01T00:00:10.000000',
-        level: 'SUCCESS',
-        service: 'PAYOUT',
-        eventType: 'PAYOUT_CHANGE_STATUS',
-        data: {
-          type: 'PAYOUT_CHANGE_STATUS',
-          payoutStatus: 'COMPLETED',
-          hash: '0xforged',
-          idempotencyKey: batch.idempotencyKey,
-          externalId,
-        },
-      });
+      paymentCompleted(990_000 + n, batch.idempotencyKey, externalId, '0xforged');
     const body = forge(1, `${prefix}-1`);
     const attempts = [
       { body, key: publicKey, sign: sign(body, 'not-the-secret') },
@@ -290,6 +294,104 @@ describe('storage first: stored, answered, applied after', () => {
     const after = await verdicts(await batchKeys(id));
     expect(after.filter((v) => v === 'received' || v === 'applying')).toEqual([]);
     expectForwardOnly(await trail(id));
+  });
+
+  it("a payment's final webhook has its batch looked up at once, before the mass payout's own event", async () => {
+    // Every status change is held back at Calypso: only what this test hands over arrives.
+    stack.sandbox.faults.webhooks.withholdNext({ eventType: 'PAYOUT_CHANGE_STATUS', count: 1000 });
+    const id = await accept('payment-final-at-once', 2);
+    const keys = await batchKeys(id);
+    for (let i = 0; i < 20; i++) {
+      const done = stack.sandbox.inspect
+        .massPayouts()
+        .filter((p) => keys.includes(p.idempotencyKey))
+        .every((p) => p.state === 'COMPLETED');
+      if (done) break;
+      await stack.advance(5_000);
+    }
+    expect((await view(id)).state).not.toBe('COMPLETED');
+    const paymentEvents = deliveriesOf(keys).filter(
+      (d) => d.state === 'withheld' && /"externalId":"payment-final-at-once-/.test(d.body),
+    );
+    expect(paymentEvents.length).toBeGreaterThanOrEqual(2);
+    const deliver = async (d: WebhookDeliverySnapshot) => {
+      const res = await stack.request('POST', '/webhooks/calypso', {
+        body: d.body,
+        headers: { ...d.headers, 'content-type': 'application/json' },
+      });
+      expect(res.status).toBe(200);
+      await stack.settle();
+    };
+    const looks = () =>
+      stack.sandbox.inspect.requests().filter((r) => r.operation === 'getMassPayout').length;
+
+    // One payment's final event: no reconciler tick, no event for the mass payout, yet final.
+    await deliver(paymentEvents[0]!);
+    expect((await view(id)).state).toBe('COMPLETED');
+    expect((await withdrawals(id)).map((w) => w.state)).toEqual(['COMPLETED', 'COMPLETED']);
+    // The other payment's event finds the batch final: nothing left to read or look up.
+    const before = looks();
+    await deliver(paymentEvents[1]!);
+    expect(looks()).toBe(before);
+    const late = await stack.repository.getWebhookEvent(String(paymentEvents[1]!.eventId));
+    expect(late).toMatchObject({ verdict: 'stale', detail: 'batch already final' });
+    expectForwardOnly(await trail(id));
+    await stack.expectInvariants();
+  });
+
+  it("payments' final webhooks look their batch up at most once per poll interval, and are never taken for the truth", async () => {
+    stack.sandbox.faults.webhooks.withholdNext({ eventType: 'PAYOUT_CHANGE_STATUS', count: 1000 });
+    const prefix = 'prompt-look-once';
+    const id = await accept(prefix, 3);
+    const [batch] = (await view(id)).batches;
+    // Sent at Calypso, not completed yet.
+    for (let i = 0; i < 20; i++) {
+      const [mass] = stack.sandbox.inspect
+        .massPayouts()
+        .filter((p) => p.idempotencyKey === batch.idempotencyKey);
+      if (mass?.withdrawals.length && mass.withdrawals.every((w) => w.state === 'IN_PROGRESS'))
+        break;
+      await stack.advance(1_000);
+    }
+    // Signed as Calypso signs, claiming payments completed that Calypso has not completed.
+    const claim = async (n: number, position: number) => {
+      const body = paymentCompleted(
+        880_000 + n,
+        batch.idempotencyKey,
+        `${prefix}-${position}`,
+        `0xclaimed${n}`,
+      );
+      const res = await stack.request('POST', '/webhooks/calypso', {
+        body,
+        headers: {
+          key: stack.webhookKeys!.publicKey,
+          sign: sign(body, stack.webhookKeys!.secretKey),
+          'content-type': 'application/json',
+        },
+      });
+      expect(res.status).toBe(200);
+      await stack.settle();
+    };
+    const looks = () =>
+      stack.sandbox.inspect
+        .requests()
+        .filter((r) => r.operation === 'getMassPayout' && r.body.includes(batch.calypsoId)).length;
+
+    const start = looks();
+    await claim(1, 0);
+    expect(looks()).toBe(start + 1);
+    // Calypso says otherwise: the lookup, not the event, decides.
+    expect((await withdrawals(id)).map((w) => w.state)).not.toContain('COMPLETED');
+    await claim(2, 1);
+    await claim(3, 2);
+    expect(looks()).toBe(start + 1);
+
+    // A poll interval later, the next payment's event looks again.
+    await stack.advance(TICK_MS);
+    await claim(4, 0);
+    expect(looks()).toBe(start + 2);
+    expectForwardOnly(await trail(id));
+    await stack.expectInvariants();
   });
 
   it('a webhook saying the mass payout ended has the batch looked up at once, without a reconciler tick', async () => {
