@@ -253,54 +253,49 @@ async function apply(
 
   // A payment's own state: written once, conditionally, whatever happens to the batch meanwhile.
   let forBatch = true;
-  if (eventType === 'PAYOUT_CHANGE_STATUS' && data.payoutStatus) {
-    const externalId = text(data.externalId);
-    const withdrawal = externalId
-      ? await deps.repository.findBatchWithdrawalByExternalId(
-          batch.payoutId,
-          batch.index,
-          externalId,
-        )
-      : undefined;
+  const externalId = text(data.externalId);
+  if (
+    eventType === 'PAYOUT_CHANGE_STATUS' &&
+    externalId &&
+    isTerminalWithdrawalState(data.payoutStatus ?? undefined)
+  ) {
+    // A payment ended (only a payment's events carry an externalId). Whether it did, and how, is
+    // money: the lookup this event asks for confirms it, so nothing of the payment is read or
+    // written here. Looked up at once: always when its mass payout has ended already (its last
+    // payments lagging); otherwise as the batch's prompt look, at most one per poll interval
+    // however many of its payments end together (the mass payout's own final event still asks).
+    forBatch = false;
+    detail = `withdrawal ${data.payoutStatus} awaits confirmation by lookup`;
+    terminal =
+      isTerminalCalypsoPayoutState(batch.calypsoState) || (await takePromptLook(deps, batch, now));
+  } else if (eventType === 'PAYOUT_CHANGE_STATUS' && data.payoutStatus && externalId) {
+    const withdrawal = await deps.repository.findBatchWithdrawalByExternalId(
+      batch.payoutId,
+      batch.index,
+      externalId,
+    );
     if (withdrawal) {
       forBatch = false;
-      if (isTerminalWithdrawalState(data.payoutStatus)) {
-        // Whether a payment ended, and how, is money: the lookup this event asks for confirms it.
-        detail = `withdrawal ${data.payoutStatus} awaits confirmation by lookup`;
-        // Looked up at once: always when its mass payout has ended already (its last payments
-        // lagging); otherwise as the batch's prompt look, at most one per poll interval however
-        // many of its payments end together (the mass payout's own final event still asks).
-        terminal =
-          isTerminalCalypsoPayoutState(batch.calypsoState) ||
-          (batch.status === 'SUBMITTED' &&
-            (await deps.repository.claimPromptLook(
-              batch.payoutId,
-              batch.index,
+      const next = forwardWithdrawalState(withdrawal.state, data.payoutStatus);
+      if (next !== withdrawal.state) {
+        const moved = await deps.repository.updateWithdrawal(
+          withdrawal,
+          { state: next, ...(data.hash ? { transactionHash: data.hash } : {}), updatedAt: at },
+          withdrawal.state,
+        );
+        if (moved) {
+          audit.push(
+            withdrawalTransition(withdrawal, {
+              from: withdrawal.state,
+              to: next,
+              cause: 'webhook',
               at,
-              new Date(now.getTime() - deps.pollIntervalMs).toISOString(),
-            )));
-      } else {
-        const next = forwardWithdrawalState(withdrawal.state, data.payoutStatus);
-        if (next !== withdrawal.state) {
-          const moved = await deps.repository.updateWithdrawal(
-            withdrawal,
-            { state: next, ...(data.hash ? { transactionHash: data.hash } : {}), updatedAt: at },
-            withdrawal.state,
+            }),
           );
-          if (moved) {
-            audit.push(
-              withdrawalTransition(withdrawal, {
-                from: withdrawal.state,
-                to: next,
-                cause: 'webhook',
-                at,
-              }),
-            );
-          }
-        } else {
-          verdict = 'stale';
-          detail = `withdrawal already ${withdrawal.state}`;
         }
+      } else {
+        verdict = 'stale';
+        detail = `withdrawal already ${withdrawal.state}`;
       }
     }
   }
@@ -357,6 +352,17 @@ async function apply(
     ...(detail ? { detail } : {}),
     ...(terminal && batch.status === 'SUBMITTED' ? { lookNow: batch } : {}),
   };
+}
+
+/**
+ * Takes the batch's prompt look: only a submitted batch, and not when the batch as read shows one
+ * taken within the poll interval (no write then); otherwise one conditional write decides.
+ */
+async function takePromptLook(deps: TrackDeps, batch: BatchRecord, now: Date): Promise<boolean> {
+  if (batch.status !== 'SUBMITTED') return false;
+  const notAfter = new Date(now.getTime() - deps.pollIntervalMs).toISOString();
+  if (batch.promptLookAt !== undefined && batch.promptLookAt > notAfter) return false;
+  return deps.repository.claimPromptLook(batch.payoutId, batch.index, now.toISOString(), notAfter);
 }
 
 /** What the event changes on the batch as read; `forBatch` false: it was about one payment. */
