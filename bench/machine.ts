@@ -1,6 +1,6 @@
 /** A description of the machine the figures were measured on. */
-import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { execSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -54,4 +54,35 @@ export function describeMachine(): Machine {
       .map((n) => n.toFixed(2))
       .join(', '),
   };
+}
+
+/** Clock ticks per second of /proc's CPU times. */
+let clockTicks: number | undefined;
+
+/** CPU time (user + system, ms) another process has used so far; undefined where /proc is not. */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    clockTicks ??= Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
+    return ((Number(fields[11]) + Number(fields[12])) / clockTicks) * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The machine's CPU time so far, busy and in all (clock ticks); undefined where /proc is not. */
+export function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line
+      .split(/\s+/)
+      .slice(1, 9)
+      .map(Number) as number[];
+    const busy = user! + nice! + system! + irq! + softirq! + steal!;
+    return { busy, total: busy + idle! + iowait! };
+  } catch {
+    return undefined;
+  }
 }

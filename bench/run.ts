@@ -45,6 +45,7 @@ async function main() {
   const api = await startLocalApi({ system });
   const ctx: BenchContext = {
     dynamoEndpoint: dynamo.endpoint,
+    dynamoPid: dynamo.pid,
     db,
     counter,
     apiUrl: api.url,

@@ -14,6 +14,8 @@ import type { RequestCounter } from './dynamo.js';
 /** What every figure shares: DynamoDB Local and the local API, started once. */
 export interface BenchContext {
   dynamoEndpoint: string;
+  /** DynamoDB Local's JVM, for the CPU it spends. */
+  dynamoPid: number;
   db: DynamoDBClient;
   counter: RequestCounter;
   /** The local API's base URL (the same handlers as the deployed stack). */

@@ -5,7 +5,8 @@
  * the same speed; against the sandbox's own lifecycle duration at that speed.
  */
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
+import os from 'node:os';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import {
   DEFAULT_TIMINGS,
   startCalypsoSandbox,
@@ -18,7 +19,8 @@ import { inProcessApply } from '../../infra/local/apply-in-process.js';
 import { reconcileTick } from '../../shared/payouts/track.js';
 import { applyWebhookEvent } from '../../shared/payouts/webhooks.js';
 import { trackDeps } from '../../shared/system.js';
-import { createTable } from '../dynamo.js';
+import { createTable, totalRequests } from '../dynamo.js';
+import { machineCpu, processCpuMs } from '../machine.js';
 import type { BenchOptions } from '../options.js';
 import { btcP2pkh, payoutBody, recipients } from '../recipients.js';
 import type { Figure } from '../report.js';
@@ -31,6 +33,17 @@ const TERMINAL_WITHDRAWAL = new Set(['COMPLETED', 'FAILED', 'REPLACED', 'CANCELE
 
 interface Milestones {
   accepted: number;
+  /** From the request to the payout final: CPU of this process and of DynamoDB Local, in cores. */
+  benchCores: number;
+  dynamoCores: number | undefined;
+  /** The share of that time this process's event loop was busy, and the machine's cores. */
+  loopBusy: number;
+  machineBusy: number | undefined;
+  /** The same, from every withdrawal final at Calypso to the payout final: the time that counts. */
+  tailLoopBusy: number;
+  tailMachineBusy: number | undefined;
+  /** DynamoDB requests from the request to the payout final. */
+  requests: number;
   allAtCalypso: number;
   calypsoFinal: number;
   webhooksDelivered: number;
@@ -97,6 +110,13 @@ async function oneRun(
     );
 
     let ticks = 0;
+    const requestsBefore = ctx.counter.snapshot();
+    const cpuBefore = process.cpuUsage();
+    const loopBefore = performance.eventLoopUtilization();
+    const machineBefore = machineCpu();
+    let tailLoop: EventLoopUtilization | undefined;
+    let tailMachine: ReturnType<typeof machineCpu>;
+    const dynamoCpuBefore = processCpuMs(ctx.dynamoPid);
     const t0 = performance.now();
     const tick = () => {
       if (ticking) return; // never two ticks at once
@@ -138,6 +158,8 @@ async function oneRun(
         )
       ) {
         m.calypsoFinal = now;
+        tailLoop = performance.eventLoopUtilization();
+        tailMachine = machineCpu();
       }
       if (m.calypsoFinal !== undefined && m.webhooksDelivered === undefined) {
         const deliveries = sandbox.inspect.webhookDeliveries();
@@ -160,6 +182,24 @@ async function oneRun(
       if (state && TERMINAL_PAYOUT_STATES.includes(state)) m.final = performance.now() - t0;
       else await sleep(POLL_MS);
     }
+    m.loopBusy = performance.eventLoopUtilization(loopBefore).utilization;
+    const machineAfter = machineCpu();
+    const busyShare = (before: ReturnType<typeof machineCpu>) =>
+      before && machineAfter
+        ? (machineAfter.busy - before.busy) / Math.max(1, machineAfter.total - before.total)
+        : undefined;
+    m.machineBusy = busyShare(machineBefore);
+    // Calypso final before the payout: the watcher saw it; otherwise the tail is empty.
+    m.tailLoopBusy = tailLoop ? performance.eventLoopUtilization(tailLoop).utilization : 0;
+    m.tailMachineBusy = busyShare(tailMachine);
+    const cpu = process.cpuUsage(cpuBefore);
+    m.benchCores = (cpu.user + cpu.system) / 1000 / m.final;
+    const dynamoCpuAfter = processCpuMs(ctx.dynamoPid);
+    m.dynamoCores =
+      dynamoCpuBefore === undefined || dynamoCpuAfter === undefined
+        ? undefined
+        : (dynamoCpuAfter - dynamoCpuBefore) / m.final;
+    m.requests = totalRequests(ctx.counter.since(requestsBefore));
     // Webhooks may still be arriving: wait for the last one (bounded), for its milestone.
     while (m.webhooksDelivered === undefined && performance.now() < deadline) {
       watchCalypso();
@@ -195,6 +235,15 @@ export interface EndToEndResult {
   webhooks: number;
   calypsoFinalMs: number;
   intervalMs: number;
+  /** Cores busy from the request to the payout final (medians): this process, DynamoDB Local. */
+  benchCores: number;
+  dynamoCores: number | undefined;
+  loopBusy: number;
+  machineBusy: number | undefined;
+  tailLoopBusy: number;
+  tailMachineBusy: number | undefined;
+  cores: number;
+  requests: number;
   milestones: Milestones[];
 }
 
@@ -238,6 +287,20 @@ export async function runEndToEnd(
     webhooks: med((m) => m.webhooks),
     calypsoFinalMs: med((m) => m.calypsoFinal),
     intervalMs,
+    benchCores: med((m) => m.benchCores),
+    loopBusy: med((m) => m.loopBusy),
+    machineBusy: runs.every((m) => m.machineBusy !== undefined)
+      ? med((m) => m.machineBusy!)
+      : undefined,
+    dynamoCores: runs.every((m) => m.dynamoCores !== undefined)
+      ? med((m) => m.dynamoCores!)
+      : undefined,
+    tailLoopBusy: med((m) => m.tailLoopBusy),
+    tailMachineBusy: runs.every((m) => m.tailMachineBusy !== undefined)
+      ? med((m) => m.tailMachineBusy!)
+      : undefined,
+    cores: os.availableParallelism(),
+    requests: med((m) => m.requests),
     ratio: pairedRatio(
       runs.map((m) => m.final),
       runs.map(() => lifecycleMs),
@@ -269,7 +332,8 @@ export async function runEndToEnd(
     ],
     notes: [
       `Webhook deliveries per run: ${count(med((m) => m.webhooks))}, of which attempts not answered 200: ${count(med((m) => m.webhookFailures))} (median). Reconciler ticks started per run: ${count(med((m) => m.ticks))}.`,
-      `Only a lookup confirms a final state and counts the withdrawals: the webhook saying the mass payout ended has its batch looked up at once, in the apply path, so the payout turns final without waiting for a tick; the reconciler stays the safety net. The sandbox runs in the benchmark's process, so its own timers are late while that process is busy ingesting webhooks.`,
+      `Only a lookup confirms a final state and counts the withdrawals: the first webhook saying a payment ended has its batch looked up at once (one such look per batch per poll interval), as does the one saying the mass payout ended, in the apply path, so the payout turns final without waiting for a tick; the reconciler stays the safety net.`,
+      `Where the time goes (medians). From every withdrawal final at Calypso to the payout final, the time this figure's ratio is about: ${result.tailMachineBusy === undefined ? '' : `this machine's ${result.cores} cores were ${Math.round(result.tailMachineBusy * 100)}% busy and `}the benchmark's event loop (the sandbox, the local API, the handlers, the applies and lookups, all on one) ${Math.round(result.tailLoopBusy * 100)}%. From the request to the payout final: ${result.machineBusy === undefined ? '' : `cores ${Math.round(result.machineBusy * 100)}% busy, `}event loop ${Math.round(result.loopBusy * 100)}%, the benchmark's process using ${result.benchCores.toFixed(2)} core(s)${result.dynamoCores === undefined ? '' : ` and DynamoDB Local ${result.dynamoCores.toFixed(2)}`}, for ${count(result.requests)} DynamoDB requests (${count(result.requests / Math.max(1, result.webhooks), 1)} per webhook delivered). The sandbox's timers share that event loop, so Calypso's side runs late too while it is busy.`,
     ],
   };
   return { figure, result };
