@@ -31,8 +31,8 @@ const POLL_MS = 100;
 const WATCH_MS = 50;
 const TERMINAL_WITHDRAWAL = new Set(['COMPLETED', 'FAILED', 'REPLACED', 'CANCELED']);
 
-interface Milestones {
-  accepted: number;
+/** Where the time went in a run (medians across runs in the result). */
+interface Load {
   /** From the request to the payout final: CPU of this process and of DynamoDB Local, in cores. */
   benchCores: number;
   dynamoCores: number | undefined;
@@ -44,6 +44,10 @@ interface Milestones {
   tailMachineBusy: number | undefined;
   /** DynamoDB requests from the request to the payout final. */
   requests: number;
+}
+
+interface Milestones extends Load {
+  accepted: number;
   allAtCalypso: number;
   calypsoFinal: number;
   webhooksDelivered: number;
@@ -225,7 +229,7 @@ async function oneRun(
   }
 }
 
-export interface EndToEndResult {
+export interface EndToEndResult extends Load {
   recipients: number;
   speed: number;
   lifecycleMs: number;
@@ -235,15 +239,7 @@ export interface EndToEndResult {
   webhooks: number;
   calypsoFinalMs: number;
   intervalMs: number;
-  /** Cores busy from the request to the payout final (medians): this process, DynamoDB Local. */
-  benchCores: number;
-  dynamoCores: number | undefined;
-  loopBusy: number;
-  machineBusy: number | undefined;
-  tailLoopBusy: number;
-  tailMachineBusy: number | undefined;
   cores: number;
-  requests: number;
   milestones: Milestones[];
 }
 

@@ -16,6 +16,20 @@ beforeAll(async () => {
   repo = new PayoutRepository(db, tableName);
 });
 
+/** A repository on a client of its own that records every command it sends. */
+function countingRepository() {
+  const counted = new DynamoDBClient({ endpoint: inject('dynamoEndpoint') });
+  const commands: string[] = [];
+  counted.middlewareStack.add(
+    (next, context) => (args) => {
+      commands.push(context.commandName ?? '');
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  return { repository: new PayoutRepository(counted, tableName), commands };
+}
+
 let seq = 0;
 function fixture(recipients: number, perBatch: number) {
   const id = `00000000-0000-4000-8000-${String(++seq).padStart(12, '0')}`;
@@ -114,18 +128,8 @@ describe('idempotency claims', () => {
     const { payout } = fixture(1, 1);
     const first = claim(payout);
     expect((await repo.claimIdempotency(first)).outcome).toBe('claimed');
-    const counted = new DynamoDBClient({ endpoint: inject('dynamoEndpoint') });
-    const commands: string[] = [];
-    counted.middlewareStack.add(
-      (next, context) => (args) => {
-        commands.push(context.commandName ?? '');
-        return next(args);
-      },
-      { step: 'initialize' },
-    );
-    const again = await new PayoutRepository(counted, tableName).claimIdempotency(
-      claim(payout, { requestHash: 'other' }),
-    );
+    const { repository: counted, commands } = countingRepository();
+    const again = await counted.claimIdempotency(claim(payout, { requestHash: 'other' }));
     expect(again).toEqual({ outcome: 'exists', record: first });
     expect(commands).toEqual(['PutItemCommand']);
   });
@@ -178,16 +182,7 @@ describe('writing and committing a payout', () => {
 
   it('reads a provider key once per store: a pointer never changes', async () => {
     const { payout, batches, withdrawals } = fixture(4, 2);
-    const counted = new DynamoDBClient({ endpoint: inject('dynamoEndpoint') });
-    const commands: string[] = [];
-    counted.middlewareStack.add(
-      (next, context) => (args) => {
-        commands.push(context.commandName ?? '');
-        return next(args);
-      },
-      { step: 'initialize' },
-    );
-    const store = new PayoutRepository(counted, tableName);
+    const { repository: store, commands } = countingRepository();
     const key = batches[1]!.idempotencyKey;
     // Not written yet: not found, and read again next time rather than remembered as missing.
     expect(await store.resolveProviderKey(key)).toBeUndefined();
