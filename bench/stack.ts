@@ -82,28 +82,6 @@ export async function configure(ctx: BenchContext, settings: StackSettings): Pro
   return local.system();
 }
 
-/** A trigger that submits in-process, as the local stack does, and can be waited for. */
-export function inProcessTrigger(submit: (payoutId: string) => Promise<unknown>) {
-  const pending = new Set<Promise<unknown>>();
-  const errors: unknown[] = [];
-  const trigger: SubmissionTrigger = {
-    trigger: (payoutId) => {
-      const run: Promise<unknown> = submit(payoutId)
-        .catch((err: unknown) => errors.push(err))
-        .finally(() => pending.delete(run));
-      pending.add(run);
-      return Promise.resolve();
-    },
-  };
-  return {
-    trigger,
-    errors,
-    settle: async () => {
-      while (pending.size) await Promise.allSettled([...pending]);
-    },
-  };
-}
-
 /** A JSON request to the local API. */
 export async function request(
   ctx: BenchContext,

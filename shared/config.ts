@@ -5,6 +5,7 @@
 import * as z from 'zod/mini';
 import { CurrencyRegistry, currencyOverridesSchema } from './domain/currencies.js';
 import { parsePolicy, type PayoutPolicyDocument } from './domain/policy.js';
+import { DEFAULT_SINGLE_PAYOUT_MAX } from './domain/batching.js';
 import { accessConfigProblems, NO_ACCESS_CONFIG, type AccessConfig } from './domain/identity.js';
 import { CALYPSO_DEFAULTS, SERVICE_DEFAULTS } from './defaults.js';
 
@@ -76,7 +77,7 @@ const envSchema = z.object({
   POLL_INTERVAL_MS: positiveInt(60_000),
   RECONCILE_CONCURRENCY: positiveInt(8),
   /** A payout of at most this many recipients goes as single payouts; 0: always mass payouts. */
-  SINGLE_PAYOUT_MAX: wholeNumber(5),
+  SINGLE_PAYOUT_MAX: wholeNumber(DEFAULT_SINGLE_PAYOUT_MAX),
   /** How long a batch may wait for funds before it ends UNFUNDED (FAILED), nothing sent. */
   FUNDS_WAIT_MAX_MS: positiveInt(72 * 60 * 60_000),
   /** Calypso's fee percentage assumed before any payout of the currency has shown the real one. */

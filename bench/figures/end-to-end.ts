@@ -16,6 +16,7 @@ import { CalypsoClient } from '../../shared/calypso/client.js';
 import { TERMINAL_PAYOUT_STATES, type PayoutState } from '../../shared/domain/payout.js';
 import { submitPayout } from '../../shared/payouts/submit.js';
 import { inProcessApply } from '../../infra/local/apply-in-process.js';
+import { inProcessSubmit } from '../../infra/local/submit-in-process.js';
 import { reconcileTick } from '../../shared/payouts/track.js';
 import { applyWebhookEvent } from '../../shared/payouts/webhooks.js';
 import { trackDeps } from '../../shared/system.js';
@@ -24,7 +25,7 @@ import { machineCpu, processCpuMs } from '../machine.js';
 import type { BenchOptions } from '../options.js';
 import { btcP2pkh, payoutBody, recipients } from '../recipients.js';
 import type { Figure } from '../report.js';
-import { configure, inProcessTrigger, request, type BenchContext } from '../stack.js';
+import { configure, request, type BenchContext } from '../stack.js';
 import { count, median, pairedRatio, ratio, seconds } from '../stats.js';
 
 const POLL_MS = 100;
@@ -73,10 +74,12 @@ async function oneRun(
   let timer: NodeJS.Timeout | undefined;
   let watcher: NodeJS.Timeout | undefined;
   let ticking: Promise<unknown> | undefined;
-  const submissions = inProcessTrigger((payoutId) =>
-    submitPayout(trackDeps(ctx.system()), payoutId),
+  // Submission and the stored webhooks' applies run in-process after the answers, as locally.
+  const submitErrors: unknown[] = [];
+  const submissions = inProcessSubmit(
+    (payoutId) => submitPayout(trackDeps(ctx.system()), payoutId),
+    (err) => submitErrors.push(err),
   );
-  // Stored webhooks are applied in-process after the answer, as the local stack does.
   const applyErrors: unknown[] = [];
   const applies = inProcessApply(
     (eventId) => applyWebhookEvent(trackDeps(ctx.system()), eventId),
@@ -216,15 +219,15 @@ async function oneRun(
       0,
     );
     m.ticks = ticks;
-    if (submissions.errors.length) throw submissions.errors[0];
+    if (submitErrors.length) throw submitErrors[0];
     if (applyErrors.length) throw applyErrors[0];
     return m as Milestones;
   } finally {
     if (timer) clearInterval(timer);
     if (watcher) clearInterval(watcher);
     await ticking;
-    await submissions.settle();
-    while (applies.pending.size) await Promise.allSettled([...applies.pending]);
+    while (submissions.pending.size || applies.pending.size)
+      await Promise.allSettled([...submissions.pending, ...applies.pending]);
     await sandbox.close();
   }
 }

@@ -28,6 +28,7 @@ import { PayoutRepository } from '../../shared/store/payout-repository.js';
 import { createSystem, trackDeps, type Ports, type System } from '../../shared/system.js';
 import { startLocalApi, type LocalApi } from './api-server.js';
 import { inProcessApply, type InProcessApply } from './apply-in-process.js';
+import { inProcessSubmit } from './submit-in-process.js';
 
 export interface LocalSystemOptions {
   /** TABLE_NAME, CALYPSO_BASE_URL, CALYPSO_API_KEY, POLL_INTERVAL_MS...: checked by loadConfig. */
@@ -105,20 +106,11 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const ownDb = 'endpoint' in options.dynamo ? new DynamoDBClient(options.dynamo) : undefined;
   const db = ownDb ?? (options.dynamo as { client: DynamoDBClient }).client;
 
-  const submissions = new Set<Promise<unknown>>();
-  let autoSubmit = options.autoSubmit !== false;
-  const onSubmitError =
-    options.onSubmitError ?? ((err: unknown) => console.error('background work failed:', err));
-  const submitInProcess: SubmissionTrigger = {
-    trigger: (payoutId) => {
-      if (!autoSubmit) return Promise.resolve();
-      const run: Promise<unknown> = submitPayout(trackDeps(current()), payoutId)
-        .then(() => undefined, onSubmitError)
-        .finally(() => submissions.delete(run));
-      submissions.add(run);
-      return Promise.resolve();
-    },
-  };
+  const submissions = inProcessSubmit(
+    (payoutId) => submitPayout(trackDeps(current()), payoutId),
+    options.onSubmitError,
+    options.autoSubmit !== false,
+  );
   const applies = inProcessApply(
     (eventId) => applyWebhookEvent(trackDeps(current()), eventId),
     options.onApplyError,
@@ -131,7 +123,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       ? options.calypso(config, clock)
       : signingCalypso(config.calypso, credentialsProvider(config.credentials), clock),
     clock,
-    trigger: options.trigger ?? submitInProcess,
+    trigger: options.trigger ?? submissions.trigger,
     applyWebhook: options.applyWebhook ?? applies.trigger,
     events: options.events ?? events!,
     webhookKeys: webhookKeySource(config.webhookKeys),
@@ -139,8 +131,8 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   system = createSystem(config, ports);
 
   const settle = async () => {
-    while (submissions.size || applies.pending.size)
-      await Promise.allSettled([...submissions, ...applies.pending]);
+    while (submissions.pending.size || applies.pending.size)
+      await Promise.allSettled([...submissions.pending, ...applies.pending]);
   };
   return {
     config,
@@ -152,9 +144,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       ports = { ...ports, ...parts };
       system = createSystem(config, ports);
     },
-    setAutoSubmit: (on) => {
-      autoSubmit = on;
-    },
+    setAutoSubmit: (on) => submissions.setEnabled(on),
     applies,
     settle,
     reconcile: (tick = { remainingMs: () => 60_000 }) => reconcileTick(trackDeps(current()), tick),

@@ -3,13 +3,11 @@
  * `GET /balances`), for a function that may not hold the API signing key itself: create-payout's
  * dry run checks the balance this way, so a leak there cannot sign a payout.
  */
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { accountSchema } from '../calypso/schemas.js';
 import type { Config } from '../config.js';
 import type { CalypsoApi, CalypsoProvider } from '../payouts/ports.js';
-import { oncePerContainer } from './client.js';
-
-const lambda = oncePerContainer(() => new LambdaClient({}));
+import { lambdaClient } from './lambda.js';
 
 /** A Calypso API that can only read the account's balances, through `functionName`. */
 export function balancesFunctionCalypso(functionName: string): CalypsoApi {
@@ -17,7 +15,7 @@ export function balancesFunctionCalypso(functionName: string): CalypsoApi {
     Promise.reject(new Error(`${operation}: this function reads balances only`));
   return {
     getAccount: async () => {
-      const result = await lambda().send(
+      const result = await lambdaClient().send(
         new InvokeCommand({
           FunctionName: functionName,
           InvocationType: 'RequestResponse',

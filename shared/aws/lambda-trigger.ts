@@ -4,20 +4,18 @@
  * request that handed it on, so the work's logs and events carry it too. Without the function
  * configured, the work waits for the reconciler (and the log says so).
  */
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
 import type { Config } from '../config.js';
 import { currentCorrelationId } from '../correlation.js';
 import { logger } from '../observability.js';
 import type { SubmissionTrigger, WebhookApplyTrigger } from '../payouts/ports.js';
-import { oncePerContainer } from './client.js';
-
-const lambda = oncePerContainer(() => new LambdaClient({}));
+import { lambdaClient } from './lambda.js';
 
 export function lambdaSubmitTrigger(functionName: string): SubmissionTrigger {
   return {
     async trigger(payoutId) {
       const correlationId = currentCorrelationId();
-      await lambda().send(
+      await lambdaClient().send(
         new InvokeCommand({
           FunctionName: functionName,
           InvocationType: 'Event',
@@ -33,7 +31,7 @@ export function lambdaSubmitTrigger(functionName: string): SubmissionTrigger {
 export function lambdaApplyTrigger(functionName: string): WebhookApplyTrigger {
   return {
     async trigger(eventId) {
-      await lambda().send(
+      await lambdaClient().send(
         new InvokeCommand({
           FunctionName: functionName,
           InvocationType: 'Event',

@@ -81,32 +81,18 @@ export function planBatches(
   }
   if (recipients.length === 0) throw new RangeError('a payout needs at least one recipient');
 
+  // Few enough recipients: one single payout each; otherwise mass payouts of up to `limit`.
+  const single = recipients.length <= singlePayoutMax;
+  const size = single ? 1 : limit;
   const batches: PlannedBatch[] = [];
-  if (recipients.length <= singlePayoutMax) {
-    recipients.forEach((recipient, index) => {
-      const planned = plannedRecipient(recipient, index);
-      batches.push({
-        index,
-        kind: 'single',
-        idempotencyKey: batchIdempotencyKey(payoutId, index),
-        recipients: [planned],
-        total: planned.amount,
-      });
-    });
-    return {
-      batches,
-      total: Decimal.sum(batches.map((b) => b.total)),
-      recipientCount: recipients.length,
-    };
-  }
-  for (let start = 0; start < recipients.length; start += limit) {
+  for (let start = 0; start < recipients.length; start += size) {
     const batchIndex = batches.length;
     const planned = recipients
-      .slice(start, start + limit)
+      .slice(start, start + size)
       .map((recipient, offset) => plannedRecipient(recipient, start + offset));
     batches.push({
       index: batchIndex,
-      kind: 'mass',
+      kind: single ? 'single' : 'mass',
       idempotencyKey: batchIdempotencyKey(payoutId, batchIndex),
       recipients: planned,
       total: Decimal.sum(planned.map((r) => r.amount)),

@@ -46,7 +46,7 @@ export interface ReportedBatch {
  * Since when a batch has been quiet: its last progress, or the payout's executionDate when that
  * is later (nothing is expected to happen before it, so waiting for it is not being stuck).
  */
-export function quietSinceMs(batch: Pick<BatchRecord, 'progressAt' | 'executionDate'>): number {
+function quietSinceMs(batch: Pick<BatchRecord, 'progressAt' | 'executionDate'>): number {
   return Math.max(
     Date.parse(batch.progressAt),
     batch.executionDate ? Date.parse(batch.executionDate) : 0,
@@ -54,7 +54,7 @@ export function quietSinceMs(batch: Pick<BatchRecord, 'progressAt' | 'executionD
 }
 
 /** How long a batch in this Calypso state may stay quiet before it is flagged stuck. */
-export function stuckAfterMsFor(
+function stuckAfterMsFor(
   settings: Pick<TrackingSettings, 'stuckAfterMs' | 'confirmationStuckAfterMs'>,
   calypsoState: string | undefined,
 ): number {
@@ -266,7 +266,7 @@ export interface WithdrawalChange {
 }
 
 /** The mass payout's state to keep after a lookup: forward only. */
-export function reportedMassState(
+function reportedMassState(
   batch: Pick<BatchRecord, 'calypsoState'>,
   reported: Pick<ReportedBatch, 'state'>,
 ): string {

@@ -107,6 +107,18 @@ export async function readBatch(
   return { payout: fromMass(mass), withdrawals: await client.listWithdrawals({ dealId: mass.id }) };
 }
 
+/** Only the batch's payments at Calypso: a mass payout's by its id, without reading the payout. */
+export async function readBatchWithdrawals(
+  client: CalypsoApi,
+  batch: Sent,
+  ours: () => Promise<WithdrawalRecord[]>,
+): Promise<Withdrawal[]> {
+  if (batch.kind !== 'single' && batch.calypsoId) {
+    return client.listWithdrawals({ dealId: batch.calypsoId });
+  }
+  return (await readBatch(client, batch, ours)).withdrawals;
+}
+
 /**
  * Creates the batch at Calypso under its stored key: a single payout for a single batch (its one
  * recipient), a mass payout otherwise.

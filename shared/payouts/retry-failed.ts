@@ -31,7 +31,7 @@ import type { WithdrawalStore } from '../store/withdrawals-store.js';
 import { createPayout, type CreatePayoutDeps } from './create-payout.js';
 import { NotFinal, NotFound, Refused, Unavailable } from './errors.js';
 import type { EventPublisher } from './events.js';
-import { readBatch } from './calypso-batch.js';
+import { readBatchWithdrawals } from './calypso-batch.js';
 import { checkId } from './queries.js';
 import { recordPayoutState } from './record.js';
 import { payoutView, type PayoutView } from './views.js';
@@ -155,7 +155,7 @@ async function confirmedFailures(
       if (!batch.calypsoId) throw new Error(`batch ${batch.index} has withdrawals but no id`);
       try {
         // Both kinds: a single payout's one payment is read from the payout itself.
-        const { withdrawals: listed } = await readBatch(await deps.calypso(), batch, () =>
+        const listed = await readBatchWithdrawals(await deps.calypso(), batch, () =>
           Promise.resolve(withdrawals),
         );
         theirs = new Map(listed.map((t) => [t.id, t]));

@@ -63,7 +63,7 @@ export interface SubmitDeps {
   concurrency: number;
   /** First look after a successful submission. */
   firstLookAfterMs?: number;
-  funds?: FundsSettings;
+  funds: FundsSettings;
 }
 
 export type BatchOutcome =
@@ -149,7 +149,7 @@ export async function submitBatch(
   payout: PayoutRecord,
   index: number,
   cause: Cause,
-  balances?: BalanceSnapshot,
+  balances: BalanceSnapshot,
 ): Promise<BatchOutcome> {
   const { repository } = deps;
   const batch = await repository.beginSubmission(payout.id, index, deps.clock.now(), deps.leaseMs);
@@ -183,15 +183,13 @@ export async function submitBatch(
       false,
     );
   }
-  if (deps.funds) {
-    let short: Shortfall[];
-    try {
-      short = await checkFunds(deps, deps.funds, client, balances, payout, batch, recipients);
-    } catch (err) {
-      return failAttempt(deps, batch, err, false);
-    }
-    if (short.length > 0) return awaitFunds(deps, deps.funds, batch, short, cause);
+  let short: Shortfall[];
+  try {
+    short = await checkFunds(deps, deps.funds, balances, payout, batch, recipients);
+  } catch (err) {
+    return failAttempt(deps, batch, err, false);
   }
+  if (short.length > 0) return awaitFunds(deps, deps.funds, batch, short, cause);
   // A date already past is not sent: the payment goes now (see the header).
   const late =
     payout.executionDate !== undefined &&
@@ -241,14 +239,12 @@ export async function submitBatch(
 async function checkFunds(
   deps: SubmitDeps,
   funds: FundsSettings,
-  client: CalypsoApi,
-  balances: BalanceSnapshot | undefined,
+  snapshot: BalanceSnapshot,
   payout: PayoutRecord,
   batch: BatchRecord,
   recipients: WithdrawalRecord[],
 ): Promise<Shortfall[]> {
   const currency = funds.currencies.require(payout.currency);
-  const snapshot = balances ?? new BalanceSnapshot(() => client.getAccount());
   const fee = await snapshot.fee(deps, funds, payout.currency, batch.kind ?? 'mass');
   const needs = batchNeeds(
     currency,

@@ -85,11 +85,12 @@ function shardOf(id: string): number {
   return hash % TABLE.openBatchShards;
 }
 
-/** The table's own attributes of an item (keys, index keys, kind), which no record carries. */
+/** The table's own attributes of an item (keys, index keys, kind, TTL), which no record carries. */
 const TABLE_ATTRIBUTES = [
   TABLE.partitionKey,
   TABLE.sortKey,
   'type',
+  TABLE.ttlAttribute,
   ...INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
 ];
 

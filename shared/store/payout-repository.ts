@@ -1,6 +1,7 @@
 /**
  * Every store of the table behind one object, for callers that take the whole repository; each
- * method is its record kind's store's (shared/store/*-store.ts), which a use case may take alone.
+ * method is its record kind's store's (shared/store/*-store.ts); use cases type it by the store
+ * interfaces they call.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
@@ -12,16 +13,6 @@ import { DynamoWebhookEventStore, type WebhookEventStore } from './webhook-event
 import { DynamoControlStore, type ControlStore } from './controls-store.js';
 import { TableClient, type TableClientOptions } from './table-client.js';
 
-export type { AuditStore } from './audit-store.js';
-export type { ControlStore, PauseRecord } from './controls-store.js';
-export type { ClaimResult, IdempotencyRecord, IdempotencyStore } from './idempotency-store.js';
-export type { BatchPointer, PayoutStore } from './payouts-store.js';
-export { InvalidCursorError, type Page } from './table-client.js';
-export type { WebhookEventStore } from './webhook-events-store.js';
-export type { WithdrawalStore } from './withdrawals-store.js';
-
-export type RepositoryOptions = TableClientOptions;
-
 /** Each record kind's store over one table client. */
 export class PayoutRepository
   implements
@@ -32,17 +23,17 @@ export class PayoutRepository
     WebhookEventStore,
     ControlStore
 {
-  readonly idempotency: IdempotencyStore;
-  readonly payouts: PayoutStore;
-  readonly withdrawals: WithdrawalStore;
-  readonly audit: AuditStore;
-  readonly webhookEvents: WebhookEventStore;
-  readonly controls: ControlStore;
+  private readonly idempotency: IdempotencyStore;
+  private readonly payouts: PayoutStore;
+  private readonly withdrawals: WithdrawalStore;
+  private readonly audit: AuditStore;
+  private readonly webhookEvents: WebhookEventStore;
+  private readonly controls: ControlStore;
 
   constructor(
     db: DynamoDBClient,
     readonly tableName: string,
-    options: RepositoryOptions = {},
+    options: TableClientOptions = {},
   ) {
     const table = new TableClient(db, tableName, options);
     this.idempotency = new DynamoIdempotencyStore(table);

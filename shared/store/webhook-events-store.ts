@@ -3,7 +3,7 @@
  * no worker applied stay in a sparse index the reconciler reads.
  */
 import type { WebhookEventRecord } from '../domain/payout.js';
-import { toItem, type Item } from './attributes.js';
+import { toItem } from './attributes.js';
 import { ExpressionBuilder } from './expressions.js';
 import { keys, recordOf } from './keys.js';
 import { TABLE } from './table.js';
@@ -32,12 +32,6 @@ export interface WebhookEventStore {
 }
 
 const UNAPPLIED_INDEX = TABLE.indexes.openBatches;
-
-function webhookRecord(item: Item): WebhookEventRecord {
-  const record = recordOf<WebhookEventRecord & Record<string, unknown>>(item);
-  delete record[TABLE.ttlAttribute];
-  return record;
-}
 
 export class DynamoWebhookEventStore implements WebhookEventStore {
   constructor(private readonly table: TableClient) {}
@@ -85,7 +79,9 @@ export class DynamoWebhookEventStore implements WebhookEventStore {
       ReturnValues: 'ALL_NEW',
       ...expr.attributes(),
     });
-    return written.applied && written.attributes ? webhookRecord(written.attributes) : undefined;
+    return written.applied && written.attributes
+      ? recordOf<WebhookEventRecord>(written.attributes)
+      : undefined;
   }
 
   async releaseWebhookEvent(eventId: string): Promise<void> {
@@ -100,7 +96,7 @@ export class DynamoWebhookEventStore implements WebhookEventStore {
 
   async getWebhookEvent(eventId: string): Promise<WebhookEventRecord | undefined> {
     const item = await this.table.get(keys.webhookEvent(eventId));
-    return item ? webhookRecord(item) : undefined;
+    return item ? recordOf<WebhookEventRecord>(item) : undefined;
   }
 
   async setWebhookVerdict(

@@ -5,12 +5,10 @@
  * nothing sent twice; a funds check that stops a batch sends nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchRecord } from '../../shared/domain/payout.js';
 import { submitPayout } from '../../shared/payouts/submit.js';
 import { trackDeps } from '../../shared/system.js';
 import { crashingTrackDeps, crashPoints, Crash, Process } from './support/crash.js';
 import { mapLimit, startFaultStack, type FaultStack } from './support/fault-stack.js';
-import { btcPayout } from './support/payouts.js';
 
 const LEASE_MS = 120_000;
 
@@ -30,17 +28,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function accepted(tag: string, recipients = 2) {
-  const res = await stack.post(btcPayout(tag, recipients));
-  expect(res.status).toBe(202);
-  return res.body.id as string;
-}
-
-async function batchesOf(id: string): Promise<BatchRecord[]> {
-  const stored = await stack.repository.getPayoutWithBatches(id);
-  return stored!.batches.sort((a, b) => a.index - b.index);
-}
-
 /** Single payouts Calypso holds under the key, and create calls that carried it. */
 function atCalypso(key: string) {
   return {
@@ -59,13 +46,13 @@ function atCalypso(key: string) {
 describe('a crash at every step of a single payout’s submission', () => {
   it('one reconciler tick past the lease leaves one single payout per batch, none sent twice', async () => {
     const reference = new Process();
-    const referenceId = await accepted('single-reference');
+    const referenceId = await stack.accepted('single-reference');
     await submitPayout(crashingTrackDeps(trackDeps(stack.system()), reference), referenceId);
     expect(reference.steps.filter((s) => s === 'calypso.createPayout')).toHaveLength(2);
     expect(reference.steps).not.toContain('calypso.createMassPayout');
 
     const runs = await mapLimit(crashPoints(reference.steps), 6, async (point) => {
-      const payoutId = await accepted(`single-${point.at}-${point.phase}`);
+      const payoutId = await stack.accepted(`single-${point.at}-${point.phase}`);
       const proc = new Process(point);
       const outcome = await submitPayout(
         crashingTrackDeps(trackDeps(stack.system()), proc),
@@ -79,14 +66,14 @@ describe('a crash at every step of a single payout’s submission', () => {
       return { ...point, payoutId };
     });
     const afterCall = runs.find((r) => r.step === 'calypso.createPayout' && r.phase === 'after')!;
-    const [first] = await batchesOf(afterCall.payoutId);
+    const [first] = await stack.batchesOf(afterCall.payoutId);
     expect(first!.status).toBe('SUBMITTING');
     expect(atCalypso(first!.idempotencyKey).held).toBe(1);
 
     await stack.advance(LEASE_MS + 1_000);
     await stack.reconcile();
     for (const run of runs) {
-      for (const b of await batchesOf(run.payoutId)) {
+      for (const b of await stack.batchesOf(run.payoutId)) {
         const where = `${run.phase} #${run.at} ${run.step}, batch ${b.index}`;
         expect(b.kind, where).toBe('single');
         expect(['SUBMITTED', 'FINAL'], where).toContain(b.status);

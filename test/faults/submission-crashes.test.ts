@@ -43,18 +43,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** A payout stored and committed (one batch per recipient), whose hand-off to submission never ran. */
-async function accepted(tag: string, recipients = 2) {
-  const res = await stack.post(btcPayout(tag, recipients));
-  expect(res.status).toBe(202);
-  return res.body.id as string;
-}
-
-async function batchesOf(id: string): Promise<BatchRecord[]> {
-  const stored = await stack.repository.getPayoutWithBatches(id);
-  return stored!.batches.sort((a, b) => a.index - b.index);
-}
-
 interface CrashRun {
   step: string;
   at: number;
@@ -65,7 +53,7 @@ interface CrashRun {
 }
 
 async function leftBehind(payoutId: string) {
-  return (await batchesOf(payoutId)).map((b) => ({
+  return (await stack.batchesOf(payoutId)).map((b) => ({
     status: b.status,
     creates: stack.sandbox.inspect.massPayoutCreates(b.idempotencyKey),
   }));
@@ -76,7 +64,7 @@ async function expectOneTickRecovers(runs: CrashRun[]) {
   await stack.advance(LEASE_MS + 1_000);
   await stack.reconcile();
   for (const run of runs) {
-    for (const b of await batchesOf(run.payoutId)) {
+    for (const b of await stack.batchesOf(run.payoutId)) {
       const where = `${run.phase} #${run.at} ${run.step}, batch ${b.index}`;
       expect(['SUBMITTED', 'FINAL'], where).toContain(b.status);
       expect(stack.sandbox.inspect.massPayoutCreates(b.idempotencyKey), where).toBe(1);
@@ -96,12 +84,12 @@ function named(runs: CrashRun[], step: string, phase: Phase) {
 describe('a crash at every step of submission', () => {
   it('the submit function: after any crash, one reconciler tick leaves one mass payout per batch', async () => {
     const reference = new Process();
-    const referenceId = await accepted('submit-reference');
+    const referenceId = await stack.accepted('submit-reference');
     await submitPayout(crashingTrackDeps(trackDeps(stack.system()), reference), referenceId);
     expect(reference.steps.filter((s) => s === 'calypso.createMassPayout')).toHaveLength(2);
 
     const runs = await mapLimit(crashPoints(reference.steps), 6, async (point) => {
-      const payoutId = await accepted(`submit-${point.at}-${point.phase}`);
+      const payoutId = await stack.accepted(`submit-${point.at}-${point.phase}`);
       const proc = new Process(point);
       const outcome = await submitPayout(
         crashingTrackDeps(trackDeps(stack.system()), proc),
@@ -149,12 +137,12 @@ describe('a crash at every step of submission', () => {
         { remainingMs: () => 60_000, concurrency: 1 },
       );
     const reference = new Process();
-    const referenceId = await accepted('tick-reference', 1);
+    const referenceId = await stack.accepted('tick-reference', 1);
     const summary = await run(reference, referenceId);
     expect(summary).toMatchObject({ due: 1, submitted: 1, errors: 0 });
 
     const runs = await mapLimit(crashPoints(reference.steps), 6, async (point) => {
-      const payoutId = await accepted(`tick-${point.at}-${point.phase}`, 1);
+      const payoutId = await stack.accepted(`tick-${point.at}-${point.phase}`, 1);
       const proc = new Process(point);
       const outcome = await run(proc, payoutId).then(
         () => undefined,
@@ -242,7 +230,7 @@ describe('a crash while accepting a payout (before the store, while writing)', (
     }
     await stack.expectInvariants();
     for (const id of stack.ledger.keys()) {
-      for (const b of await batchesOf(id))
+      for (const b of await stack.batchesOf(id))
         expect(stack.sandbox.inspect.massPayoutCreates(b.idempotencyKey)).toBe(1);
     }
   });

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TERMINAL_PAYOUT_STATES } from '../../shared/domain/payout.js';
-import { btcAddress, recipients } from '../support/recipients.js';
+import { btcPayoutBody } from '../support/recipients.js';
 import { as, role, session, TEST_ACCOUNT } from '../support/callers.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
@@ -40,15 +40,7 @@ beforeEach(() => {
 
 let n = 0;
 function body(count: number, prefix = `id-${++n}`) {
-  return {
-    currency: 'BTC',
-    name: prefix,
-    recipients: recipients(
-      count,
-      (i) => btcAddress(`${prefix}-${i}`),
-      () => '0.01',
-    ).map((r) => ({ ...r, externalId: `${prefix}-${r.externalId}` })),
-  };
+  return btcPayoutBody(prefix, count);
 }
 
 async function post(caller: string, payload: unknown, key = `key-${randomUUID()}`) {

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TERMINAL_PAYOUT_STATES } from '../../shared/domain/payout.js';
-import { btcAddress, evmAddress, recipients } from '../support/recipients.js';
+import { btcPayoutBody, evmAddress, recipients } from '../support/recipients.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
 const HOUR = 3_600_000;
@@ -44,16 +44,7 @@ async function post(body: Record<string, unknown>, key = `key-${randomUUID()}`) 
 }
 
 function btc(count: number, amount = '0.01') {
-  const prefix = `r${++n}`;
-  return {
-    currency: 'BTC',
-    name: prefix,
-    recipients: recipients(
-      count,
-      (i) => btcAddress(`${prefix}-${i}`),
-      () => amount,
-    ).map((r) => ({ ...r, externalId: `${prefix}-${r.externalId}` })),
-  };
+  return btcPayoutBody(`r${++n}`, count, amount);
 }
 
 const getPayout = async (id: string) => (await stack.request('GET', `/payouts/${id}`)).body;

@@ -2,7 +2,8 @@ import { BatchWriteItemCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/cl
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BatchRecord, PayoutRecord, WithdrawalRecord } from '../../shared/domain/payout.js';
-import { PayoutRepository, type IdempotencyRecord } from '../../shared/store/payout-repository.js';
+import type { IdempotencyRecord } from '../../shared/store/idempotency-store.js';
+import { PayoutRepository } from '../../shared/store/payout-repository.js';
 import { TABLE } from '../../shared/store/table.js';
 import { createTestTable } from '../support/dynamo.js';
 

@@ -31,3 +31,19 @@ export function recipients(
     ...(externalIds ? { externalId: `r-${i}` } : {}),
   }));
 }
+
+/**
+ * A BTC payout body of `count` recipients paying `amount` each, its name, addresses and
+ * externalIds derived from `prefix`, so two scenarios never pay the same address.
+ */
+export function btcPayoutBody(prefix: string, count: number, amount = '0.01') {
+  return {
+    currency: 'BTC',
+    name: prefix,
+    recipients: recipients(
+      count,
+      (i) => btcAddress(`${prefix}-${i}`),
+      () => amount,
+    ).map((r) => ({ ...r, externalId: `${prefix}-${r.externalId}` })),
+  };
+}

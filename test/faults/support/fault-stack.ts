@@ -13,9 +13,11 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { expect } from 'vitest';
 import { CalypsoClient } from '../../../shared/calypso/client.js';
+import type { BatchRecord } from '../../../shared/domain/payout.js';
 import type { CalypsoApi } from '../../../shared/payouts/ports.js';
 import type { PayoutRepository } from '../../../shared/store/payout-repository.js';
 import { startTestStack, type TestStack } from '../../support/stack.js';
+import { btcPayout } from './payouts.js';
 import { checkInvariants, formatViolations, isFinalOrStuck, type Ledger } from './invariants.js';
 
 /** 2030-01-01T00:00:00Z: every date the system writes is the same from run to run. */
@@ -51,6 +53,10 @@ export interface FaultStack extends TestStack {
     body: unknown,
     options?: { key?: string; caller?: string },
   ): Promise<{ status: number; headers: Headers; body: any }>;
+  /** POSTs a BTC payout (`btcPayout`), expects it accepted (202) and answers its id. */
+  accepted(tag: string, recipients?: number): Promise<string>;
+  /** The payout's batches as stored, in index order. */
+  batchesOf(payoutId: string): Promise<BatchRecord[]>;
   /**
    * Advances the clock a period at a time and ticks the reconciler until every payout is final
    * (or, by default, final or flagged stuck); returns the number of ticks it took.
@@ -131,6 +137,15 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       });
       if (res.status === 200 || res.status === 202) ledger.set(res.body.id as string, body);
       return res;
+    },
+    accepted: async (tag, recipients = 2) => {
+      const res = await stack.post(btcPayout(tag, recipients));
+      expect(res.status).toBe(202);
+      return res.body.id as string;
+    },
+    batchesOf: async (payoutId) => {
+      const stored = await repository.getPayoutWithBatches(payoutId);
+      return stored!.batches.sort((a, b) => a.index - b.index);
     },
     drive: async ({ maxTicks = 12, stepMs = TICK_MS, untilFinal = false } = {}) => {
       await base.settle();
