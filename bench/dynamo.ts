@@ -10,6 +10,7 @@ import {
   DynamoDBClient,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
+import { sdkClientSettings } from '../shared/aws/client.js';
 import { forEachLimit } from '../shared/concurrency.js';
 import { createTableInput } from '../shared/store/table.js';
 
@@ -76,7 +77,7 @@ export function describeCounts(counts: RequestCounts, per = 1): string {
 }
 
 export function countingClient(endpoint: string, counter: RequestCounter): DynamoDBClient {
-  const client = new DynamoDBClient({ endpoint, maxAttempts: 10 });
+  const client = new DynamoDBClient({ ...sdkClientSettings, endpoint, maxAttempts: 10 });
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const command = context.commandName ?? 'unknown';

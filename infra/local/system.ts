@@ -23,6 +23,7 @@ import {
 import { submitPayout } from '../../shared/payouts/submit.js';
 import { reconcileTick, type TickOptions, type TickSummary } from '../../shared/payouts/track.js';
 import { applyWebhookEvent } from '../../shared/payouts/webhooks.js';
+import { sdkClientSettings } from '../../shared/aws/client.js';
 import { credentialsProvider, webhookKeySource } from '../../shared/secrets.js';
 import { PayoutRepository } from '../../shared/store/payout-repository.js';
 import { createSystem, trackDeps, type Ports, type System } from '../../shared/system.js';
@@ -103,7 +104,10 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     ? { ...loaded, webhookKeys: { source: 'environment', value: [webhookKeys] } }
     : loaded;
 
-  const ownDb = 'endpoint' in options.dynamo ? new DynamoDBClient(options.dynamo) : undefined;
+  const ownDb =
+    'endpoint' in options.dynamo
+      ? new DynamoDBClient({ ...sdkClientSettings, ...options.dynamo })
+      : undefined;
   const db = ownDb ?? (options.dynamo as { client: DynamoDBClient }).client;
 
   const submissions = inProcessSubmit(

@@ -6,10 +6,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Config } from '../config.js';
 import { PayoutRepository } from '../store/payout-repository.js';
 import type { System } from '../system.js';
-import { oncePerContainer } from './client.js';
+import { oncePerContainer, sdkClientSettings } from './client.js';
 import { containerSystem } from './container.js';
 
-const dynamoDb = oncePerContainer(() => new DynamoDBClient({}));
+const dynamoDb = oncePerContainer(() => new DynamoDBClient(sdkClientSettings));
 
 export function tableRepository(config: Pick<Config, 'tableName'>): PayoutRepository {
   return new PayoutRepository(dynamoDb(), config.tableName);

@@ -12,11 +12,11 @@ import {
 import { ConfigError, type Config } from '../config.js';
 import { currentCorrelationId } from '../correlation.js';
 import type { DomainEvent, EventPublisher } from '../payouts/events.js';
-import { oncePerContainer } from './client.js';
+import { oncePerContainer, sdkClientSettings } from './client.js';
 
 export const EVENT_SOURCE = 'calypso-payouts';
 
-const eventBridge = oncePerContainer(() => new EventBridgeClient({}));
+const eventBridge = oncePerContainer(() => new EventBridgeClient(sdkClientSettings));
 
 export class EventBridgePublisher implements EventPublisher {
   constructor(
