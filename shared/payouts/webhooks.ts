@@ -128,59 +128,76 @@ export async function receiveWebhook(
 export type ApplyOutcome = WebhookEventRecord['verdict'] | 'not-claimed';
 
 /**
- * Applies one stored event, once: claimed first (a copy applied or being applied is left
- * alone), then its effect, then its verdict. A failure gives the claim back and is thrown (the
- * async invoke retries; the reconciler applies it at the latest). A final state it reports makes
- * the batch looked up at once: the lookup, not the event, sets it.
+ * Applies one stored event, once. The event as stored is read first: one a worker holds or has
+ * settled is left alone. One that needs no write but its verdict (its batch final, or a look due
+ * already) is settled with that one conditional write, as a claim would be taken. Any other is
+ * claimed, then its effect written, then its verdict. A failure gives the claim back and is
+ * thrown (the async invoke retries; the reconciler applies it at the latest). A final state it
+ * reports makes the batch looked up at once: the lookup, not the event, sets it.
  */
 export async function applyWebhookEvent(deps: TrackDeps, eventId: string): Promise<ApplyOutcome> {
   const now = deps.clock.now();
-  const record = await deps.repository.claimWebhookEvent(eventId, now, WEBHOOK_CLAIM_LEASE_MS);
-  if (!record) return 'not-claimed';
-  let lookNow: BatchRecord | undefined;
-  let outcome: { verdict: WebhookEventRecord['verdict']; detail?: string };
+  const stored = await deps.repository.getWebhookEvent(eventId);
+  if (!stored || !claimable(stored, now)) return 'not-claimed';
+  const settle = async (
+    verdict: WebhookEventRecord['verdict'],
+    extra: { detail?: string; payoutId?: string; batchIndex?: number } = {},
+  ): Promise<ApplyOutcome> =>
+    (await deps.repository.settleUnclaimedWebhookEvent(
+      eventId,
+      now,
+      WEBHOOK_CLAIM_LEASE_MS,
+      verdict,
+      extra,
+    ))
+      ? verdict
+      : 'not-claimed';
+
+  const { envelope, problem } = parseWebhookEnvelope(stored.rawBody);
+  if (!envelope) return settle('malformed', { detail: (problem ?? '').slice(0, 500) });
+  const eventType = envelope.eventType ?? envelope.data?.type ?? undefined;
+  const idempotencyKey = envelope.data?.idempotencyKey ?? undefined;
+  // By our idempotencyKey; failing that, by Calypso's id of the mass payout (parentExternalId).
+  const calypsoId = text(envelope.data?.parentExternalId);
+  const target =
+    (idempotencyKey ? await deps.repository.resolveProviderKey(idempotencyKey) : undefined) ??
+    (calypsoId ? await deps.repository.resolveProviderId(calypsoId) : undefined);
+  const batch = target
+    ? await deps.repository.getBatch(target.payoutId, target.batchIndex)
+    : undefined;
+  if (!target || !batch) {
+    logger.warn('webhook for a payout we do not know', { eventId, eventType });
+    return settle('unknown-payout', target ?? {});
+  }
+  const onBatch = { payoutId: batch.payoutId, batchIndex: batch.index };
+  const logApplied = (verdict: ApplyOutcome) =>
+    logger.info('webhook applied', { eventId, eventType, ...onBatch, verdict });
+
+  const quiet = outcomeWithoutWrites(deps, batch, envelope, eventType, now);
+  if (quiet) {
+    const verdict = await settle(quiet.verdict, {
+      ...onBatch,
+      ...(quiet.detail ? { detail: quiet.detail } : {}),
+    });
+    logApplied(verdict);
+    return verdict;
+  }
+
+  if (!(await deps.repository.claimWebhookEvent(eventId, now, WEBHOOK_CLAIM_LEASE_MS)))
+    return 'not-claimed';
+  let outcome: Awaited<ReturnType<typeof apply>>;
   try {
-    const { envelope, problem } = parseWebhookEnvelope(record.rawBody);
-    if (!envelope) {
-      await deps.repository.setWebhookVerdict(eventId, 'malformed', {
-        detail: (problem ?? '').slice(0, 500),
-      });
-      return 'malformed';
-    }
-    const eventType = envelope.eventType ?? envelope.data?.type ?? undefined;
-    const idempotencyKey = envelope.data?.idempotencyKey ?? undefined;
-    // By our idempotencyKey; failing that, by Calypso's id of the mass payout (parentExternalId).
-    const calypsoId = text(envelope.data?.parentExternalId);
-    const target =
-      (idempotencyKey ? await deps.repository.resolveProviderKey(idempotencyKey) : undefined) ??
-      (calypsoId ? await deps.repository.resolveProviderId(calypsoId) : undefined);
-    const batch = target
-      ? await deps.repository.getBatch(target.payoutId, target.batchIndex)
-      : undefined;
-    if (!target || !batch) {
-      await deps.repository.setWebhookVerdict(eventId, 'unknown-payout', target ?? {});
-      logger.warn('webhook for a payout we do not know', { eventId, eventType });
-      return 'unknown-payout';
-    }
-    const applied = await apply(deps, batch, envelope, eventType, now);
-    outcome = applied;
-    lookNow = applied.lookNow;
+    outcome = await apply(deps, batch, envelope, eventType, now);
     await deps.repository.setWebhookVerdict(eventId, outcome.verdict, {
-      payoutId: batch.payoutId,
-      batchIndex: batch.index,
+      ...onBatch,
       ...(outcome.detail ? { detail: outcome.detail } : {}),
     });
-    logger.info('webhook applied', {
-      eventId,
-      eventType,
-      payoutId: batch.payoutId,
-      batch: batch.index,
-      verdict: outcome.verdict,
-    });
+    logApplied(outcome.verdict);
   } catch (err) {
     await deps.repository.releaseWebhookEvent(eventId).catch(() => undefined);
     throw err;
   }
+  const lookNow = outcome.lookNow;
   if (lookNow) {
     // The event is applied and on record; the lookup is extra: if it fails, the batch is due
     // and the reconciler looks.
@@ -195,6 +212,13 @@ export async function applyWebhookEvent(deps: TrackDeps, eventId: string): Promi
     }
   }
   return outcome.verdict;
+}
+
+/** Whether a worker may take the event on: never applied, or its claim's worker died. */
+function claimable(event: WebhookEventRecord, now: Date): boolean {
+  if (event.verdict === 'received') return true;
+  const staleBefore = new Date(now.getTime() - WEBHOOK_CLAIM_LEASE_MS).toISOString();
+  return event.verdict === 'applying' && (event.claimedAt ?? '') < staleBefore;
 }
 
 /** Events stored this long ago and still not applied are the reconciler's to apply. */
@@ -234,6 +258,53 @@ export async function applyLeftoverWebhooks(
   return { applied, errors };
 }
 
+/** What an event is about: a payment that ended, a payment's other state, or the batch. */
+type EventKind = 'payment-final' | 'payment-state' | 'batch';
+
+function eventKind(envelope: WebhookEnvelope, eventType: string | undefined): EventKind {
+  const data = envelope.data ?? {};
+  // Only a payment's events carry an externalId.
+  if (eventType !== 'PAYOUT_CHANGE_STATUS' || !text(data.externalId) || !data.payoutStatus)
+    return 'batch';
+  return isTerminalWithdrawalState(data.payoutStatus) ? 'payment-final' : 'payment-state';
+}
+
+const FINAL_BATCH = { verdict: 'stale', detail: 'batch already final' } as const;
+const paymentFinalDetail = (status: string | null | undefined) =>
+  `withdrawal ${status} awaits confirmation by lookup`;
+
+/**
+ * The outcome `apply` would reach on the batch as read without writing anything but the event's
+ * verdict: the batch final, or nothing to record and a look due already. Undefined for every other
+ * event (a payment's state to write, a look to take or to ask for, the batch to write).
+ */
+function outcomeWithoutWrites(
+  deps: TrackDeps,
+  batch: BatchRecord,
+  envelope: WebhookEnvelope,
+  eventType: string | undefined,
+  now: Date,
+): { verdict: WebhookEventRecord['verdict']; detail?: string } | undefined {
+  if (batch.status === 'FINAL') return FINAL_BATCH;
+  const data = envelope.data ?? {};
+  const kind = eventKind(envelope, eventType);
+  if (kind === 'payment-state') return undefined;
+  if (kind === 'payment-final') {
+    if (isTerminalCalypsoPayoutState(batch.calypsoState) || promptLookOpen(deps, batch, now))
+      return undefined;
+  } else if (
+    eventType === 'PAYOUT_CHANGE_STATUS' &&
+    isTerminalCalypsoPayoutState(data.payoutStatus ?? '')
+  ) {
+    return undefined;
+  }
+  const change = batchChange(batch, envelope, eventType, kind === 'batch', now.toISOString());
+  if (change.write) return undefined;
+  if (kind === 'payment-final')
+    return { verdict: 'applied', detail: paymentFinalDetail(data.payoutStatus) };
+  return { verdict: change.verdict, ...(change.detail ? { detail: change.detail } : {}) };
+}
+
 async function apply(
   deps: TrackDeps,
   batch: BatchRecord,
@@ -249,26 +320,23 @@ async function apply(
   let terminal =
     eventType === 'PAYOUT_CHANGE_STATUS' && isTerminalCalypsoPayoutState(data.payoutStatus ?? '');
   // A final batch has every payment confirmed by lookup: no event can move anything of it.
-  if (batch.status === 'FINAL') return { verdict: 'stale', detail: 'batch already final' };
+  if (batch.status === 'FINAL') return FINAL_BATCH;
 
   // A payment's own state: written once, conditionally, whatever happens to the batch meanwhile.
   let forBatch = true;
   const externalId = text(data.externalId);
-  if (
-    eventType === 'PAYOUT_CHANGE_STATUS' &&
-    externalId &&
-    isTerminalWithdrawalState(data.payoutStatus ?? undefined)
-  ) {
-    // A payment ended (only a payment's events carry an externalId). Whether it did, and how, is
-    // money: the lookup this event asks for confirms it, so nothing of the payment is read or
-    // written here. Looked up at once: always when its mass payout has ended already (its last
-    // payments lagging); otherwise as the batch's prompt look, at most one per poll interval
-    // however many of its payments end together (the mass payout's own final event still asks).
+  const kind = eventKind(envelope, eventType);
+  if (kind === 'payment-final') {
+    // A payment ended. Whether it did, and how, is money: the lookup this event asks for confirms
+    // it, so nothing of the payment is read or written here. Looked up at once: always when its
+    // mass payout has ended already (its last payments lagging); otherwise as the batch's prompt
+    // look, at most one per poll interval however many of its payments end together (the mass
+    // payout's own final event still asks).
     forBatch = false;
-    detail = `withdrawal ${data.payoutStatus} awaits confirmation by lookup`;
+    detail = paymentFinalDetail(data.payoutStatus);
     terminal =
       isTerminalCalypsoPayoutState(batch.calypsoState) || (await takePromptLook(deps, batch, now));
-  } else if (eventType === 'PAYOUT_CHANGE_STATUS' && data.payoutStatus && externalId) {
+  } else if (kind === 'payment-state' && externalId && data.payoutStatus) {
     const withdrawal = await deps.repository.findBatchWithdrawalByExternalId(
       batch.payoutId,
       batch.index,
@@ -354,14 +422,20 @@ async function apply(
   };
 }
 
-/**
- * Takes the batch's prompt look: only a submitted batch, and not when the batch as read shows one
- * taken within the poll interval (no write then); otherwise one conditional write decides.
- */
-async function takePromptLook(deps: TrackDeps, batch: BatchRecord, now: Date): Promise<boolean> {
+/** A prompt look is still to take: a submitted batch, none taken within the poll interval. */
+function promptLookOpen(deps: TrackDeps, batch: BatchRecord, now: Date): boolean {
   if (batch.status !== 'SUBMITTED') return false;
   const notAfter = new Date(now.getTime() - deps.pollIntervalMs).toISOString();
-  if (batch.promptLookAt !== undefined && batch.promptLookAt > notAfter) return false;
+  return batch.promptLookAt === undefined || batch.promptLookAt <= notAfter;
+}
+
+/**
+ * Takes the batch's prompt look: none when the batch as read shows it taken (no write then);
+ * otherwise one conditional write decides.
+ */
+async function takePromptLook(deps: TrackDeps, batch: BatchRecord, now: Date): Promise<boolean> {
+  if (!promptLookOpen(deps, batch, now)) return false;
+  const notAfter = new Date(now.getTime() - deps.pollIntervalMs).toISOString();
   return deps.repository.claimPromptLook(batch.payoutId, batch.index, now.toISOString(), notAfter);
 }
 

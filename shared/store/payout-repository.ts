@@ -115,6 +115,8 @@ export class PayoutRepository
     this.webhookEvents.releaseWebhookEvent(...args);
   getWebhookEvent: WebhookEventStore['getWebhookEvent'] = (...args) =>
     this.webhookEvents.getWebhookEvent(...args);
+  settleUnclaimedWebhookEvent: WebhookEventStore['settleUnclaimedWebhookEvent'] = (...args) =>
+    this.webhookEvents.settleUnclaimedWebhookEvent(...args);
   setWebhookVerdict: WebhookEventStore['setWebhookVerdict'] = (...args) =>
     this.webhookEvents.setWebhookVerdict(...args);
   listUnappliedWebhookEvents: WebhookEventStore['listUnappliedWebhookEvents'] = (...args) =>

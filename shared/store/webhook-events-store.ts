@@ -20,18 +20,59 @@ export interface WebhookEventStore {
   ): Promise<WebhookEventRecord | undefined>;
   /** Gives up a claim after applying failed, so the next worker can apply the event at once. */
   releaseWebhookEvent(eventId: string): Promise<void>;
+  /** The event as stored (a strongly consistent read). */
   getWebhookEvent(eventId: string): Promise<WebhookEventRecord | undefined>;
+  /**
+   * Records the verdict of an event that needs no other write, in one conditional write: only
+   * while no live claim holds it, as a claim would be taken. False when a worker holds it or it
+   * was settled meanwhile.
+   */
+  settleUnclaimedWebhookEvent(
+    eventId: string,
+    now: Date,
+    leaseMs: number,
+    verdict: WebhookEventRecord['verdict'],
+    extra?: VerdictDetail,
+  ): Promise<boolean>;
   /** Records what applying the event found; it leaves the index of events to apply. */
   setWebhookVerdict(
     eventId: string,
     verdict: WebhookEventRecord['verdict'],
-    extra?: { detail?: string; payoutId?: string; batchIndex?: number },
+    extra?: VerdictDetail,
   ): Promise<void>;
   /** Ids of events of one shard stored before `before` and never applied, oldest first. */
   listUnappliedWebhookEvents(shard: number, before: Date, limit: number): Promise<string[]>;
 }
 
+export interface VerdictDetail {
+  detail?: string;
+  payoutId?: string;
+  batchIndex?: number;
+}
+
 const UNAPPLIED_INDEX = TABLE.indexes.openBatches;
+
+/**
+ * The condition under which a worker may take an event on: never applied (`received`), or claimed
+ * longer than `leaseMs` ago (its worker died).
+ */
+function claimable(expr: ExpressionBuilder, now: Date, leaseMs: number): string {
+  const verdict = expr.name('verdict');
+  const staleBefore = new Date(now.getTime() - leaseMs).toISOString();
+  return `${verdict} = ${expr.value('received')} OR (${verdict} = ${expr.value('applying')} AND ${expr.name('claimedAt')} < ${expr.value(staleBefore)})`;
+}
+
+/** The verdict set, the claim and the event's entry in the index of events to apply removed. */
+function verdictUpdate(
+  expr: ExpressionBuilder,
+  verdict: WebhookEventRecord['verdict'],
+  extra: VerdictDetail,
+): string {
+  return expr.update({
+    set: { verdict, ...extra },
+    remove: ['claimedAt', UNAPPLIED_INDEX.partitionKey, UNAPPLIED_INDEX.sortKey],
+  });
+}
 
 export class DynamoWebhookEventStore implements WebhookEventStore {
   constructor(private readonly table: TableClient) {}
@@ -67,15 +108,12 @@ export class DynamoWebhookEventStore implements WebhookEventStore {
     leaseMs: number,
   ): Promise<WebhookEventRecord | undefined> {
     const expr = new ExpressionBuilder();
-    const verdict = expr.name('verdict');
-    const claimedAt = expr.name('claimedAt');
-    const staleBefore = new Date(now.getTime() - leaseMs).toISOString();
     const written = await this.table.updateIf({
       Key: toItem(keys.webhookEvent(eventId)),
       UpdateExpression: expr.update({
         set: { verdict: 'applying', claimedAt: now.toISOString() },
       }),
-      ConditionExpression: `${verdict} = ${expr.value('received')} OR (${verdict} = ${expr.value('applying')} AND ${claimedAt} < ${expr.value(staleBefore)})`,
+      ConditionExpression: claimable(expr, now, leaseMs),
       ReturnValues: 'ALL_NEW',
       ...expr.attributes(),
     });
@@ -95,22 +133,36 @@ export class DynamoWebhookEventStore implements WebhookEventStore {
   }
 
   async getWebhookEvent(eventId: string): Promise<WebhookEventRecord | undefined> {
-    const item = await this.table.get(keys.webhookEvent(eventId));
+    const item = await this.table.get(keys.webhookEvent(eventId), true);
     return item ? recordOf<WebhookEventRecord>(item) : undefined;
+  }
+
+  async settleUnclaimedWebhookEvent(
+    eventId: string,
+    now: Date,
+    leaseMs: number,
+    verdict: WebhookEventRecord['verdict'],
+    extra: VerdictDetail = {},
+  ): Promise<boolean> {
+    const expr = new ExpressionBuilder();
+    const written = await this.table.updateIf({
+      Key: toItem(keys.webhookEvent(eventId)),
+      UpdateExpression: verdictUpdate(expr, verdict, extra),
+      ConditionExpression: claimable(expr, now, leaseMs),
+      ...expr.attributes(),
+    });
+    return written.applied;
   }
 
   async setWebhookVerdict(
     eventId: string,
     verdict: WebhookEventRecord['verdict'],
-    extra: { detail?: string; payoutId?: string; batchIndex?: number } = {},
+    extra: VerdictDetail = {},
   ): Promise<void> {
     const expr = new ExpressionBuilder();
     await this.table.update({
       Key: toItem(keys.webhookEvent(eventId)),
-      UpdateExpression: expr.update({
-        set: { verdict, ...extra },
-        remove: ['claimedAt', UNAPPLIED_INDEX.partitionKey, UNAPPLIED_INDEX.sortKey],
-      }),
+      UpdateExpression: verdictUpdate(expr, verdict, extra),
       ...expr.attributes(),
     });
   }

@@ -6,7 +6,10 @@
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sign } from '../../shared/calypso/signing.js';
+import { applyWebhookEvent } from '../../shared/payouts/webhooks.js';
+import { trackDeps } from '../../shared/system.js';
 import type { WebhookDeliverySnapshot } from '../../infra/local/calypso-sandbox/index.js';
+import { countingRepository } from '../support/dynamo.js';
 import { startFaultStack, TICK_MS, type FaultStack } from './support/fault-stack.js';
 import { btcPayout } from './support/payouts.js';
 
@@ -339,12 +342,11 @@ describe('storage first: stored, answered, applied after', () => {
     await stack.expectInvariants();
   });
 
-  it("payments' final webhooks look their batch up at most once per poll interval, and are never taken for the truth", async () => {
+  /** A payout of `count` whose status events Calypso holds back, once its payments are sent. */
+  async function sentWithStatusWithheld(prefix: string, count: number, firstEventId: number) {
     stack.sandbox.faults.webhooks.withholdNext({ eventType: 'PAYOUT_CHANGE_STATUS', count: 1000 });
-    const prefix = 'prompt-look-once';
-    const id = await accept(prefix, 3);
+    const id = await accept(prefix, count);
     const [batch] = (await view(id)).batches;
-    // Sent at Calypso, not completed yet.
     for (let i = 0; i < 20; i++) {
       const [mass] = stack.sandbox.inspect
         .massPayouts()
@@ -353,10 +355,17 @@ describe('storage first: stored, answered, applied after', () => {
         break;
       await stack.advance(1_000);
     }
-    // Signed as Calypso signs, claiming payments completed that Calypso has not completed.
-    const claim = async (n: number, position: number) => {
+    const looks = () =>
+      stack.sandbox.inspect
+        .requests()
+        .filter((r) => r.operation === 'getMassPayout' && r.body.includes(batch.calypsoId)).length;
+    /**
+     * Signed as Calypso signs, claims the payment at `position` completed (the event numbered
+     * `firstEventId` + n), which Calypso has not completed; answers the event's id.
+     */
+    const claimCompleted = async (n: number, position: number) => {
       const body = paymentCompleted(
-        880_000 + n,
+        firstEventId + n,
         batch.idempotencyKey,
         `${prefix}-${position}`,
         `0xclaimed${n}`,
@@ -371,25 +380,83 @@ describe('storage first: stored, answered, applied after', () => {
       });
       expect(res.status).toBe(200);
       await stack.settle();
+      return String(firstEventId + n);
     };
-    const looks = () =>
-      stack.sandbox.inspect
-        .requests()
-        .filter((r) => r.operation === 'getMassPayout' && r.body.includes(batch.calypsoId)).length;
+    return { id, looks, claimCompleted };
+  }
 
+  it("payments' final webhooks look their batch up at most once per poll interval, and are never taken for the truth", async () => {
+    const { id, looks, claimCompleted } = await sentWithStatusWithheld(
+      'prompt-look-once',
+      3,
+      880_000,
+    );
     const start = looks();
-    await claim(1, 0);
+    await claimCompleted(1, 0);
     expect(looks()).toBe(start + 1);
     // Calypso says otherwise: the lookup, not the event, decides.
     expect((await withdrawals(id)).map((w) => w.state)).not.toContain('COMPLETED');
-    await claim(2, 1);
-    await claim(3, 2);
+    await claimCompleted(2, 1);
+    await claimCompleted(3, 2);
     expect(looks()).toBe(start + 1);
 
     // A poll interval later, the next payment's event looks again.
     await stack.advance(TICK_MS);
-    await claim(4, 0);
+    await claimCompleted(4, 0);
     expect(looks()).toBe(start + 2);
+    expectForwardOnly(await trail(id));
+    await stack.expectInvariants();
+  });
+
+  it("once its batch's look is taken, a payment's final webhook is settled with one write to the event and none to the batch; a live claim is left to its worker", async () => {
+    const { id, looks, claimCompleted } = await sentWithStatusWithheld(
+      'settled-quietly',
+      4,
+      890_000,
+    );
+    // The first takes the batch's look; after it, the next one asks the reconciler to look.
+    await claimCompleted(1, 0);
+    await claimCompleted(2, 1);
+    const [batch] = await stack.batchesOf(id);
+    expect(batch!.nextLookAt! <= new Date(stack.sandbox.now()).toISOString()).toBe(true);
+    const start = looks();
+
+    const { repository, commands } = countingRepository(stack.tableName, stack.endpoint);
+    stack.useRepository(repository);
+    try {
+      const eventId = await claimCompleted(3, 2);
+      // Stored by the route, then read and settled by the apply: no claim, no other write.
+      expect(commands.filter((c) => !/^(Get|Query)/.test(c))).toEqual([
+        'PutItemCommand',
+        'UpdateItemCommand',
+      ]);
+      expect(await stack.repository.getWebhookEvent(eventId)).toMatchObject({
+        verdict: 'applied',
+        detail: 'withdrawal COMPLETED awaits confirmation by lookup',
+        payoutId: id,
+        batchIndex: 0,
+      });
+    } finally {
+      stack.useRepository();
+    }
+    expect((await stack.batchesOf(id))[0]).toEqual(batch);
+    expect(looks()).toBe(start);
+
+    // Stored and claimed by a worker still within its lease: the apply leaves it to that worker.
+    stack.setAutoApply(false);
+    const held = await claimCompleted(4, 3);
+    const claimed = await stack.repository.claimWebhookEvent(
+      held,
+      new Date(stack.sandbox.now()),
+      60_000,
+    );
+    expect(claimed?.verdict).toBe('applying');
+    expect(await applyWebhookEvent(trackDeps(stack.system()), held)).toBe('not-claimed');
+    expect((await stack.repository.getWebhookEvent(held))?.verdict).toBe('applying');
+    // Its worker died: once the lease ran out, the event is applied.
+    await stack.advance(61_000);
+    expect(await applyWebhookEvent(trackDeps(stack.system()), held)).toBe('applied');
+    expect((await stack.repository.getWebhookEvent(held))?.verdict).toBe('applied');
     expectForwardOnly(await trail(id));
     await stack.expectInvariants();
   });

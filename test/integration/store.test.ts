@@ -5,7 +5,7 @@ import type { BatchRecord, PayoutRecord, WithdrawalRecord } from '../../shared/d
 import type { IdempotencyRecord } from '../../shared/store/idempotency-store.js';
 import { PayoutRepository } from '../../shared/store/payout-repository.js';
 import { TABLE } from '../../shared/store/table.js';
-import { createTestTable } from '../support/dynamo.js';
+import { countingRepository, createTestTable } from '../support/dynamo.js';
 
 let db: DynamoDBClient;
 let tableName: string;
@@ -16,20 +16,6 @@ beforeAll(async () => {
   ({ db, tableName } = await createTestTable('store'));
   repo = new PayoutRepository(db, tableName);
 });
-
-/** A repository on a client of its own that records every command it sends. */
-function countingRepository() {
-  const counted = new DynamoDBClient({ endpoint: inject('dynamoEndpoint') });
-  const commands: string[] = [];
-  counted.middlewareStack.add(
-    (next, context) => (args) => {
-      commands.push(context.commandName ?? '');
-      return next(args);
-    },
-    { step: 'initialize' },
-  );
-  return { repository: new PayoutRepository(counted, tableName), commands };
-}
 
 let seq = 0;
 function fixture(recipients: number, perBatch: number) {
@@ -129,7 +115,7 @@ describe('idempotency claims', () => {
     const { payout } = fixture(1, 1);
     const first = claim(payout);
     expect((await repo.claimIdempotency(first)).outcome).toBe('claimed');
-    const { repository: counted, commands } = countingRepository();
+    const { repository: counted, commands } = countingRepository(tableName);
     const again = await counted.claimIdempotency(claim(payout, { requestHash: 'other' }));
     expect(again).toEqual({ outcome: 'exists', record: first });
     expect(commands).toEqual(['PutItemCommand']);
@@ -183,7 +169,7 @@ describe('writing and committing a payout', () => {
 
   it('reads a provider key once per store: a pointer never changes', async () => {
     const { payout, batches, withdrawals } = fixture(4, 2);
-    const { repository: store, commands } = countingRepository();
+    const { repository: store, commands } = countingRepository(tableName);
     const key = batches[1]!.idempotencyKey;
     // Not written yet: not found, and read again next time rather than remembered as missing.
     expect(await store.resolveProviderKey(key)).toBeUndefined();
