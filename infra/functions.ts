@@ -20,7 +20,14 @@ export function handlerEntry(handler: string): string {
 
 /** DynamoDB actions the repository uses; it never scans or deletes. */
 export type TableAction =
-  'GetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'BatchWriteItem' | 'ConditionCheckItem';
+  | 'GetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'BatchWriteItem'
+  | 'ConditionCheckItem'
+  | 'PartiQLUpdate'
+  | 'BatchGetItem';
 
 export type IndexKey = keyof typeof TABLE.indexes;
 
@@ -67,6 +74,8 @@ const WRITE: readonly TableAction[] = [
   'BatchWriteItem',
   'ConditionCheckItem',
 ];
+/** A lookup writes a batch's withdrawals 25 conditional updates a request (BatchExecuteStatement). */
+const LOOK: readonly TableAction[] = [...WRITE, 'PartiQLUpdate'];
 
 /**
  * API Gateway's integration timeout is 29 s: an API function must finish first. Also below the
@@ -128,10 +137,11 @@ export const FUNCTION_SPECS: Readonly<Record<string, FunctionSpec>> = {
     memoryMb: 512,
     // Below the webhook claim's lease (60 s), so a running apply is never taken over.
     timeoutSeconds: 30,
-    // Applies the event (a payment by its externalId) and looks a finished batch up at once.
+    // Applies the event (a payment by its externalId) and looks a finished batch up at once; reads
+    // the event and its batch in one BatchGetItem.
     access: {
       ...NONE,
-      table: WRITE,
+      table: [...LOOK, 'BatchGetItem'],
       indexes: ['byExternalId'],
       signingKey: true,
       publishEvents: true,
@@ -186,7 +196,7 @@ export const FUNCTION_SPECS: Readonly<Record<string, FunctionSpec>> = {
     timeoutSeconds: 60,
     access: {
       ...NONE,
-      table: WRITE,
+      table: LOOK,
       // The open-batch index (also the events left unapplied) and, applying those, byExternalId.
       indexes: ['openBatches', 'byExternalId'],
       signingKey: true,

@@ -82,7 +82,7 @@ async function oneRun(
   );
   const applyErrors: unknown[] = [];
   const applies = inProcessApply(
-    (eventId) => applyWebhookEvent(trackDeps(ctx.system()), eventId),
+    ({ eventId, providerKey }) => applyWebhookEvent(trackDeps(ctx.system()), eventId, providerKey),
     (err) => applyErrors.push(err),
   );
   try {

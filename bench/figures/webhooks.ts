@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { sign } from '../../shared/calypso/signing.js';
 import { createPayout } from '../../shared/payouts/create-payout.js';
+import type { StoredEventRef } from '../../shared/payouts/ports.js';
 import { inProcessApply } from '../../infra/local/apply-in-process.js';
 import { applyWebhookEvent, receiveWebhook } from '../../shared/payouts/webhooks.js';
 import { createDeps, trackDeps, webhookDeps, type System } from '../../shared/system.js';
@@ -142,26 +143,26 @@ export async function runWebhooks(
   // Stored events are applied in-process after each answer, as the local stack does.
   const applyErrors: unknown[] = [];
   const applies = inProcessApply(
-    (eventId) => applyWebhookEvent(trackDeps(ctx.system()), eventId),
+    ({ eventId, providerKey }) => applyWebhookEvent(trackDeps(ctx.system()), eventId, providerKey),
     (err) => applyErrors.push(err),
   );
   /**
    * While set, stored events wait here and are applied once the ingest is timed: apply-webhook
    * runs in a function of its own on AWS, not on the webhook function's CPU.
    */
-  let deferred: string[] | undefined;
+  let deferred: StoredEventRef[] | undefined;
   const settleApplies = async () => {
     const queued = deferred ?? [];
     deferred = undefined;
-    for (const id of queued) await applies.trigger.trigger(id);
+    for (const event of queued) await applies.trigger.trigger(event);
     while (applies.pending.size) await Promise.allSettled([...applies.pending]);
   };
   await configure(ctx, {
     tableName,
     applyWebhook: {
-      trigger: (eventId) => {
-        if (!deferred) return applies.trigger.trigger(eventId);
-        deferred.push(eventId);
+      trigger: (event) => {
+        if (!deferred) return applies.trigger.trigger(event);
+        deferred.push(event);
         return Promise.resolve();
       },
     },

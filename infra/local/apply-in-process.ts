@@ -3,7 +3,7 @@
  * once the webhook route has answered (the answer never waits for it), as the async invoke does
  * on AWS. Shared by `npm start`, the test stacks and the benchmarks.
  */
-import type { WebhookApplyTrigger } from '../../shared/payouts/ports.js';
+import type { StoredEventRef, WebhookApplyTrigger } from '../../shared/payouts/ports.js';
 
 export interface InProcessApply {
   trigger: WebhookApplyTrigger;
@@ -17,7 +17,7 @@ export interface InProcessApply {
 const CONCURRENCY = 4;
 
 export function inProcessApply(
-  apply: (eventId: string) => Promise<unknown>,
+  apply: (event: StoredEventRef) => Promise<unknown>,
   onError: (err: unknown) => void = (err) => console.error('applying a webhook failed:', err),
 ): InProcessApply {
   const pending = new Set<Promise<unknown>>();
@@ -38,11 +38,11 @@ export function inProcessApply(
       enabled = on;
     },
     trigger: {
-      trigger: (eventId) => {
+      trigger: (event) => {
         if (!enabled) return Promise.resolve();
         const run: Promise<unknown> = new Promise((resolve) => setImmediate(resolve))
           .then(slot)
-          .then(() => apply(eventId).finally(release))
+          .then(() => apply(event).finally(release))
           .catch(onError)
           .finally(() => pending.delete(run));
         pending.add(run);

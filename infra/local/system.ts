@@ -116,7 +116,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     options.autoSubmit !== false,
   );
   const applies = inProcessApply(
-    (eventId) => applyWebhookEvent(trackDeps(current()), eventId),
+    ({ eventId, providerKey }) => applyWebhookEvent(trackDeps(current()), eventId, providerKey),
     options.onApplyError,
   );
   const events = options.events ? undefined : new MemoryEventPublisher();

@@ -30,12 +30,12 @@ export function lambdaSubmitTrigger(functionName: string): SubmissionTrigger {
 
 export function lambdaApplyTrigger(functionName: string): WebhookApplyTrigger {
   return {
-    async trigger(eventId) {
+    async trigger(event) {
       await lambdaClient().send(
         new InvokeCommand({
           FunctionName: functionName,
           InvocationType: 'Event',
-          Payload: Buffer.from(JSON.stringify({ eventId })),
+          Payload: Buffer.from(JSON.stringify(event)),
         }),
       );
     },
@@ -59,7 +59,7 @@ export function applyTriggerOf(
 ): WebhookApplyTrigger {
   if (config.applyWebhookFunctionName) return lambdaApplyTrigger(config.applyWebhookFunctionName);
   return {
-    trigger: (eventId) => {
+    trigger: ({ eventId }) => {
       logger.info('no apply function configured; the reconciler will apply', { eventId });
       return Promise.resolve();
     },

@@ -18,8 +18,17 @@ export interface SubmissionTrigger {
  * Hands a stored webhook event to be applied after the answer (Lambda async invoke of the apply
  * function on AWS, in-process locally); resolves once handed over, not once applied.
  */
+/**
+ * A stored webhook event to apply: its id, and the provider key its verified body names, so the
+ * apply reads that batch along with the event (the stored event still decides).
+ */
+export interface StoredEventRef {
+  eventId: string;
+  providerKey?: string;
+}
+
 export interface WebhookApplyTrigger {
-  trigger(eventId: string): Promise<void>;
+  trigger(event: StoredEventRef): Promise<void>;
 }
 
 /** What the use cases call at Calypso: every operation but subscribing a webhook (set-up only). */

@@ -43,9 +43,6 @@ export interface TrackDeps extends SubmitDeps, TrackingSettings {
   repository: SubmitDeps['repository'] & WebhookEventStore;
 }
 
-/** Withdrawal updates in flight at once during one look. */
-const WITHDRAWAL_WRITE_CONCURRENCY = 8;
-
 export type RefreshOutcome = 'final' | 'progressed' | 'unchanged' | 'error';
 
 export interface RefreshResult {
@@ -91,21 +88,26 @@ export async function refreshBatch(
   }
 
   const ourWithdrawals = await readOurs();
-  // Work out every change first, then write them a few at a time (a first look may change
-  // a thousand withdrawals at once).
+  // Work out every change first, then write them, 25 to a request (a first look may change a
+  // thousand withdrawals at once).
   const changes = withdrawalChanges(batch, mass, ourWithdrawals, theirs, at);
+  const applied = await deps.repository.updateWithdrawals(
+    changes.map(({ withdrawal, set }) => ({
+      withdrawal,
+      set: { ...set, updatedAt: at },
+      expectedState: withdrawal.state,
+    })),
+  );
   const audit: AuditEntry[] = [];
   let lostWrites = false;
-  await forEachLimit(changes, WITHDRAWAL_WRITE_CONCURRENCY, async (change) => {
-    const { withdrawal: w, set } = change;
-    const applied = await deps.repository.updateWithdrawal(w, { ...set, updatedAt: at }, w.state);
-    if (!applied) {
+  for (const [i, change] of changes.entries()) {
+    if (!applied[i]) {
       lostWrites = true; // moved concurrently (a webhook); recounted below, looked at again next time
-      return;
+      continue;
     }
     audit.push(...withdrawalChangeEntries(change, cause, at));
-    Object.assign(w, set);
-  });
+    Object.assign(change.withdrawal, change.set);
+  }
   // Only the transitions this look wrote (and so recorded once) are counted.
   emitMetrics(withdrawalsReached(audit));
 

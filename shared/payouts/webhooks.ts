@@ -20,6 +20,7 @@ import {
   type WebhookEventRecord,
 } from '../domain/payout.js';
 import { forwardMassPayoutState, forwardWithdrawalState } from '../domain/progress.js';
+import type { BatchPointer } from '../store/payouts-store.js';
 import { emitMetrics } from '../metrics.js';
 import { logger } from '../observability.js';
 import type { Clock, WebhookApplyTrigger, WebhookKeySource } from './ports.js';
@@ -114,7 +115,10 @@ export async function receiveWebhook(
     return { kind: 'duplicate' };
   }
   try {
-    await deps.apply.trigger(eventId);
+    await deps.apply.trigger({
+      eventId,
+      ...(idempotencyKey ? { providerKey: idempotencyKey } : {}),
+    });
   } catch (err) {
     // Stored: the reconciler applies it. Calypso must not see our trouble as its delivery's.
     logger.error('could not hand a stored webhook over to be applied; the reconciler will', {
@@ -135,9 +139,18 @@ export type ApplyOutcome = WebhookEventRecord['verdict'] | 'not-claimed';
  * thrown (the async invoke retries; the reconciler applies it at the latest). A final state it
  * reports makes the batch looked up at once: the lookup, not the event, sets it.
  */
-export async function applyWebhookEvent(deps: TrackDeps, eventId: string): Promise<ApplyOutcome> {
+export async function applyWebhookEvent(
+  deps: TrackDeps,
+  eventId: string,
+  /** The provider key the route read in the event's body: its batch is read along with it. */
+  providerKey?: string,
+): Promise<ApplyOutcome> {
   const now = deps.clock.now();
-  const stored = await deps.repository.getWebhookEvent(eventId);
+  const hinted = providerKey ? await deps.repository.resolveProviderKey(providerKey) : undefined;
+  const read = hinted
+    ? await deps.repository.getWebhookEventWithBatch(eventId, hinted)
+    : { event: await deps.repository.getWebhookEvent(eventId) };
+  const stored = read.event;
   if (!stored || !claimable(stored, now)) return 'not-claimed';
   const settle = async (
     verdict: WebhookEventRecord['verdict'],
@@ -162,9 +175,12 @@ export async function applyWebhookEvent(deps: TrackDeps, eventId: string): Promi
   const target =
     (idempotencyKey ? await deps.repository.resolveProviderKey(idempotencyKey) : undefined) ??
     (calypsoId ? await deps.repository.resolveProviderId(calypsoId) : undefined);
-  const batch = target
-    ? await deps.repository.getBatch(target.payoutId, target.batchIndex)
-    : undefined;
+  // The batch read along with the event when it is the one the stored event names.
+  const batch = !target
+    ? undefined
+    : hinted && read.batch && sameBatch(hinted, target)
+      ? read.batch
+      : await deps.repository.getBatch(target.payoutId, target.batchIndex);
   if (!target || !batch) {
     logger.warn('webhook for a payout we do not know', { eventId, eventType });
     return settle('unknown-payout', target ?? {});
@@ -213,6 +229,9 @@ export async function applyWebhookEvent(deps: TrackDeps, eventId: string): Promi
   }
   return outcome.verdict;
 }
+
+const sameBatch = (a: BatchPointer, b: BatchPointer) =>
+  a.payoutId === b.payoutId && a.batchIndex === b.batchIndex;
 
 /** Whether a worker may take the event on: never applied, or its claim's worker died. */
 function claimable(event: WebhookEventRecord, now: Date): boolean {

@@ -97,6 +97,8 @@ export class PayoutRepository
     this.withdrawals.findBatchWithdrawalByExternalId(...args);
   findWithdrawalsByExternalId: WithdrawalStore['findWithdrawalsByExternalId'] = (...args) =>
     this.withdrawals.findWithdrawalsByExternalId(...args);
+  updateWithdrawals: WithdrawalStore['updateWithdrawals'] = (...args) =>
+    this.withdrawals.updateWithdrawals(...args);
   updateWithdrawal: WithdrawalStore['updateWithdrawal'] = (...args) =>
     this.withdrawals.updateWithdrawal(...args);
 
@@ -115,6 +117,8 @@ export class PayoutRepository
     this.webhookEvents.releaseWebhookEvent(...args);
   getWebhookEvent: WebhookEventStore['getWebhookEvent'] = (...args) =>
     this.webhookEvents.getWebhookEvent(...args);
+  getWebhookEventWithBatch: WebhookEventStore['getWebhookEventWithBatch'] = (...args) =>
+    this.webhookEvents.getWebhookEventWithBatch(...args);
   settleUnclaimedWebhookEvent: WebhookEventStore['settleUnclaimedWebhookEvent'] = (...args) =>
     this.webhookEvents.settleUnclaimedWebhookEvent(...args);
   setWebhookVerdict: WebhookEventStore['setWebhookVerdict'] = (...args) =>

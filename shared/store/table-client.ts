@@ -2,9 +2,12 @@
  * The one small client of the single table: the DynamoDB mechanics every store shares, so a store
  * says only what it reads and writes. Conditional writes answer false instead of throwing (with
  * the item that refused them when asked), batch writes retry what DynamoDB left unprocessed,
- * queries page with opaque cursors, transactions run as one call.
+ * queries page with opaque cursors, transactions run as one call, and many conditional updates go
+ * 25 to a request.
  */
 import {
+  BatchExecuteStatementCommand,
+  BatchGetItemCommand,
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
@@ -14,6 +17,7 @@ import {
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
+  type BatchStatementRequest,
   type DeleteItemCommandInput,
   type DynamoDBClient,
   type PutItemCommandInput,
@@ -23,7 +27,8 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { forEachLimit } from '../concurrency.js';
-import { toItem, type Item } from './attributes.js';
+import { toAttribute, toItem, type Item } from './attributes.js';
+import { ExpressionBuilder } from './expressions.js';
 
 /** A table item's primary key. */
 export interface TableKey {
@@ -41,6 +46,23 @@ export type QueryInput = Request<QueryCommandInput>;
 export type TransactItem = {
   [K in keyof TransactWriteItem]?: Omit<NonNullable<TransactWriteItem[K]>, 'TableName'>;
 };
+
+/** An update of one item by key: `set` written only where each attribute of `where` has its value. */
+export interface KeyedUpdate {
+  key: TableKey;
+  set: Record<string, unknown>;
+  where: Record<string, unknown>;
+}
+
+/** DynamoDB's most statements in one BatchExecuteStatement. */
+const STATEMENTS_PER_CALL = 25;
+
+/** A PartiQL identifier: ours only, double-quoted. */
+function quoted(identifier: string): string {
+  if (identifier.includes('"'))
+    throw new TypeError(`not an identifier of this table: ${identifier}`);
+  return `"${identifier}"`;
+}
 
 /** A conditional write's outcome: applied, or refused with the item that refused it if asked. */
 export type WriteOutcome = { applied: true; attributes?: Item } | { applied: false; old?: Item };
@@ -140,6 +162,33 @@ export class TableClient {
     return got.Item;
   }
 
+  /**
+   * Several items by key in one request (BatchGetItem), each strongly consistent, in the order
+   * asked (undefined: no such item). Keys DynamoDB leaves unprocessed are read again, a few
+   * times, then one by one.
+   */
+  async getMany(keys: TableKey[]): Promise<(Item | undefined)[]> {
+    const found = new Map<string, Item>();
+    const id = (key: { PK?: { S?: string }; SK?: { S?: string } }) =>
+      `${key.PK?.S}\u0000${key.SK?.S}`;
+    let pending = keys.map((key) => toItem({ ...key }));
+    for (let attempt = 0; pending.length > 0 && attempt < 3; attempt++) {
+      if (attempt > 0) await this.sleep(50 * 2 ** attempt * (0.5 + Math.random() / 2));
+      const result = await this.db.send(
+        new BatchGetItemCommand({
+          RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+        }),
+      );
+      for (const item of result.Responses?.[this.tableName] ?? []) found.set(id(item), item);
+      pending = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    for (const key of pending) {
+      const item = await this.get({ PK: key.PK!.S!, SK: key.SK!.S! }, true);
+      if (item) found.set(id(item), item);
+    }
+    return keys.map((key) => found.get(`${key.PK}\u0000${key.SK}`));
+  }
+
   /** An unconditional put. */
   async put(input: PutInput): Promise<void> {
     await this.db.send(new PutItemCommand({ ...input, TableName: this.tableName }));
@@ -176,6 +225,62 @@ export class TableClient {
     const outcome = await this.conditionally(async () => {
       await this.transact(items);
       return {};
+    });
+    return outcome.applied;
+  }
+
+  /**
+   * Conditional updates of many items, 25 to a request (PartiQL's BatchExecuteStatement), up to
+   * `concurrency` requests at once. Each statement stands alone, as its UpdateItem would: the
+   * answer says, in order, which applied (false: its condition failed, or there is no such
+   * item). A statement DynamoDB refused for any other reason (throttled, in conflict with a
+   * transaction) is sent again on its own as that UpdateItem, with the SDK's retries.
+   */
+  async updateEach(updates: KeyedUpdate[], concurrency: number): Promise<boolean[]> {
+    const applied = updates.map(() => false);
+    const chunks: number[][] = [];
+    for (let i = 0; i < updates.length; i += STATEMENTS_PER_CALL)
+      chunks.push(
+        Array.from({ length: Math.min(STATEMENTS_PER_CALL, updates.length - i) }, (_, n) => i + n),
+      );
+    await forEachLimit(chunks, concurrency, async (chunk) => {
+      const result = await this.db.send(
+        new BatchExecuteStatementCommand({
+          Statements: chunk.map((i) => this.updateStatement(updates[i]!)),
+        }),
+      );
+      const responses = result.Responses ?? [];
+      for (const [n, i] of chunk.entries()) {
+        const response = responses[n];
+        if (response && !response.Error) applied[i] = true;
+        else if (response?.Error?.Code !== 'ConditionalCheckFailed')
+          applied[i] = await this.updateOne(updates[i]!);
+      }
+    });
+    return applied;
+  }
+
+  private updateStatement({ key, set, where }: KeyedUpdate): BatchStatementRequest {
+    const sets = Object.entries(set).filter(([, v]) => v !== undefined);
+    const conditions = Object.entries({ PK: key.PK, SK: key.SK, ...where });
+    return {
+      Statement: `UPDATE ${quoted(this.tableName)} ${sets.map(([name]) => `SET ${quoted(name)} = ?`).join(' ')} WHERE ${conditions.map(([name]) => `${quoted(name)} = ?`).join(' AND ')}`,
+      Parameters: [...sets, ...conditions].map(([, value]) => toAttribute(value)!),
+    };
+  }
+
+  private async updateOne({ key, set, where }: KeyedUpdate): Promise<boolean> {
+    const expr = new ExpressionBuilder();
+    // As the statement: no such item is no update.
+    const conditions = [
+      `attribute_exists(${expr.name('PK')})`,
+      ...Object.entries(where).map(([name, value]) => `${expr.name(name)} = ${expr.value(value)}`),
+    ];
+    const outcome = await this.updateIf({
+      Key: toItem({ ...key }),
+      UpdateExpression: expr.update({ set }),
+      ConditionExpression: conditions.join(' AND '),
+      ...expr.attributes(),
     });
     return outcome.applied;
   }

@@ -2,7 +2,8 @@
  * Calypso's webhook events, stored once (the dedupe record) and then claimed for applying; those
  * no worker applied stay in a sparse index the reconciler reads.
  */
-import type { WebhookEventRecord } from '../domain/payout.js';
+import type { BatchRecord, WebhookEventRecord } from '../domain/payout.js';
+import type { BatchPointer } from './payouts-store.js';
 import { toItem } from './attributes.js';
 import { ExpressionBuilder } from './expressions.js';
 import { keys, recordOf } from './keys.js';
@@ -22,6 +23,11 @@ export interface WebhookEventStore {
   releaseWebhookEvent(eventId: string): Promise<void>;
   /** The event as stored (a strongly consistent read). */
   getWebhookEvent(eventId: string): Promise<WebhookEventRecord | undefined>;
+  /** The event and the batch it is believed to be about, as stored, in one request. */
+  getWebhookEventWithBatch(
+    eventId: string,
+    batch: BatchPointer,
+  ): Promise<{ event?: WebhookEventRecord; batch?: BatchRecord }>;
   /**
    * Records the verdict of an event that needs no other write, in one conditional write: only
    * while no live claim holds it, as a claim would be taken. False when a worker holds it or it
@@ -135,6 +141,20 @@ export class DynamoWebhookEventStore implements WebhookEventStore {
   async getWebhookEvent(eventId: string): Promise<WebhookEventRecord | undefined> {
     const item = await this.table.get(keys.webhookEvent(eventId), true);
     return item ? recordOf<WebhookEventRecord>(item) : undefined;
+  }
+
+  async getWebhookEventWithBatch(
+    eventId: string,
+    { payoutId, batchIndex }: BatchPointer,
+  ): Promise<{ event?: WebhookEventRecord; batch?: BatchRecord }> {
+    const [event, batch] = await this.table.getMany([
+      keys.webhookEvent(eventId),
+      keys.batch(payoutId, batchIndex),
+    ]);
+    return {
+      ...(event ? { event: recordOf<WebhookEventRecord>(event) } : {}),
+      ...(batch ? { batch: recordOf<BatchRecord>(batch) } : {}),
+    };
   }
 
   async settleUnclaimedWebhookEvent(

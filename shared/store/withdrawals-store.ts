@@ -9,6 +9,15 @@ import { keys, recordOf } from './keys.js';
 import { TABLE } from './table.js';
 import type { Page, TableClient } from './table-client.js';
 
+export interface WithdrawalUpdate {
+  withdrawal: Pick<WithdrawalRecord, 'payoutId' | 'batchIndex' | 'position'>;
+  set: Partial<WithdrawalRecord> & { updatedAt: string };
+  expectedState: string;
+}
+
+/** Requests of 25 updates in flight at once: a first look may change a thousand withdrawals. */
+const UPDATE_REQUESTS_IN_FLIGHT = 4;
+
 export interface WithdrawalStore {
   listBatchWithdrawals(payoutId: string, batchIndex: number): Promise<WithdrawalRecord[]>;
   /** A page of a payout's withdrawals in request order, optionally of one state. */
@@ -27,6 +36,11 @@ export interface WithdrawalStore {
     externalId: string,
     options: { limit: number; cursor?: string; owner?: string },
   ): Promise<Page<WithdrawalRecord>>;
+  /**
+   * Updates many withdrawals, each only if it is still in its `expectedState`, 25 to a request;
+   * answers, in order, which applied (false: someone moved it first).
+   */
+  updateWithdrawals(updates: WithdrawalUpdate[]): Promise<boolean[]>;
   /** Updates one withdrawal if it is still in `expectedState`; false if someone moved it first. */
   updateWithdrawal(
     w: Pick<WithdrawalRecord, 'payoutId' | 'batchIndex' | 'position'>,
@@ -136,6 +150,17 @@ export class DynamoWithdrawalStore implements WithdrawalStore {
         },
       },
       (item) => recordOf<WithdrawalRecord>(item),
+    );
+  }
+
+  updateWithdrawals(updates: WithdrawalUpdate[]): Promise<boolean[]> {
+    return this.table.updateEach(
+      updates.map(({ withdrawal: w, set, expectedState }) => ({
+        key: keys.withdrawal(w.payoutId, w.batchIndex, w.position),
+        set,
+        where: { state: expectedState },
+      })),
+      UPDATE_REQUESTS_IN_FLIGHT,
     );
   }
 

@@ -408,7 +408,7 @@ describe('storage first: stored, answered, applied after', () => {
     await stack.expectInvariants();
   });
 
-  it("once its batch's look is taken, a payment's final webhook is settled with one write to the event and none to the batch; a live claim is left to its worker", async () => {
+  it("once its batch's look is taken, a payment's final webhook costs three requests: stored, read with its batch, settled; a live claim is left to its worker", async () => {
     const { id, looks, claimCompleted } = await sentWithStatusWithheld(
       'settled-quietly',
       4,
@@ -425,9 +425,12 @@ describe('storage first: stored, answered, applied after', () => {
     stack.useRepository(repository);
     try {
       const eventId = await claimCompleted(3, 2);
-      // Stored by the route, then read and settled by the apply: no claim, no other write.
-      expect(commands.filter((c) => !/^(Get|Query)/.test(c))).toEqual([
+      // Stored by the route; read with its batch in one request (the batch's pointer read once
+      // per container) and settled: no claim, no other write.
+      expect(commands.splice(0)).toEqual([
         'PutItemCommand',
+        'GetItemCommand',
+        'BatchGetItemCommand',
         'UpdateItemCommand',
       ]);
       expect(await stack.repository.getWebhookEvent(eventId)).toMatchObject({
@@ -436,6 +439,8 @@ describe('storage first: stored, answered, applied after', () => {
         payoutId: id,
         batchIndex: 0,
       });
+      await claimCompleted(4, 3);
+      expect(commands).toEqual(['PutItemCommand', 'BatchGetItemCommand', 'UpdateItemCommand']);
     } finally {
       stack.useRepository();
     }
@@ -444,7 +449,7 @@ describe('storage first: stored, answered, applied after', () => {
 
     // Stored and claimed by a worker still within its lease: the apply leaves it to that worker.
     stack.setAutoApply(false);
-    const held = await claimCompleted(4, 3);
+    const held = await claimCompleted(5, 0);
     const claimed = await stack.repository.claimWebhookEvent(
       held,
       new Date(stack.sandbox.now()),
@@ -453,10 +458,18 @@ describe('storage first: stored, answered, applied after', () => {
     expect(claimed?.verdict).toBe('applying');
     expect(await applyWebhookEvent(trackDeps(stack.system()), held)).toBe('not-claimed');
     expect((await stack.repository.getWebhookEvent(held))?.verdict).toBe('applying');
-    // Its worker died: once the lease ran out, the event is applied.
+    // Its worker died: once the lease ran out, the event is applied, on the batch its stored body
+    // names even when handed over with another payout's batch key.
+    const other = (await view(await accept('settled-quietly-other', 1))).batches[0];
     await stack.advance(61_000);
-    expect(await applyWebhookEvent(trackDeps(stack.system()), held)).toBe('applied');
-    expect((await stack.repository.getWebhookEvent(held))?.verdict).toBe('applied');
+    expect(await applyWebhookEvent(trackDeps(stack.system()), held, other.idempotencyKey)).toBe(
+      'applied',
+    );
+    expect(await stack.repository.getWebhookEvent(held)).toMatchObject({
+      verdict: 'applied',
+      payoutId: id,
+      batchIndex: 0,
+    });
     expectForwardOnly(await trail(id));
     await stack.expectInvariants();
   });

@@ -99,6 +99,7 @@ const WRITE_ACTIONS = [
   'dynamodb:DeleteItem',
   'dynamodb:BatchWriteItem',
   'dynamodb:ConditionCheckItem',
+  'dynamodb:PartiQLUpdate',
 ];
 
 let outdir: string;
@@ -518,6 +519,19 @@ describe('IAM scoping', () => {
     ]) {
       expect(allActions(writer)).toEqual(
         expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem']),
+      );
+    }
+    // PartiQL only to update a looked-up batch's withdrawals: only the functions that look.
+    for (const handler of HANDLERS) {
+      const partiql = allActions(handler).filter((a) => a.startsWith('dynamodb:PartiQL'));
+      expect(partiql, handler).toEqual(
+        ['apply-webhook', 'reconcile'].includes(handler) ? ['dynamodb:PartiQLUpdate'] : [],
+      );
+    }
+    // Reading items by the batch: only apply-webhook, the event with its batch.
+    for (const handler of HANDLERS) {
+      expect(allActions(handler).includes('dynamodb:BatchGetItem'), handler).toBe(
+        handler === 'apply-webhook',
       );
     }
     // The webhook route only stores: one conditional PutItem per event.

@@ -1,4 +1,11 @@
-import { BatchWriteItemCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchExecuteStatementCommand,
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  DynamoDBClient,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BatchRecord, PayoutRecord, WithdrawalRecord } from '../../shared/domain/payout.js';
@@ -318,5 +325,126 @@ describe('submission claims', () => {
       ),
     ).toBe(false);
     expect((await repo.getBatch(payout.id, 2))?.status).toBe('PENDING');
+  });
+});
+
+describe('updating many withdrawals', () => {
+  it('writes each only over the state it was read in, 25 to a request, and says which applied', async () => {
+    const { payout, batches, withdrawals } = fixture(60, 60);
+    await repo.writePayoutParts(batches, withdrawals);
+    const at = new Date(T0.getTime() + 1000).toISOString();
+    // Two moved on since they were read; one does not exist.
+    const moved = new Set([7, 41]);
+    const updates = [
+      ...withdrawals.map((w, i) => ({
+        withdrawal: w,
+        set: { state: 'COMPLETED', transactionHash: `0xhash${i}`, updatedAt: at },
+        expectedState: moved.has(i) ? 'IN_PROGRESS' : w.state,
+      })),
+      {
+        withdrawal: { payoutId: payout.id, batchIndex: 0, position: 999 },
+        set: { state: 'COMPLETED', updatedAt: at },
+        expectedState: 'PENDING',
+      },
+    ];
+    const { repository: counted, commands } = countingRepository(tableName);
+    const applied = await counted.updateWithdrawals(updates);
+    expect(applied).toEqual(updates.map((_, i) => i < 60 && !moved.has(i)));
+    expect(commands).toEqual(Array(3).fill('BatchExecuteStatementCommand'));
+
+    const stored = await repo.listBatchWithdrawals(payout.id, 0);
+    expect(stored).toHaveLength(60);
+    for (const w of stored) {
+      const original = withdrawals[w.position]!;
+      if (moved.has(w.position)) expect(w).toEqual(original);
+      else
+        expect(w).toEqual({
+          ...original,
+          state: 'COMPLETED',
+          transactionHash: `0xhash${w.position}`,
+          updatedAt: at,
+        });
+    }
+  });
+
+  it('sends a statement DynamoDB refused for another reason than its condition again on its own', async () => {
+    const { payout, batches, withdrawals } = fixture(5, 5);
+    await repo.writePayoutParts(batches, withdrawals);
+    const flaky = new DynamoDBClient({ endpoint: inject('dynamoEndpoint') });
+    const mock = mockClient(flaky);
+    const sent: string[] = [];
+    // Statements 1 and 3 throttled (not run), 4 refused on its condition; the rest run.
+    const throttledStatements = new Set([1, 3]);
+    mock.on(BatchExecuteStatementCommand).callsFake(async (input) => {
+      sent.push('BatchExecuteStatement');
+      const run = input.Statements!.filter((_: unknown, n: number) => !throttledStatements.has(n));
+      const real = await db.send(new BatchExecuteStatementCommand({ Statements: run }));
+      let next = 0;
+      return {
+        Responses: input.Statements!.map((_: unknown, n: number) =>
+          throttledStatements.has(n)
+            ? { Error: { Code: 'ThrottlingError', Message: 'throttled' } }
+            : real.Responses![next++],
+        ),
+      };
+    });
+    mock.on(UpdateItemCommand).callsFake(async (input) => {
+      sent.push('UpdateItem');
+      return db.send(new UpdateItemCommand(input));
+    });
+    const at = new Date(T0.getTime() + 1000).toISOString();
+    const applied = await new PayoutRepository(flaky, tableName).updateWithdrawals(
+      withdrawals.map((w, i) => ({
+        withdrawal: w,
+        set: { state: 'FAILED', updatedAt: at },
+        expectedState: i === 4 ? 'COMPLETED' : w.state,
+      })),
+    );
+    mock.restore();
+    expect(applied).toEqual([true, true, true, true, false]);
+    expect(sent).toEqual(['BatchExecuteStatement', 'UpdateItem', 'UpdateItem']);
+    const stored = await repo.listBatchWithdrawals(payout.id, 0);
+    expect(stored.map((w) => w.state)).toEqual(['FAILED', 'FAILED', 'FAILED', 'FAILED', 'PENDING']);
+  });
+});
+
+describe('reading items together', () => {
+  it('reads keys DynamoDB leaves unprocessed again, answering in the order asked', async () => {
+    const { payout, batches, withdrawals } = fixture(2, 2);
+    await repo.writePayoutParts(batches, withdrawals);
+    await repo.putWebhookEvent(
+      { eventId: 'together-1', receivedAt: T0.toISOString(), rawBody: '{}', verdict: 'received' },
+      3600,
+    );
+    const flaky = new DynamoDBClient({ endpoint: inject('dynamoEndpoint') });
+    const mock = mockClient(flaky);
+    let calls = 0;
+    mock.on(BatchGetItemCommand).callsFake(async (input) => {
+      calls++;
+      const { Keys, ConsistentRead } = input.RequestItems[tableName];
+      expect(ConsistentRead).toBe(true);
+      if (calls > 1) return db.send(new BatchGetItemCommand(input));
+      // The first answer leaves the event's key unprocessed.
+      const real = await db.send(
+        new BatchGetItemCommand({
+          RequestItems: { [tableName]: { Keys: Keys.slice(1), ConsistentRead } },
+        }),
+      );
+      return {
+        Responses: real.Responses,
+        UnprocessedKeys: { [tableName]: { Keys: Keys.slice(0, 1) } },
+      };
+    });
+    const read = await new PayoutRepository(flaky, tableName, {
+      sleep: () => Promise.resolve(),
+    }).getWebhookEventWithBatch('together-1', { payoutId: payout.id, batchIndex: 0 });
+    mock.restore();
+    expect(calls).toBe(2);
+    expect(read.event?.eventId).toBe('together-1');
+    expect(read.batch).toEqual(batches[0]);
+    // Neither there: nothing.
+    expect(
+      await repo.getWebhookEventWithBatch('together-none', { payoutId: payout.id, batchIndex: 9 }),
+    ).toEqual({});
   });
 });

@@ -5,6 +5,8 @@
  * sees after the SDK's own retries gave up (the mock replaces `send`, so those retries do not run).
  */
 import {
+  BatchExecuteStatementCommand,
+  BatchGetItemCommand,
   BatchWriteItemCommand,
   DeleteItemCommand,
   DynamoDBClient,
@@ -17,6 +19,8 @@ import {
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
+  type BatchExecuteStatementCommandInput,
+  type BatchExecuteStatementCommandOutput,
   type BatchWriteItemCommandInput,
   type BatchWriteItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
@@ -31,6 +35,8 @@ const COMMANDS = {
   Query: QueryCommand,
   Scan: ScanCommand,
   BatchWriteItem: BatchWriteItemCommand,
+  BatchExecuteStatement: BatchExecuteStatementCommand,
+  BatchGetItem: BatchGetItemCommand,
   TransactWriteItems: TransactWriteItemsCommand,
 } as const;
 export type CommandName = keyof typeof COMMANDS;
@@ -41,7 +47,9 @@ export type FaultEffect =
   /** The command takes effect, then this error comes back (the answer is lost or misleading). */
   | { kind: 'error-after-effect'; error: () => Error }
   /** BatchWriteItem: only the first `processed` requests are written, the rest come back unprocessed. */
-  | { kind: 'unprocessed'; processed: number };
+  | { kind: 'unprocessed'; processed: number }
+  /** BatchExecuteStatement: these statements (by index) answer this error code, not run; the rest run. */
+  | { kind: 'statement-error'; code: string; statements: number[] };
 
 export interface DynamoFault {
   command: CommandName;
@@ -150,10 +158,33 @@ export class FaultyDynamo {
         await this.real.send(new Command(input));
         throw effect.error();
       }
+      if (effect.kind === 'statement-error')
+        return this.partialStatements(input as BatchExecuteStatementCommandInput, effect);
       return this.partialBatchWrite(input as BatchWriteItemCommandInput, effect.processed);
     }
     this.log.push({ command: name, injected: false });
     return this.real.send(new Command(input));
+  }
+
+  private async partialStatements(
+    input: BatchExecuteStatementCommandInput,
+    effect: { code: string; statements: number[] },
+  ): Promise<BatchExecuteStatementCommandOutput> {
+    const statements = input.Statements ?? [];
+    const run = statements.filter((_, n) => !effect.statements.includes(n));
+    const ran = run.length
+      ? ((await this.real.send(new BatchExecuteStatementCommand({ Statements: run }))).Responses ??
+        [])
+      : [];
+    let next = 0;
+    return {
+      Responses: statements.map((_, n) =>
+        effect.statements.includes(n)
+          ? { Error: { Code: effect.code as 'ThrottlingError', Message: 'injected' } }
+          : ran[next++]!,
+      ),
+      $metadata: { httpStatusCode: 200 },
+    };
   }
 
   private async partialBatchWrite(
