@@ -85,8 +85,21 @@ export function countingClient(endpoint: string, counter: RequestCounter): Dynam
       counter.started(command);
       try {
         const result = await next(args);
-        const output = result.output as { ScannedCount?: number; Count?: number; Item?: unknown };
-        counter.itemsRead += output.ScannedCount ?? output.Count ?? (output.Item ? 1 : 0);
+        const output = result.output as {
+          ScannedCount?: number;
+          Count?: number;
+          Item?: unknown;
+          Responses?: unknown;
+        };
+        // BatchGetItem answers items by table; BatchExecuteStatement, one answer per statement.
+        const batchRead =
+          output.Responses && !Array.isArray(output.Responses)
+            ? Object.values(output.Responses as Record<string, unknown[]>).reduce(
+                (n, items) => n + items.length,
+                0,
+              )
+            : 0;
+        counter.itemsRead += output.ScannedCount ?? output.Count ?? (output.Item ? 1 : batchRead);
         return result;
       } finally {
         counter.finished(command);

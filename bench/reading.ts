@@ -69,7 +69,7 @@ export function readResults(r: Results): string {
     const serial = c.full.filter((f) => f.firstLookUpdatePeak <= f.batches && f.recipients >= 1000);
     for (const f of serial) {
       sentences.push(
-        `A look that finds every withdrawal of a ${f.label} batch of ${count(f.recipients)} changed records them one at a time (at most ${count(f.firstLookUpdatePeak)} UpdateItem in flight for ${count(f.batches)} batch${f.batches === 1 ? '' : 'es'}): ${seconds(f.firstLookMs)}.`,
+        `A look that finds every withdrawal of a ${f.label} batch of ${count(f.recipients)} changed records them one request of 25 updates at a time (at most ${count(f.firstLookUpdatePeak)} in flight for ${count(f.batches)} batch${f.batches === 1 ? '' : 'es'}): ${seconds(f.firstLookMs)}.`,
       );
     }
     parts.push(sentences.join(' '));
