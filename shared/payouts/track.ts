@@ -6,13 +6,7 @@
  */
 import type { Withdrawal } from '../calypso/schemas.js';
 import { forEachLimit } from '../concurrency.js';
-import type {
-  AuditEntry,
-  BatchRecord,
-  Cause,
-  PayoutRecord,
-  WithdrawalRecord,
-} from '../domain/payout.js';
+import type { AuditEntry, BatchRecord, Cause, PayoutRecord } from '../domain/payout.js';
 import {
   batchLook,
   isUnsubmittedStuck,
@@ -67,9 +61,10 @@ export async function refreshBatch(
   const log = { payoutId: batch.payoutId, batch: batch.index };
   let mass: CalypsoBatch;
   let theirs: Withdrawal[];
-  let ours: WithdrawalRecord[] | undefined;
-  const readOurs = async () =>
-    (ours ??= await deps.repository.listBatchWithdrawals(batch.payoutId, batch.index));
+  // Our withdrawals are read while Calypso answers: every look needs both.
+  const oursRead = deps.repository.listBatchWithdrawals(batch.payoutId, batch.index);
+  oursRead.catch(() => undefined); // awaited below; a failure there fails the look as before
+  const readOurs = () => oursRead;
   try {
     const read = await readBatch(await deps.calypso(), batch, readOurs);
     mass = read.payout;
