@@ -5,6 +5,8 @@
  */
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Context } from 'aws-lambda';
+import { makeHandler as makeApplyHandler } from '../../functions/apply-webhook.js';
 import { sign } from '../../shared/calypso/signing.js';
 import { applyWebhookEvent } from '../../shared/payouts/webhooks.js';
 import { trackDeps } from '../../shared/system.js';
@@ -471,6 +473,34 @@ describe('storage first: stored, answered, applied after', () => {
       batchIndex: 0,
     });
     expectForwardOnly(await trail(id));
+    await stack.expectInvariants();
+  });
+
+  it('apply-webhook as invoked: applies the event its payload names; a payload without a usable event id is refused before anything is read', async () => {
+    stack.setAutoApply(false);
+    const id = await accept('apply-handler', 2);
+    await stack.advance(10_000);
+    const [key] = await batchKeys(id);
+    const [stored] = deliveriesOf([key!]).filter((d) => d.state === 'delivered');
+    const eventId = String(stored!.eventId);
+    expect((await stack.repository.getWebhookEvent(eventId))?.verdict).toBe('received');
+
+    const handler = makeApplyHandler(() => stack.system());
+    const context = { awsRequestId: 'apply-handler-test' } as Context;
+    for (const payload of [{}, { eventId: '' }, { eventId, providerKey: 7 }, 'x'])
+      await expect(handler(payload, context)).rejects.toThrow();
+    expect((await stack.repository.getWebhookEvent(eventId))?.verdict).toBe('received');
+
+    const answer = await handler({ eventId, providerKey: key }, context);
+    expect(answer).toEqual({ eventId, outcome: expect.not.stringMatching(/not-claimed/) });
+    const after = await stack.repository.getWebhookEvent(eventId);
+    expect(after?.verdict).toBe(answer.outcome);
+    expect(after).toMatchObject({ payoutId: id, batchIndex: 0 });
+    // The same payload again (an async invoke's retry): the event is left as it is.
+    expect(await handler({ eventId, providerKey: key }, context)).toEqual({
+      eventId,
+      outcome: 'not-claimed',
+    });
     await stack.expectInvariants();
   });
 
