@@ -3,15 +3,11 @@
  * once the webhook route has answered (the answer never waits for it), as the async invoke does
  * on AWS. Shared by `npm start`, the test stacks and the benchmarks.
  */
-import type { StoredEventRef, WebhookApplyTrigger } from '../../shared/payouts/ports.js';
+import type { StoredEventRef } from '../../shared/payouts/ports.js';
+import { inProcessWork, type InProcessWork } from './in-process.js';
 
-export interface InProcessApply {
-  trigger: WebhookApplyTrigger;
-  /** Applies under way; each settles (a failure is reported to `onError`, never thrown). */
-  pending: Set<Promise<unknown>>;
-  /** Off: events are stored and never handed over, as if the worker died (the reconciler applies them). */
-  setEnabled(on: boolean): void;
-}
+/** Off (`setEnabled(false)`): events are stored and never handed over (the reconciler applies). */
+export type InProcessApply = InProcessWork<StoredEventRef>;
 
 /** Applies at once, as a bounded number of apply-function instances would run them. */
 const CONCURRENCY = 4;
@@ -20,34 +16,5 @@ export function inProcessApply(
   apply: (event: StoredEventRef) => Promise<unknown>,
   onError: (err: unknown) => void = (err) => console.error('applying a webhook failed:', err),
 ): InProcessApply {
-  const pending = new Set<Promise<unknown>>();
-  let enabled = true;
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  const slot = async () => {
-    if (running >= CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
-    running++;
-  };
-  const release = () => {
-    running--;
-    waiting.shift()?.();
-  };
-  return {
-    pending,
-    setEnabled: (on) => {
-      enabled = on;
-    },
-    trigger: {
-      trigger: (event) => {
-        if (!enabled) return Promise.resolve();
-        const run: Promise<unknown> = new Promise((resolve) => setImmediate(resolve))
-          .then(slot)
-          .then(() => apply(event).finally(release))
-          .catch(onError)
-          .finally(() => pending.delete(run));
-        pending.add(run);
-        return Promise.resolve();
-      },
-    },
-  };
+  return inProcessWork(apply, { onError, concurrency: CONCURRENCY });
 }

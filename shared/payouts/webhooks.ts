@@ -21,6 +21,7 @@ import {
 } from '../domain/payout.js';
 import { forwardMassPayoutState, forwardWithdrawalState } from '../domain/progress.js';
 import type { BatchPointer } from '../store/payouts-store.js';
+import type { VerdictDetail } from '../store/webhook-events-store.js';
 import { emitMetrics } from '../metrics.js';
 import { logger } from '../observability.js';
 import type { Clock, WebhookApplyTrigger, WebhookKeySource } from './ports.js';
@@ -154,7 +155,7 @@ export async function applyWebhookEvent(
   if (!stored || !claimable(stored, now)) return 'not-claimed';
   const settle = async (
     verdict: WebhookEventRecord['verdict'],
-    extra: { detail?: string; payoutId?: string; batchIndex?: number } = {},
+    extra: VerdictDetail = {},
   ): Promise<ApplyOutcome> =>
     (await deps.repository.settleUnclaimedWebhookEvent(
       eventId,
@@ -304,6 +305,7 @@ function outcomeWithoutWrites(
   eventType: string | undefined,
   now: Date,
 ): { verdict: WebhookEventRecord['verdict']; detail?: string } | undefined {
+  // A final batch has every payment confirmed by lookup: no event can move anything of it.
   if (batch.status === 'FINAL') return FINAL_BATCH;
   const data = envelope.data ?? {};
   const kind = eventKind(envelope, eventType);
@@ -338,8 +340,7 @@ async function apply(
   let detail: string | undefined;
   let terminal =
     eventType === 'PAYOUT_CHANGE_STATUS' && isTerminalCalypsoPayoutState(data.payoutStatus ?? '');
-  // A final batch has every payment confirmed by lookup: no event can move anything of it.
-  if (batch.status === 'FINAL') return FINAL_BATCH;
+  // A final batch never gets here: `outcomeWithoutWrites` settles its events as stale.
 
   // A payment's own state: written once, conditionally, whatever happens to the batch meanwhile.
   let forBatch = true;

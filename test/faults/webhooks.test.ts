@@ -12,6 +12,7 @@ import { applyWebhookEvent } from '../../shared/payouts/webhooks.js';
 import { trackDeps } from '../../shared/system.js';
 import type { WebhookDeliverySnapshot } from '../../infra/local/calypso-sandbox/index.js';
 import { countingRepository } from '../support/dynamo.js';
+import { statusChangeBody, webhookHeaders } from '../support/webhooks.js';
 import { startFaultStack, TICK_MS, type FaultStack } from './support/fault-stack.js';
 import { btcPayout } from './support/payouts.js';
 
@@ -49,24 +50,6 @@ const trail = async (id: string) =>
   (await stack.request('GET', `/payouts/${id}/events?limit=1000`)).body.items as any[];
 const withdrawals = async (id: string) =>
   (await stack.request('GET', `/payouts/${id}/withdrawals?limit=1000`)).body.items as any[];
-
-/** A body as Calypso sends it, saying a payment of the batch completed. */
-const paymentCompleted = (id: number, idempotencyKey: string, externalId: string, hash: string) =>
-  JSON.stringify({
-    requestId: 'f0f0f0f0-0000-4000-8000-000000000000',
-    id,
-    createdDate: '2030-01-01T00:00:10.000000',
-    level: 'SUCCESS',
-    service: 'PAYOUT',
-    eventType: 'PAYOUT_CHANGE_STATUS',
-    data: {
-      type: 'PAYOUT_CHANGE_STATUS',
-      payoutStatus: 'COMPLETED',
-      hash,
-      idempotencyKey,
-      externalId,
-    },
-  });
 
 /** Each state reached once per thing, and nothing ever left a final state. */
 function expectForwardOnly(entries: any[]) {
@@ -181,7 +164,13 @@ describe('hostile deliveries', () => {
     const secret = stack.webhookKeys!.secretKey;
     const publicKey = stack.webhookKeys!.publicKey;
     const forge = (n: number, externalId: string) =>
-      paymentCompleted(990_000 + n, batch.idempotencyKey, externalId, '0xforged');
+      statusChangeBody({
+        id: 990_000 + n,
+        idempotencyKey: batch.idempotencyKey,
+        payoutStatus: 'COMPLETED',
+        externalId,
+        hash: '0xforged',
+      });
     const body = forge(1, `${prefix}-1`);
     const attempts = [
       { body, key: publicKey, sign: sign(body, 'not-the-secret') },
@@ -366,19 +355,16 @@ describe('storage first: stored, answered, applied after', () => {
      * `firstEventId` + n), which Calypso has not completed; answers the event's id.
      */
     const claimCompleted = async (n: number, position: number) => {
-      const body = paymentCompleted(
-        firstEventId + n,
-        batch.idempotencyKey,
-        `${prefix}-${position}`,
-        `0xclaimed${n}`,
-      );
+      const body = statusChangeBody({
+        id: firstEventId + n,
+        idempotencyKey: batch.idempotencyKey,
+        payoutStatus: 'COMPLETED',
+        externalId: `${prefix}-${position}`,
+        hash: `0xclaimed${n}`,
+      });
       const res = await stack.request('POST', '/webhooks/calypso', {
         body,
-        headers: {
-          key: stack.webhookKeys!.publicKey,
-          sign: sign(body, stack.webhookKeys!.secretKey),
-          'content-type': 'application/json',
-        },
+        headers: webhookHeaders(body, stack.webhookKeys!),
       });
       expect(res.status).toBe(200);
       await stack.settle();

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sign } from '../../shared/calypso/signing.js';
 import { refreshBatch } from '../../shared/payouts/track.js';
 import { metrics } from '../../shared/metrics.js';
 import { trackDeps } from '../../shared/system.js';
@@ -8,6 +7,7 @@ import { payoutReads } from '../support/payout-reads.js';
 import { btcAddress, recipients } from '../support/recipients.js';
 import { buffered } from '../support/metrics.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
+import { statusChangeBody, webhookHeaders } from '../support/webhooks.js';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -221,32 +221,20 @@ describe('hostile and unreliable webhooks', () => {
   it('a forged webhook is rejected with 401 and not stored', async () => {
     const { id } = await createPayout(1);
     const batch = (await getPayout(id)).batches[0];
-    const body = JSON.stringify({
+    const body = statusChangeBody({
       requestId: randomUUID(),
       id: 999_000_001,
-      createdDate: '2030-01-01T00:00:00.000000',
-      level: 'SUCCESS',
-      service: 'PAYOUT',
-      eventType: 'PAYOUT_CHANGE_STATUS',
-      data: {
-        type: 'PAYOUT_CHANGE_STATUS',
-        payoutStatus: 'COMPLETED',
-        idempotencyKey: batch.idempotencyKey,
-      },
+      payoutStatus: 'COMPLETED',
+      idempotencyKey: batch.idempotencyKey,
     });
-    const key = stack.webhookKeys!.publicKey;
     const forged = await stack.request('POST', '/webhooks/calypso', {
       body,
-      headers: { key, sign: sign(body, 'not-the-secret'), 'content-type': 'application/json' },
+      headers: webhookHeaders(body, stack.webhookKeys!, { secret: 'not-the-secret' }),
     });
     expect(forged.status).toBe(401);
     const unknownKey = await stack.request('POST', '/webhooks/calypso', {
       body,
-      headers: {
-        key: 'someone-else',
-        sign: sign(body, stack.webhookKeys!.secretKey),
-        'content-type': 'application/json',
-      },
+      headers: webhookHeaders(body, stack.webhookKeys!, { key: 'someone-else' }),
     });
     expect(unknownKey.status).toBe(401);
     expect(await stack.system().repository.getWebhookEvent('999000001')).toBeUndefined();
@@ -266,11 +254,7 @@ describe('hostile and unreliable webhooks', () => {
       eventType: 'PAYOUT_SOMETHING_NEW',
       data: { idempotencyKey: randomUUID() },
     });
-    const headers = {
-      key: stack.webhookKeys!.publicKey,
-      sign: sign(body, stack.webhookKeys!.secretKey),
-      'content-type': 'application/json',
-    };
+    const headers = webhookHeaders(body, stack.webhookKeys!);
     const first = await stack.request('POST', '/webhooks/calypso', { body, headers });
     expect(first.status).toBe(200);
     const again = await stack.request('POST', '/webhooks/calypso', { body, headers });
@@ -286,7 +270,7 @@ describe('hostile and unreliable webhooks', () => {
     const junk = 'not json at all';
     const malformed = await stack.request('POST', '/webhooks/calypso', {
       body: junk,
-      headers: { ...headers, sign: sign(junk, stack.webhookKeys!.secretKey) },
+      headers: webhookHeaders(junk, stack.webhookKeys!),
     });
     expect(malformed.status).toBe(200);
     expect(malformed.body.verdict).toBe('malformed');
@@ -306,11 +290,7 @@ describe('hostile and unreliable webhooks', () => {
     });
     const res = await stack.request('POST', '/webhooks/calypso', {
       body,
-      headers: {
-        key: stack.webhookKeys!.publicKey,
-        sign: sign(body, stack.webhookKeys!.secretKey),
-        'content-type': 'application/json',
-      },
+      headers: webhookHeaders(body, stack.webhookKeys!),
     });
     expect(res.body).toEqual({ stored: true });
     await stack.settle();
