@@ -11,7 +11,7 @@ export interface InProcessWork<A> {
   setEnabled(on: boolean): void;
 }
 
-export interface InProcessWorkOptions {
+export interface InProcessWorkOptions<A> {
   onError: (err: unknown) => void;
   enabled?: boolean;
   /**
@@ -19,14 +19,16 @@ export interface InProcessWorkOptions {
    * number of function instances would run them); absent: each run starts at once.
    */
   concurrency?: number;
+  /** Runs waiting for a turn are taken one key after another, each key's in order. */
+  keyOf?: (arg: A) => string;
 }
 
 export function inProcessWork<A>(
   run: (arg: A) => Promise<unknown>,
-  { onError, enabled = true, concurrency }: InProcessWorkOptions,
+  { onError, enabled = true, concurrency, keyOf }: InProcessWorkOptions<A>,
 ): InProcessWork<A> {
   const pending = new Set<Promise<unknown>>();
-  const start = concurrency === undefined ? run : bounded(run, concurrency);
+  const start = concurrency === undefined ? run : bounded(run, concurrency, keyOf);
   return {
     pending,
     setEnabled: (on) => {
@@ -45,19 +47,39 @@ export function inProcessWork<A>(
   };
 }
 
-/** `run`, each call begun once the current task is done, with at most `limit` under way. */
-function bounded<A>(run: (arg: A) => Promise<unknown>, limit: number) {
+/**
+ * `run`, each call begun once the current task is done, with at most `limit` under way; calls
+ * waiting for a turn are taken one key after another (`keyOf`), each key's in order.
+ */
+function bounded<A>(run: (arg: A) => Promise<unknown>, limit: number, keyOf?: (arg: A) => string) {
   let running = 0;
-  const waiting: (() => void)[] = [];
+  const waiting = new Map<string, (() => void)[]>();
+  // The key waiting longest gives its oldest run a turn and goes behind the other keys.
+  const next = () => {
+    const first = waiting.entries().next();
+    if (first.done) return;
+    const [key, queue] = first.value;
+    waiting.delete(key);
+    const wake = queue.shift();
+    if (queue.length > 0) waiting.set(key, queue);
+    wake?.();
+  };
   return async (arg: A): Promise<unknown> => {
     await new Promise((resolve) => setImmediate(resolve));
-    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    if (running >= limit) {
+      const key = keyOf?.(arg) ?? '';
+      await new Promise<void>((resolve) => {
+        const queue = waiting.get(key);
+        if (queue) queue.push(resolve);
+        else waiting.set(key, [resolve]);
+      });
+    }
     running++;
     try {
       return await run(arg);
     } finally {
       running--;
-      waiting.shift()?.();
+      next();
     }
   };
 }
