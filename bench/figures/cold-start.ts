@@ -26,12 +26,41 @@ interface Bundle {
   file: string;
   size: number;
   mapSize: number;
+  /** Minified bytes in the bundle by where they come from (PARTS). */
+  parts: Record<Part, number>;
+}
+
+/** Where a bundle's bytes come from, in the order the composition table shows them. */
+const PARTS = [
+  'AWS SDK core',
+  'AWS service clients',
+  'our code',
+  'zod',
+  'Powertools',
+  'middy',
+  'address checks',
+  'other',
+] as const;
+type Part = (typeof PARTS)[number];
+
+/** The part an input file of the bundle belongs to, by its path. */
+export function partOf(path: string): Part {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1];
+  if (pkg === undefined)
+    return /^(shared|functions|infra|bench)\//.test(path) ? 'our code' : 'other';
+  if (pkg.startsWith('@aws-sdk/client-')) return 'AWS service clients';
+  if (/^@(aws-sdk|smithy|aws-crypto|aws)\//.test(pkg)) return 'AWS SDK core';
+  if (pkg === 'zod') return 'zod';
+  if (pkg.startsWith('@aws-lambda-powertools/')) return 'Powertools';
+  if (pkg.startsWith('@middy/')) return 'middy';
+  if (pkg === '@noble/hashes' || pkg === '@scure/base') return 'address checks';
+  return 'other';
 }
 
 async function bundle(entry: string, outDir: string): Promise<Bundle> {
   const name = basename(entry, '.ts');
   const file = join(outDir, name, 'index.mjs');
-  await build({
+  const { metafile } = await build({
     entryPoints: [entry],
     bundle: true,
     platform: 'node',
@@ -43,13 +72,19 @@ async function bundle(entry: string, outDir: string): Promise<Bundle> {
     minify: true,
     sourcemap: true,
     sourcesContent: false,
+    metafile: true,
     external: [],
     alias: Object.fromEntries(
       Object.entries(BUNDLE_ALIASES).map(([from, to]) => [from, join(ROOT, to)]),
     ),
     logLevel: 'error',
   });
-  return { name, file, size: statSync(file).size, mapSize: statSync(`${file}.map`).size };
+  const parts = Object.fromEntries(PARTS.map((p) => [p, 0])) as Record<Part, number>;
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined);
+  for (const [path, input] of Object.entries(output?.inputs ?? {})) {
+    parts[partOf(path)] += input.bytesInOutput;
+  }
+  return { name, file, size: statSync(file).size, mapSize: statSync(`${file}.map`).size, parts };
 }
 
 /** Wall time of a fresh `node` process running `args`, in ms. */
@@ -72,6 +107,7 @@ export interface ColdStartResult {
   floor?: boolean;
   size: number;
   mapSize: number;
+  parts: Record<Part, number>;
   loadMs: number;
   baselineMs: number;
   ratio: number;
@@ -127,6 +163,7 @@ export async function runColdStart(
       ...(floors.includes(b) ? { floor: true } : {}),
       size: b.size,
       mapSize: b.mapSize,
+      parts: b.parts,
       loadMs: median(times.get(b.name)!),
       baselineMs: median(baseline),
       ratio: pairedRatio(times.get(b.name)!, baseline),
@@ -138,6 +175,7 @@ export async function runColdStart(
       title: 'Cold start: bundle size and load time',
       method: [
         `Each \`functions/*.ts\` bundled with esbuild's API using the stack's options (infra/bundling.ts, infra/constructs/payout-function.ts: the AWS SDK's default credential chain aliased to Lambda's environment credentials, ESM, \`mainFields\` module then main, the \`require\` banner, minified, source maps without sources, no external modules, target ${TARGET}). Two floors, bundled the same way, are no function: \`floor: dynamodb-client\` is the DynamoDB client and one GetItem (bench/floors/dynamodb-client.ts), what any function reading the table loads at least; \`floor: api-framework\` adds what every API handler here is built from (middy, the Powertools logger and metrics, problem+json answers, the configuration checked with zod) and no product code. Load time: a fresh \`node <bundle>/index.mjs\` process (the module and everything it imports is evaluated; the handler is not invoked), wall time from spawn to exit, against \`node -e 0\` measured in the same run. The deployed functions run with \`NODE_OPTIONS=--enable-source-maps\`, measured too (against \`node --enable-source-maps -e 0\`). ${options.runs} runs, this machine's Node ${process.version} (Lambda runs Node 24 on arm64: absolute times differ there, the ratios less so).`,
+        `What each bundle is made of, the second table: its minified bytes by the source they come from, from esbuild's metafile. **AWS SDK core** is what every client shares (\`@smithy/*\`, \`@aws-sdk/core\` and the other \`@aws-sdk/*\` helpers: middleware, SigV4 signing, the HTTP handler, retries, serde), **AWS service clients** the \`@aws-sdk/client-*\` packages a function builds (DynamoDB; Lambda to async-invoke, EventBridge, Secrets Manager where used), **our code** \`shared/\` and \`functions/\`, **address checks** the hashing and encodings that validate recipient addresses (\`@noble/hashes\`, \`@scure/base\`); the rest is in **other** (lossless-json, mnemonist and smaller).`,
       ],
       tables: [
         {
@@ -170,6 +208,10 @@ export async function runColdStart(
               ratio(1),
             ],
           ],
+        },
+        {
+          headers: ['function', ...PARTS],
+          rows: results.map((r) => [r.name, ...PARTS.map((p) => bytes(r.parts[p]))]),
         },
       ],
       notes: [],
