@@ -4,8 +4,11 @@
  */
 import * as z from 'zod/mini';
 import { checkAddress } from './addresses.js';
+import { COMMENT_MAX, EXTERNAL_ID_MAX, NAME_MAX, parseDateTime } from './request-fields.js';
 import type { CurrencyRegistry, Currency } from './currencies.js';
 import { checkAmount, jsonTypeOf, type Decimal } from './money.js';
+
+const DAY_MS = 86_400_000;
 
 export interface FieldError {
   /** JSONPath of the field, e.g. `$.recipients[3].amount`. */
@@ -30,10 +33,6 @@ export interface RequestLimits {
   executionDateHorizonDays: number;
   testnet?: boolean;
 }
-
-export const NAME_MAX = 200;
-export const COMMENT_MAX = 1000;
-export const EXTERNAL_ID_MAX = 128;
 
 const recipientShape = z.strictObject({
   address: z.string(),
@@ -112,30 +111,6 @@ function zodErrors(
 
 function article(type: string): string {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
-}
-
-const ISO_WITH_ZONE =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
-const DAY_MS = 86_400_000;
-
-/**
- * The instant of an ISO-8601 date-time with a zone, or undefined when it names no real time.
- * `Date` alone rolls impossible fields over (`2030-02-30` becomes March 2nd, `T24:00` the next
- * day), so every field is checked against the calendar first.
- */
-export function parseDateTime(text: string): Date | undefined {
-  const match = ISO_WITH_ZONE.exec(text);
-  if (!match) return undefined;
-  const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = match
-    .slice(1)
-    .map((part) => (part === undefined ? undefined : Number(part)));
-  if (month === undefined || month < 1 || month > 12) return undefined;
-  const daysInMonth = new Date(Date.UTC(year!, month, 0)).getUTCDate();
-  if (day === undefined || day < 1 || day > daysInMonth) return undefined;
-  if (hour! > 23 || minute! > 59 || second > 59) return undefined;
-  if (offsetHours > 23 || offsetMinutes > 59) return undefined;
-  const parsed = new Date(text);
-  return Number.isNaN(parsed.getTime()) ? undefined : parsed;
 }
 
 /**

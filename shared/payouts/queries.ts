@@ -5,7 +5,7 @@
 import type { AccessPolicy, Caller } from '../domain/identity.js';
 import { UUID_PATTERN } from '../domain/ids.js';
 import { PAYOUT_STATES } from '../domain/payout.js';
-import { EXTERNAL_ID_MAX, parseDateTime } from '../domain/payout-request.js';
+import { EXTERNAL_ID_MAX, parseDateTime } from '../domain/request-fields.js';
 import type { AuditStore } from '../store/audit-store.js';
 import type { ControlStore } from '../store/controls-store.js';
 import type { PayoutStore } from '../store/payouts-store.js';

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { BATCH_STATUSES, PAYOUT_STATES } from '../domain/payout.js';
-import { COMMENT_MAX, EXTERNAL_ID_MAX, NAME_MAX } from '../domain/payout-request.js';
+import { COMMENT_MAX, EXTERNAL_ID_MAX, NAME_MAX } from '../domain/request-fields.js';
 
 /** An amount the caller sends: a decimal string, never a JSON number. */
 const amountInput = z.string().check(z.regex(/^[0-9]+(\.[0-9]+)?$/));

@@ -441,6 +441,29 @@ describe('functions', () => {
       expect(bundle.length / bundle.split('\n').length).toBeGreaterThan(1000);
     }
   });
+
+  it('bundles the recipient address checks only into the functions that validate recipients', () => {
+    const assets = JSON.parse(
+      readFileSync(join(outdir, `${stack.artifactId}.assets.json`), 'utf8'),
+    ) as {
+      files: Record<string, { source: { path: string } }>;
+    };
+    const withChecks: string[] = [];
+    for (const handler of HANDLERS) {
+      const code = resources[functionId(handler)]!.Properties!.Code as { S3Key: string };
+      const dir = join(outdir, assets.files[code.S3Key.replace(/\.zip$/, '')]!.source.path);
+      // The source map names every file the bundle was built from.
+      const { sources } = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as {
+        sources: string[];
+      };
+      const checks = sources.filter(
+        (s) => s.endsWith('shared/domain/addresses.ts') || s.includes('/@noble/hashes/'),
+      );
+      if (checks.length > 0) withChecks.push(handler);
+    }
+    // Read handlers load neither the code nor its hash tables, computed as the module loads.
+    expect(withChecks.sort()).toEqual(['create-payout', 'retry-failed']);
+  });
 });
 
 // ---- IAM ------------------------------------------------------------------------------------
