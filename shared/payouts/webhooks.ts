@@ -442,11 +442,14 @@ async function apply(
   };
 }
 
+/** A prompt look taken at or before this instant no longer counts: one poll interval ago. */
+const promptLookCutoff = (deps: TrackDeps, now: Date) =>
+  new Date(now.getTime() - deps.pollIntervalMs).toISOString();
+
 /** A prompt look is still to take: a submitted batch, none taken within the poll interval. */
 function promptLookOpen(deps: TrackDeps, batch: BatchRecord, now: Date): boolean {
   if (batch.status !== 'SUBMITTED') return false;
-  const notAfter = new Date(now.getTime() - deps.pollIntervalMs).toISOString();
-  return batch.promptLookAt === undefined || batch.promptLookAt <= notAfter;
+  return batch.promptLookAt === undefined || batch.promptLookAt <= promptLookCutoff(deps, now);
 }
 
 /**
@@ -455,8 +458,12 @@ function promptLookOpen(deps: TrackDeps, batch: BatchRecord, now: Date): boolean
  */
 async function takePromptLook(deps: TrackDeps, batch: BatchRecord, now: Date): Promise<boolean> {
   if (!promptLookOpen(deps, batch, now)) return false;
-  const notAfter = new Date(now.getTime() - deps.pollIntervalMs).toISOString();
-  return deps.repository.claimPromptLook(batch.payoutId, batch.index, now.toISOString(), notAfter);
+  return deps.repository.claimPromptLook(
+    batch.payoutId,
+    batch.index,
+    now.toISOString(),
+    promptLookCutoff(deps, now),
+  );
 }
 
 /** What the event changes on the batch as read; `forBatch` false: it was about one payment. */

@@ -54,8 +54,18 @@ export interface KeyedUpdate {
   where: Record<string, unknown>;
 }
 
-/** DynamoDB's most statements in one BatchExecuteStatement. */
-const STATEMENTS_PER_CALL = 25;
+/** DynamoDB's most statements in one BatchExecuteStatement, and items in one BatchWriteItem. */
+const ITEMS_PER_BATCH = 25;
+
+/** `items` in runs of `size`, in order. */
+function chunksOf<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+/** The identity of a key, whether given as strings or as DynamoDB attributes. */
+const keyId = (pk: string | undefined, sk: string | undefined) => `${pk}\u0000${sk}`;
 
 /** A PartiQL identifier: ours only, double-quoted. */
 function quoted(identifier: string): string {
@@ -169,8 +179,7 @@ export class TableClient {
    */
   async getMany(keys: TableKey[]): Promise<(Item | undefined)[]> {
     const found = new Map<string, Item>();
-    const id = (key: { PK?: { S?: string }; SK?: { S?: string } }) =>
-      `${key.PK?.S}\u0000${key.SK?.S}`;
+    const id = (item: Item) => keyId(item.PK?.S, item.SK?.S);
     let pending = keys.map((key) => toItem({ ...key }));
     for (let attempt = 0; pending.length > 0 && attempt < 3; attempt++) {
       if (attempt > 0) await this.sleep(50 * 2 ** attempt * (0.5 + Math.random() / 2));
@@ -186,7 +195,7 @@ export class TableClient {
       const item = await this.get({ PK: key.PK!.S!, SK: key.SK!.S! }, true);
       if (item) found.set(id(item), item);
     }
-    return keys.map((key) => found.get(`${key.PK}\u0000${key.SK}`));
+    return keys.map((key) => found.get(keyId(key.PK, key.SK)));
   }
 
   /** An unconditional put. */
@@ -238,11 +247,10 @@ export class TableClient {
    */
   async updateEach(updates: KeyedUpdate[], concurrency: number): Promise<boolean[]> {
     const applied = updates.map(() => false);
-    const chunks: number[][] = [];
-    for (let i = 0; i < updates.length; i += STATEMENTS_PER_CALL)
-      chunks.push(
-        Array.from({ length: Math.min(STATEMENTS_PER_CALL, updates.length - i) }, (_, n) => i + n),
-      );
+    const chunks = chunksOf(
+      updates.map((_, i) => i),
+      ITEMS_PER_BATCH,
+    );
     await forEachLimit(chunks, concurrency, async (chunk) => {
       const result = await this.db.send(
         new BatchExecuteStatementCommand({
@@ -254,7 +262,7 @@ export class TableClient {
         const response = responses[n];
         if (response && !response.Error) applied[i] = true;
         else if (response?.Error?.Code !== 'ConditionalCheckFailed')
-          applied[i] = await this.updateOne(updates[i]!);
+          applied[i] = await this.updateWhere(updates[i]!);
       }
     });
     return applied;
@@ -269,7 +277,8 @@ export class TableClient {
     };
   }
 
-  private async updateOne({ key, set, where }: KeyedUpdate): Promise<boolean> {
+  /** One update by key, applied only where the item exists and each attribute of `where` has its value. */
+  async updateWhere({ key, set, where }: KeyedUpdate): Promise<boolean> {
     const expr = new ExpressionBuilder();
     // As the statement: no such item is no update.
     const conditions = [
@@ -311,8 +320,7 @@ export class TableClient {
 
   /** BatchWriteItem in chunks of 25 with bounded concurrency; unprocessed items retried. */
   async batchWrite(requests: WriteRequest[]): Promise<number> {
-    const chunks: WriteRequest[][] = [];
-    for (let i = 0; i < requests.length; i += 25) chunks.push(requests.slice(i, i + 25));
+    const chunks = chunksOf(requests, ITEMS_PER_BATCH);
     let calls = 0;
     await forEachLimit(chunks, this.writeConcurrency, async (chunk) => {
       let pending = chunk;

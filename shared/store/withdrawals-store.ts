@@ -169,13 +169,10 @@ export class DynamoWithdrawalStore implements WithdrawalStore {
     set: Partial<WithdrawalRecord> & { updatedAt: string },
     expectedState: string,
   ): Promise<boolean> {
-    const expr = new ExpressionBuilder();
-    const written = await this.table.updateIf({
-      Key: toItem(keys.withdrawal(w.payoutId, w.batchIndex, w.position)),
-      UpdateExpression: expr.update({ set }),
-      ConditionExpression: `${expr.name('state')} = ${expr.value(expectedState)}`,
-      ...expr.attributes(),
+    return this.table.updateWhere({
+      key: keys.withdrawal(w.payoutId, w.batchIndex, w.position),
+      set,
+      where: { state: expectedState },
     });
-    return written.applied;
   }
 }
